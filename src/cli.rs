@@ -1,0 +1,25 @@
+//! Command-line grammar (clap). Each subcommand's arguments live beside its implementation in
+//! `cmd/`; this file only names them.
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd;
+
+/// Reinforcement-learning marketing simulator and agents for customer lifetime value.
+///
+/// Scenarios are RON files (see scenarios/). Policies are given as specs such as `none`,
+/// `fixed:coupon20`, `cadence:coupon10:4`, `rfm-winback:8`, `churn-risk:0.5`, `dqn:RUN_DIR`.
+#[derive(Debug, Parser)]
+#[command(name = "clv", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the installation: libtorch version, device, and a tiny training run.
+    Doctor(cmd::doctor::Args),
+}
