@@ -1,0 +1,1 @@
+//! Classic control tasks ported from Gymnasium, to validate the agents.

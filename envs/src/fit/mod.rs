@@ -1,0 +1,1 @@
+//! Fitting BG/NBD and Gamma-Gamma to a transaction log.
