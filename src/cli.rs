@@ -22,4 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Check the installation: libtorch version, device, and a tiny training run.
     Doctor(cmd::doctor::Args),
+    /// Train an agent (DQN, DDPG, TD3) on a scenario or a classic control task.
+    Train(cmd::train::Args),
+    /// Fit BG/NBD and Gamma-Gamma to a transaction log and write a scenario.
+    Fit(cmd::fit::Args),
 }

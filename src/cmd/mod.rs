@@ -1,6 +1,8 @@
 //! One module per subcommand; `run` dispatches.
 
 pub mod doctor;
+pub mod fit;
+pub mod train;
 
 use crate::cli::{Cli, Command};
 
@@ -8,5 +10,7 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Doctor(args) => doctor::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Fit(args) => fit::run(args),
     }
 }
