@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::error::{BtydError, check_positive};
+
 /// BG/NBD (Fader, Hardie & Lee 2005) population parameters, rates per week.
 ///
 /// lambda ~ Gamma(shape `r`, rate `alpha`) purchases per week while alive; after each repeat
@@ -55,5 +57,32 @@ impl Default for GammaGammaParams {
             q: 3.74,
             gamma: 15.44,
         }
+    }
+}
+
+impl BgNbdParams {
+    /// Checks that every parameter is finite and > 0.
+    ///
+    /// # Errors
+    /// [`BtydError::InvalidParam`] naming the field, e.g. `bgnbd.alpha must be finite and > 0,
+    /// got -1`.
+    pub fn validate(&self) -> Result<(), BtydError> {
+        check_positive("bgnbd.r", self.r)?;
+        check_positive("bgnbd.alpha", self.alpha)?;
+        check_positive("bgnbd.a", self.a)?;
+        check_positive("bgnbd.b", self.b)
+    }
+}
+
+impl GammaGammaParams {
+    /// Checks that every parameter is finite and > 0 (the population mean spend is finite only
+    /// for q > 1; see [`crate::btyd::gamma_gamma::mean_spend`]).
+    ///
+    /// # Errors
+    /// [`BtydError::InvalidParam`] naming the field, e.g. `spend.q must be finite and > 0, got 0`.
+    pub fn validate(&self) -> Result<(), BtydError> {
+        check_positive("spend.p", self.p)?;
+        check_positive("spend.q", self.q)?;
+        check_positive("spend.gamma", self.gamma)
     }
 }
