@@ -1,9 +1,31 @@
-//! `clv-envs`: the customer population simulator and everything that does not need libtorch.
+//! `clv-envs`: the customer population simulator and everything that does not need libtorch:
+//! scenarios, the customer model, the vectorised population, metrics, baseline policies,
+//! BG/NBD and Gamma-Gamma, fitting, and classic control tasks.
 #![warn(missing_docs)]
 
 pub mod btyd;
 pub mod classic;
+mod customer;
+mod error;
 pub mod fit;
+pub mod metrics;
+mod observation;
+mod offer;
+pub mod policy;
+mod population;
+pub mod rng;
+pub mod scenario;
 mod vec_env;
 
+pub use customer::{
+    Customer, Dynamics, NO_OFFER, PeriodOutcome, Record, ResponseType, TRACE_HALF_LIVES_WEEKS,
+};
+pub use error::{EnvError, Result};
+pub use metrics::{EvalResult, MeanCi, Summary, Totals};
+pub use observation::{FIXED_FEATURES, FeatureSpec};
+pub use offer::{CONTINUOUS_CODE, Offer};
+pub use policy::{Mode, ObsBatch, Policy, PolicySpec, parse_baseline};
+pub use population::{CHUNK, Population, classical_value, read_histories};
+pub use rng::SeedDomain;
+pub use scenario::{Scenario, Start, load_scenario};
 pub use vec_env::{ActionSpace, Actions, StepBatch, VecEnv};

@@ -1,0 +1,139 @@
+//! Policies: what acts on a batch of customers each period. A policy sees an [`ObsBatch`],
+//! which exposes the firm records (and feature vectors built from them) but not the hidden
+//! traits; only the in-crate `oracle-myopic` baseline reads those.
+
+mod baselines;
+mod spec;
+
+pub use baselines::{Baseline, BaselineKind};
+pub use spec::{AGENT_KINDS, PolicySpec, canonical, parse_baseline, tuning_grid};
+
+use rayon::prelude::*;
+
+use crate::customer::{Customer, Dynamics, Record, Traits};
+use crate::observation::FeatureSpec;
+use crate::offer::Offer;
+use crate::rng::Purpose;
+use crate::scenario::Scenario;
+
+/// Whether a learning policy explores or acts greedily. Baselines ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Training: exploration on.
+    Explore,
+    /// Evaluation: the greedy policy.
+    Greedy,
+}
+
+/// A policy over the offer space of a scenario.
+pub trait Policy: Send {
+    /// The policy's spec string, e.g. `cadence:coupon10:4`.
+    fn name(&self) -> String;
+    /// Chooses one offer per customer of `batch`, writing `out[i]` for customer `i`.
+    fn act(&mut self, batch: &ObsBatch<'_>, mode: Mode, out: &mut [Offer]);
+}
+
+/// Customers rows the policy acts on in one call of a learning policy's batched forward pass.
+pub const ACT_CHUNK: usize = 4096;
+
+/// What a policy may see of a batch of customers in one period.
+pub struct ObsBatch<'a> {
+    pub(crate) customers: &'a [Customer],
+    pub(crate) dynamics: &'a Dynamics,
+    pub(crate) features: &'a FeatureSpec,
+    /// Which customers are present (not yet entered during a burn-in are skipped); `None` =
+    /// all.
+    pub(crate) present: Option<&'a [bool]>,
+}
+
+impl<'a> ObsBatch<'a> {
+    /// Number of customers.
+    pub fn len(&self) -> usize {
+        self.customers.len()
+    }
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.customers.is_empty()
+    }
+    /// The firm's record of customer `i`.
+    pub fn record(&self, i: usize) -> &Record {
+        &self.customers[i].record
+    }
+    /// Whether customer `i` takes part this period.
+    pub fn present(&self, i: usize) -> bool {
+        self.present.is_none_or(|p| p[i])
+    }
+    /// Periods left in customer `i`'s scored window, including this one.
+    pub fn periods_remaining(&self, i: usize) -> u32 {
+        self.dynamics
+            .scenario
+            .horizon
+            .saturating_sub(self.customers[i].record.window_age as u32)
+    }
+    /// The scenario.
+    pub fn scenario(&self) -> &Scenario {
+        &self.dynamics.scenario
+    }
+    /// The observation layout.
+    pub fn feature_spec(&self) -> &FeatureSpec {
+        self.features
+    }
+    /// Length of one observation vector.
+    pub fn obs_dim(&self) -> usize {
+        self.features.dim()
+    }
+    /// Writes the observations of customers `range` into `out`, row-major
+    /// `[range.len(), obs_dim]`, in parallel.
+    pub fn features_into(&self, range: std::ops::Range<usize>, out: &mut [f32]) {
+        let dim = self.obs_dim();
+        let custs = &self.customers[range];
+        out[..custs.len() * dim]
+            .par_chunks_mut(dim * 256)
+            .zip(custs.par_chunks(256))
+            .for_each(|(rows, cs)| {
+                for (row, c) in rows.chunks_mut(dim).zip(cs) {
+                    let remaining = self
+                        .dynamics
+                        .scenario
+                        .horizon
+                        .saturating_sub(c.record.window_age as u32);
+                    self.features.write(&c.record, remaining, row);
+                }
+            });
+    }
+    /// Catalogue offer `code` resolved for customer `i`.
+    pub fn catalogue_offer(&self, i: usize, code: usize) -> Offer {
+        Offer::from_spec(
+            &self.dynamics.scenario.offers[code],
+            code as u8,
+            &self.customers[i].record,
+        )
+    }
+    /// A uniform in (0, 1) from customer `i`'s policy stream (for randomised policies and
+    /// exploration), distinct per period and `index`.
+    pub fn uniform(&self, i: usize, index: u32) -> f64 {
+        let c = &self.customers[i];
+        c.key.uniform(c.clock, Purpose::Policy, index)
+    }
+    /// Hidden traits: for `oracle-myopic` only.
+    pub(crate) fn hidden(&self, i: usize) -> (&Traits, &crate::customer::State) {
+        (&self.customers[i].traits, &self.customers[i].state)
+    }
+}
+
+/// Applies a per-customer rule to every customer in parallel (deterministic: each output
+/// depends only on its own customer).
+pub(crate) fn act_each<F>(batch: &ObsBatch<'_>, out: &mut [Offer], rule: F)
+where
+    F: Fn(usize) -> Offer + Sync,
+{
+    const CHUNK: usize = 2048;
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(ci, chunk)| {
+            for (j, o) in chunk.iter_mut().enumerate() {
+                *o = rule(ci * CHUNK + j);
+            }
+        });
+    let _ = batch;
+}
