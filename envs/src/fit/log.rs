@@ -1,0 +1,314 @@
+//! Reading a transaction log: one row per purchase with a customer id, a date and an amount,
+//! column names configurable; dates in the common formats (detected) or a given one.
+
+use std::io::Read;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+
+use super::error::FitError;
+
+/// Date formats tried, in order, when none is given (chrono `strftime` syntax). Day-first and
+/// month-first slash dates are ambiguous: the first format that reads every row wins, so a log
+/// whose days are all <= 12 is read month-first; give `date_format` to decide.
+pub const DATE_FORMATS: &[&str] = &[
+    "%Y-%m-%d",
+    "%Y%m%d",
+    "%Y/%m/%d",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M",
+    RFC3339,
+];
+
+/// Pseudo-format name for RFC 3339 / ISO 8601 timestamps with an offset.
+pub const RFC3339: &str = "rfc3339";
+
+/// How to read a log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogOptions {
+    /// Name of the customer id column.
+    pub customer_column: String,
+    /// Name of the purchase date column.
+    pub date_column: String,
+    /// Name of the amount column (dollars, or the log's currency).
+    pub amount_column: String,
+    /// Date format (chrono `strftime` syntax, or `rfc3339`); detected from [`DATE_FORMATS`]
+    /// when `None`.
+    pub date_format: Option<String>,
+    /// Field delimiter byte (`b','` for CSV).
+    pub delimiter: u8,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions {
+            customer_column: "customer_id".into(),
+            date_column: "date".into(),
+            amount_column: "amount".into(),
+            date_format: None,
+            delimiter: b',',
+        }
+    }
+}
+
+/// One purchase as read from the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transaction {
+    /// Customer id, as written.
+    pub customer: String,
+    /// Purchase date (the time of day, if any, is dropped).
+    pub date: NaiveDate,
+    /// Amount, dollars (>= 0).
+    pub amount: f64,
+    /// 1-based line in the file.
+    pub line: u64,
+}
+
+/// Parses `value` with one format (a chrono format or [`RFC3339`]).
+pub fn parse_date_with(value: &str, format: &str) -> Option<NaiveDate> {
+    if format == RFC3339 {
+        return DateTime::parse_from_rfc3339(value)
+            .ok()
+            .map(|d| d.date_naive());
+    }
+    if format.contains("%H") {
+        return NaiveDateTime::parse_from_str(value, format)
+            .ok()
+            .map(|d| d.date());
+    }
+    NaiveDate::parse_from_str(value, format).ok()
+}
+
+/// Parses a date given on the command line, in any of [`DATE_FORMATS`].
+///
+/// # Errors
+/// [`FitError::BadDate`] with line 0.
+pub fn parse_date(value: &str) -> Result<NaiveDate, FitError> {
+    let value = value.trim();
+    DATE_FORMATS
+        .iter()
+        .find_map(|f| parse_date_with(value, f))
+        .ok_or_else(|| FitError::BadDate {
+            line: 0,
+            value: value.to_string(),
+            expected: format!("tried {}", DATE_FORMATS.join(", ")),
+        })
+}
+
+/// Reads a log file; see [`read_transactions`].
+///
+/// # Errors
+/// [`FitError::Io`] when the file cannot be read, and those of [`read_transactions`].
+pub fn read_transactions_file(
+    path: &Path,
+    options: &LogOptions,
+) -> Result<Vec<Transaction>, FitError> {
+    let file = std::fs::File::open(path).map_err(|source| FitError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_transactions(file, options)
+}
+
+/// A row's raw fields before parsing.
+struct RawRow {
+    line: u64,
+    customer: String,
+    date: String,
+    amount: String,
+}
+
+/// Reads every transaction of a log with a header row.
+///
+/// # Errors
+/// [`FitError::Empty`], [`FitError::MissingColumn`], [`FitError::Csv`],
+/// [`FitError::BadDate`], [`FitError::BadAmount`], [`FitError::NegativeAmount`],
+/// [`FitError::EmptyCustomer`], each naming the line.
+pub fn read_transactions<R: Read>(
+    reader: R,
+    options: &LogOptions,
+) -> Result<Vec<Transaction>, FitError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .delimiter(options.delimiter)
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(reader);
+    let header = csv.headers().map_err(|e| csv_error(&e, 1))?.clone();
+    if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
+        return Err(FitError::Empty {
+            detail: " (no header row)".into(),
+        });
+    }
+    let column = |name: &str, role: &'static str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| FitError::MissingColumn {
+                column: name.to_string(),
+                role,
+                found: header.iter().collect::<Vec<_>>().join(", "),
+            })
+    };
+    let ci = column(&options.customer_column, "customer")?;
+    let di = column(&options.date_column, "date")?;
+    let ai = column(&options.amount_column, "amount")?;
+
+    let mut rows = Vec::new();
+    for record in csv.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            csv_error(&e, line)
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        rows.push(RawRow {
+            line,
+            customer: record[ci].to_string(),
+            date: record[di].to_string(),
+            amount: record[ai].to_string(),
+        });
+    }
+    if rows.is_empty() {
+        return Err(FitError::Empty {
+            detail: " (a header but no transactions)".into(),
+        });
+    }
+    let format = choose_date_format(&rows, options.date_format.as_deref())?;
+    rows.into_iter()
+        .map(|row| {
+            if row.customer.is_empty() {
+                return Err(FitError::EmptyCustomer { line: row.line });
+            }
+            let date = parse_date_with(&row.date, format).ok_or_else(|| FitError::BadDate {
+                line: row.line,
+                value: row.date.clone(),
+                expected: format!("expected format {format}"),
+            })?;
+            let amount = parse_amount(&row.amount, row.line)?;
+            Ok(Transaction {
+                customer: row.customer,
+                date,
+                amount,
+                line: row.line,
+            })
+        })
+        .collect()
+}
+
+/// The given format, or the first of [`DATE_FORMATS`] that reads every row; failing that, the
+/// one that reads the first row (so that the error names the first row it cannot read).
+fn choose_date_format<'a>(rows: &[RawRow], given: Option<&'a str>) -> Result<&'a str, FitError> {
+    if let Some(f) = given {
+        return Ok(f);
+    }
+    if let Some(f) = DATE_FORMATS
+        .iter()
+        .find(|f| rows.iter().all(|r| parse_date_with(&r.date, f).is_some()))
+    {
+        return Ok(f);
+    }
+    let first = &rows[0];
+    DATE_FORMATS
+        .iter()
+        .find(|f| parse_date_with(&first.date, f).is_some())
+        .copied()
+        .ok_or_else(|| FitError::BadDate {
+            line: first.line,
+            value: first.date.clone(),
+            expected: format!("tried {}; set --date-format", DATE_FORMATS.join(", ")),
+        })
+}
+
+/// Parses an amount: a finite, non-negative number, optionally with a leading `$`.
+fn parse_amount(text: &str, line: u64) -> Result<f64, FitError> {
+    let cleaned = text.strip_prefix('$').unwrap_or(text).trim();
+    let value: f64 = cleaned.parse().map_err(|_| FitError::BadAmount {
+        line,
+        value: text.to_string(),
+    })?;
+    if !value.is_finite() {
+        return Err(FitError::BadAmount {
+            line,
+            value: text.to_string(),
+        });
+    }
+    if value < 0.0 {
+        return Err(FitError::NegativeAmount { line, value });
+    }
+    Ok(value)
+}
+
+/// A CSV reader error as a [`FitError::Csv`] at `line`.
+fn csv_error(e: &csv::Error, line: u64) -> FitError {
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("expected {expected_len} fields as in the header, found {len}"),
+        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
+        _ => e.to_string(),
+    };
+    FitError::Csv { line, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<Transaction>, FitError> {
+        read_transactions(text.as_bytes(), &LogOptions::default())
+    }
+
+    #[test]
+    fn reads_the_common_date_formats() {
+        for (date, want) in [
+            ("1997-01-05", (1997, 1, 5)),
+            ("19970105", (1997, 1, 5)),
+            ("1997/01/05", (1997, 1, 5)),
+            ("01/05/1997", (1997, 1, 5)),
+            ("25/01/1997", (1997, 1, 25)),
+            ("1997-01-05 13:45:00", (1997, 1, 5)),
+            ("1997-01-05T13:45:00", (1997, 1, 5)),
+            ("1997-01-05T13:45:00+02:00", (1997, 1, 5)),
+        ] {
+            let t = read(&format!("customer_id,date,amount\na,{date},1.5\n")).unwrap();
+            let want = NaiveDate::from_ymd_opt(want.0, want.1, want.2).unwrap();
+            assert_eq!(t[0].date, want, "{date}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = read("customer_id,date,amount\na,1997-01-01,1\na,1997-13-45,2\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 3: cannot read date `1997-13-45` (expected format %Y-%m-%d)"
+        );
+        let e = read("customer_id,date,amount\na,1997-01-01,x1\n").unwrap_err();
+        assert_eq!(e.to_string(), "line 2: cannot read amount `x1` as a number");
+        let e = read("customer_id,date,amount\na,1997-01-01,1\nb,1997-01-02,-3\n").unwrap_err();
+        assert!(
+            e.to_string().starts_with("line 3: negative amount -3"),
+            "{e}"
+        );
+        let e = read("customer_id,day,amount\na,1997-01-01,1\n").unwrap_err();
+        assert!(e.to_string().starts_with("line 1: no column `date`"), "{e}");
+        assert!(matches!(read("").unwrap_err(), FitError::Empty { .. }));
+        assert!(matches!(
+            read("customer_id,date,amount\n").unwrap_err(),
+            FitError::Empty { .. }
+        ));
+        let e = read("customer_id,date,amount\na,1997-01-01\n").unwrap_err();
+        assert!(
+            e.to_string().starts_with("line 2: expected 3 fields"),
+            "{e}"
+        );
+    }
+}
