@@ -20,6 +20,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run one policy over a scenario's population and report what it realised.
+    Simulate(cmd::simulate::Args),
     /// Check the installation: libtorch version, device, and a tiny training run.
     Doctor(cmd::doctor::Args),
     /// Train an agent (DQN, DDPG, TD3) on a scenario or a classic control task.

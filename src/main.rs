@@ -3,8 +3,12 @@
 //! `main` calls `try_main` and maps errors to exit codes: 0 success, 1 a failed command
 //! (bad input, a failed run), 2 a usage error (clap's own exit code).
 
+mod agent_policy;
 mod cli;
 mod cmd;
+mod io;
+mod policies;
+mod scenario_args;
 
 use clap::Parser;
 

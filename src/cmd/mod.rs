@@ -2,6 +2,7 @@
 
 pub mod doctor;
 pub mod fit;
+pub mod simulate;
 pub mod train;
 
 use crate::cli::{Cli, Command};
@@ -9,6 +10,7 @@ use crate::cli::{Cli, Command};
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Simulate(args) => simulate::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Train(args) => train::run(args),
         Command::Fit(args) => fit::run(args),
