@@ -1,5 +1,7 @@
 //! Typed errors of the agents crate.
 
+use std::path::PathBuf;
+
 /// Everything that can go wrong in `clv-agents`.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -14,4 +16,75 @@ pub enum AgentError {
     /// An error raised by libtorch.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    /// A configuration value out of its range; `field` is its full name (`dqn.gamma`).
+    #[error("{field} {reason}")]
+    InvalidConfig {
+        /// Full name of the field, e.g. `dqn.gamma`.
+        field: &'static str,
+        /// What is wrong, with the value found, e.g. `must be in [0,1), got 1.2`.
+        reason: String,
+    },
+    /// A configuration file that does not parse (syntax, unknown field, wrong type).
+    #[error("config {origin}: {message}")]
+    ConfigParse {
+        /// Where the text came from (a path, or `<string>`).
+        origin: String,
+        /// The parser's message, naming the offending field where there is one.
+        message: String,
+    },
+    /// An environment that does not fit the agent (wrong action space, observation size).
+    #[error("environment mismatch: {0}")]
+    EnvMismatch(String),
+    /// A non-finite loss or gradient norm, caught before the optimiser step: training stops,
+    /// the weights are those before the failed update, and the last good checkpoint (if one
+    /// was written) is kept untouched.
+    #[error(
+        "training diverged at env step {env_steps}, update {updates}: loss {loss}, gradient norm {grad_norm} (not finite); the optimiser step was skipped{}",
+        match last_good { Some(p) => format!("; last good checkpoint kept at {}", p.display()), None => String::from("; no checkpoint had been written yet") }
+    )]
+    Diverged {
+        /// Environment steps (transitions) collected so far.
+        env_steps: u64,
+        /// Gradient updates completed so far (the failed one not counted).
+        updates: u64,
+        /// The loss of the failed update.
+        loss: f64,
+        /// The global gradient L2 norm of the failed update (before clipping).
+        grad_norm: f64,
+        /// The last checkpoint written before the failure, if any.
+        last_good: Option<PathBuf>,
+    },
+    /// Reading or writing a file.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done (`writing`, `reading`, `renaming`).
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A checkpoint that cannot be used (missing or inconsistent files).
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The checkpoint folder.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl AgentError {
+    /// An [`AgentError::Io`] for `path`.
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        AgentError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
 }

@@ -1,0 +1,603 @@
+//! Deep Q-network agent: Q-learning with a neural network, experience replay and a target
+//! network (Mnih et al. 2015, "Human-level control through deep reinforcement learning",
+//! Nature 518), with double-DQN targets (van Hasselt, Guez & Silver 2016, "Deep reinforcement
+//! learning with double Q-learning", AAAI), the Huber loss, Adam, global gradient-norm
+//! clipping, reward scaling and optional observation normalisation.
+//!
+//! Per update, on a minibatch `(s, a, R, s', terminated, discount)` from the replay buffer:
+//! `y = c R + discount (1 - terminated) Q_target(s', argmax_a' Q_online(s', a'))` (or
+//! `max_a' Q_target(s', a')` without double DQN), `c` the reward scale; loss
+//! `Huber_delta(Q_online(s, a) - y)` averaged over the batch.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module, OptimizerConfig};
+use tch::{Device, Kind, Tensor};
+
+use crate::AgentError;
+use crate::config::{DqnConfig, TargetUpdate};
+use crate::mlp::Mlp;
+use crate::normalize::RunningNorm;
+use crate::policy::{Mode, Policy};
+use crate::replay::Batch;
+
+/// Added to the gradient norm before dividing by it when clipping (as PyTorch's
+/// `clip_grad_norm_`), so a zero norm never divides by zero.
+pub const CLIP_EPS: f64 = 1e-6;
+/// Added to the observation variance before the square root when normalising.
+pub const NORM_EPS: f64 = 1e-8;
+
+/// The TD target `reward + discount * (1 - terminated) * next_value`.
+///
+/// # Shapes
+/// All `[batch]` Float; returns `[batch]`.
+pub fn td_target(
+    reward: &Tensor,
+    discount: &Tensor,
+    terminated: &Tensor,
+    next_value: &Tensor,
+) -> Tensor {
+    reward + discount * (1.0 - terminated) * next_value
+}
+
+/// The value of the next state: double DQN evaluates the online network's greedy action with
+/// the target network; plain DQN takes the target network's maximum.
+///
+/// # Shapes
+/// `next_q_target`, `next_q_online`: `[batch, n_actions]`; returns `[batch]`.
+pub fn next_state_value(next_q_target: &Tensor, next_q_online: Option<&Tensor>) -> Tensor {
+    match next_q_online {
+        Some(online) => {
+            let a = online.argmax(1, true); // [batch, 1]
+            next_q_target.gather(1, &a, false).squeeze_dim(1)
+        }
+        None => next_q_target.max_dim(1, false).0,
+    }
+}
+
+/// Copies `src`'s weights into `dst` (variables matched by name).
+pub fn hard_update(dst: &mut nn::VarStore, src: &nn::VarStore) -> Result<(), AgentError> {
+    dst.copy(src)?;
+    Ok(())
+}
+
+/// Polyak averaging `dst <- tau * src + (1 - tau) * dst`, variables matched by name.
+pub fn soft_update(dst: &nn::VarStore, src: &nn::VarStore, tau: f64) -> Result<(), AgentError> {
+    let src_vars = src.variables();
+    tch::no_grad(|| {
+        for (name, mut d) in dst.variables() {
+            let s = src_vars.get(&name).ok_or_else(|| {
+                AgentError::Torch(tch::TchError::TensorNameNotFound(
+                    name.clone(),
+                    "soft_update source".into(),
+                ))
+            })?;
+            d.f_copy_(&(s * tau + &d * (1.0 - tau)))?;
+        }
+        Ok(())
+    })
+}
+
+/// The global L2 norm of the gradients of `vs`'s trainable variables (0 when none is set).
+pub fn global_grad_norm(vs: &nn::VarStore) -> Result<f64, AgentError> {
+    let mut sq = 0.0f64;
+    tch::no_grad(|| -> Result<(), AgentError> {
+        for v in vs.trainable_variables() {
+            let g = v.grad();
+            if g.defined() {
+                sq += f64::try_from(g.f_square()?.f_sum(Kind::Double)?)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(sq.sqrt())
+}
+
+/// Scales every gradient of `vs` by `factor`.
+fn scale_grads(vs: &nn::VarStore, factor: f64) -> Result<(), AgentError> {
+    tch::no_grad(|| {
+        for v in vs.trainable_variables() {
+            let mut g = v.grad();
+            if g.defined() {
+                let _ = g.f_mul_scalar_(factor)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// What one gradient update measured.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct UpdateStats {
+    /// Huber loss of the batch, scaled-reward units.
+    pub loss: f64,
+    /// Global gradient L2 norm before clipping.
+    pub grad_norm: f64,
+    /// Mean `Q_online(s, a)` over the batch, scaled-reward units.
+    pub q_mean: f64,
+}
+
+/// A DQN agent: online and target Q networks, Adam, observation normaliser, exploration RNG
+/// and step counters.
+#[derive(Debug)]
+pub struct Dqn {
+    config: DqnConfig,
+    device: Device,
+    obs_dim: usize,
+    n_actions: usize,
+    online_vs: nn::VarStore,
+    online: Mlp,
+    target_vs: nn::VarStore,
+    target: Mlp,
+    opt: nn::Optimizer,
+    /// Observation normaliser (used only when `config.normalize_obs`).
+    pub normalizer: RunningNorm,
+    rng: ChaCha8Rng,
+    /// Environment transitions collected (drives the epsilon schedule).
+    pub env_steps: u64,
+    updates: u64,
+}
+
+impl Dqn {
+    /// Validates `config`, sets libtorch's thread count, seeds libtorch with `torch_seed` and
+    /// builds the online network (target = a copy of it) for `obs_dim` inputs and `n_actions`
+    /// outputs on `device`. `explore_seed` seeds the exploration RNG.
+    pub fn new(
+        config: DqnConfig,
+        obs_dim: usize,
+        n_actions: usize,
+        device: Device,
+        torch_seed: u64,
+        explore_seed: u64,
+    ) -> Result<Self, AgentError> {
+        config.validate()?;
+        if obs_dim == 0 || n_actions == 0 {
+            return Err(AgentError::EnvMismatch(format!(
+                "DQN needs obs_dim > 0 and n_actions > 0, got {obs_dim} and {n_actions}"
+            )));
+        }
+        tch::set_num_threads(config.num_threads as i32);
+        tch::manual_seed(torch_seed as i64);
+        let online_vs = nn::VarStore::new(device);
+        let online = Mlp::new(
+            &online_vs.root(),
+            obs_dim as i64,
+            &config.hidden,
+            n_actions as i64,
+            config.activation,
+        );
+        let mut target_vs = nn::VarStore::new(device);
+        let target = Mlp::new(
+            &target_vs.root(),
+            obs_dim as i64,
+            &config.hidden,
+            n_actions as i64,
+            config.activation,
+        );
+        target_vs.freeze();
+        hard_update(&mut target_vs, &online_vs)?;
+        let opt = nn::Adam::default().build(&online_vs, config.lr)?;
+        Ok(Self {
+            normalizer: RunningNorm::new(obs_dim, config.obs_clip, NORM_EPS),
+            config,
+            device,
+            obs_dim,
+            n_actions,
+            online_vs,
+            online,
+            target_vs,
+            target,
+            opt,
+            rng: ChaCha8Rng::seed_from_u64(explore_seed),
+            env_steps: 0,
+            updates: 0,
+        })
+    }
+
+    /// The agent's settings.
+    pub fn config(&self) -> &DqnConfig {
+        &self.config
+    }
+
+    /// Replaces the transition budget (`total_env_steps`), e.g. to train a resumed run further.
+    pub fn set_total_env_steps(&mut self, total: u64) -> Result<(), AgentError> {
+        let mut cfg = self.config.clone();
+        cfg.total_env_steps = total;
+        cfg.validate()?;
+        self.config = cfg;
+        Ok(())
+    }
+
+    /// The device the networks live on.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// Gradient updates done.
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// Exploration epsilon at the current step.
+    pub fn epsilon(&self) -> f64 {
+        self.config.epsilon_schedule().epsilon_at(self.env_steps)
+    }
+
+    /// The online network's weights.
+    pub fn online_vars(&self) -> &nn::VarStore {
+        &self.online_vs
+    }
+
+    /// The target network's weights.
+    pub fn target_vars(&self) -> &nn::VarStore {
+        &self.target_vs
+    }
+
+    /// Mutable access to both weight stores (online, target), for loading checkpoints.
+    pub(crate) fn vars_mut(&mut self) -> (&mut nn::VarStore, &mut nn::VarStore) {
+        (&mut self.online_vs, &mut self.target_vs)
+    }
+
+    /// The exploration RNG (for checkpoints).
+    pub fn explore_rng(&self) -> &ChaCha8Rng {
+        &self.rng
+    }
+
+    /// Restores counters and the exploration RNG (from a checkpoint).
+    pub(crate) fn restore_counters(&mut self, env_steps: u64, updates: u64, rng: ChaCha8Rng) {
+        self.env_steps = env_steps;
+        self.updates = updates;
+        self.rng = rng;
+    }
+
+    /// Rows of raw observations as the network's input: normalised if configured.
+    ///
+    /// # Shapes
+    /// `obs`: `[n * obs_dim]` -> `[n, obs_dim]` Float on the agent's device.
+    fn input(&self, obs: &[f32], n: usize) -> Result<Tensor, AgentError> {
+        if obs.len() != n * self.obs_dim {
+            return Err(AgentError::EnvMismatch(format!(
+                "{} observation values for {n} rows of {}",
+                obs.len(),
+                self.obs_dim
+            )));
+        }
+        let t = if self.config.normalize_obs {
+            Tensor::from_slice(&self.normalizer.normalize(obs))
+        } else {
+            Tensor::from_slice(obs)
+        };
+        Ok(t.f_reshape([n as i64, self.obs_dim as i64])?
+            .f_to_device(self.device)?)
+    }
+
+    /// Online Q values of `n` raw observations, row-major `[n, n_actions]`, in scaled-reward
+    /// units (divide by `reward_scale` for env units). Evaluated in chunks of `act_chunk`.
+    pub fn q_values(&self, obs: &[f32], n: usize) -> Result<Vec<f32>, AgentError> {
+        let mut out = Vec::with_capacity(n * self.n_actions);
+        for start in (0..n).step_by(self.config.act_chunk) {
+            let rows = (n - start).min(self.config.act_chunk);
+            let x = self.input(
+                &obs[start * self.obs_dim..(start + rows) * self.obs_dim],
+                rows,
+            )?;
+            let q = tch::no_grad(|| self.online.forward(&x)); // [rows, n_actions]
+            out.extend(Vec::<f32>::try_from(
+                q.f_to_device(Device::Cpu)?.f_flatten(0, -1)?,
+            )?);
+        }
+        Ok(out)
+    }
+
+    /// One gradient update on `batch`. The loss and the gradient norm are checked BEFORE the
+    /// optimiser step: a non-finite value returns [`AgentError::Diverged`] (with
+    /// `last_good: None`; the training loop fills it) and leaves the weights untouched.
+    pub fn update(&mut self, batch: &Batch) -> Result<UpdateStats, AgentError> {
+        let n = batch.len();
+        let obs = self.input(&batch.obs, n)?; // [n, obs_dim]
+        let next_obs = self.input(&batch.next_obs, n)?; // [n, obs_dim]
+        let col = |v: &[f32]| Tensor::from_slice(v).to_device(self.device); // [n]
+        let actions = col(&batch.action).to_kind(Kind::Int64).unsqueeze(1); // [n, 1]
+        let reward = col(&batch.reward) * self.config.reward_scale; // [n]
+        let (discount, terminated) = (col(&batch.discount), col(&batch.terminated));
+        let target = tch::no_grad(|| {
+            let next_q_target = self.target.forward(&next_obs); // [n, n_actions]
+            let next_q_online = self
+                .config
+                .double_dqn
+                .then(|| self.online.forward(&next_obs));
+            let next_value = next_state_value(&next_q_target, next_q_online.as_ref()); // [n]
+            td_target(&reward, &discount, &terminated, &next_value)
+        });
+        let q = self
+            .online
+            .forward(&obs)
+            .gather(1, &actions, false)
+            .squeeze_dim(1); // [n]
+        let loss = q.huber_loss(&target, tch::Reduction::Mean, self.config.huber_delta);
+        self.opt.zero_grad();
+        loss.backward();
+        let loss_v = f64::try_from(&loss)?;
+        let grad_norm = global_grad_norm(&self.online_vs)?;
+        if !loss_v.is_finite() || !grad_norm.is_finite() {
+            self.opt.zero_grad();
+            return Err(AgentError::Diverged {
+                env_steps: self.env_steps,
+                updates: self.updates,
+                loss: loss_v,
+                grad_norm,
+                last_good: None,
+            });
+        }
+        if grad_norm > self.config.max_grad_norm {
+            scale_grads(
+                &self.online_vs,
+                self.config.max_grad_norm / (grad_norm + CLIP_EPS),
+            )?;
+        }
+        self.opt.step();
+        self.updates += 1;
+        if self.updates % self.config.target_update_period == 0 {
+            self.update_target()?;
+        }
+        let q_mean = f64::try_from(q.detach().mean(Kind::Float))?;
+        Ok(UpdateStats {
+            loss: loss_v,
+            grad_norm,
+            q_mean,
+        })
+    }
+
+    /// Moves the target network towards the online one: a copy (`hard`) or Polyak averaging
+    /// with `tau` (`polyak`).
+    pub fn update_target(&mut self) -> Result<(), AgentError> {
+        match self.config.target_update {
+            TargetUpdate::Hard => hard_update(&mut self.target_vs, &self.online_vs),
+            TargetUpdate::Polyak => soft_update(&self.target_vs, &self.online_vs, self.config.tau),
+        }
+    }
+}
+
+impl Policy for Dqn {
+    fn obs_dim(&self) -> usize {
+        self.obs_dim
+    }
+
+    fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    /// Greedy: the argmax of the online Q values. Explore: with probability epsilon (at the
+    /// agent's current step) a uniform random action, drawn from the agent's own RNG.
+    fn act(&mut self, obs: &[f32], n: usize, mode: Mode) -> Result<Vec<u32>, AgentError> {
+        let q = self.q_values(obs, n)?;
+        let greedy = q.chunks(self.n_actions).map(|row| {
+            let mut best = 0;
+            for (a, v) in row.iter().enumerate() {
+                if *v > row[best] {
+                    best = a;
+                }
+            }
+            best as u32
+        });
+        match mode {
+            Mode::Greedy => Ok(greedy.collect()),
+            Mode::Explore => {
+                let eps = self.epsilon();
+                let n_actions = self.n_actions as u32;
+                Ok(greedy
+                    .map(|g| {
+                        if self.rng.random::<f64>() < eps {
+                            self.rng.random_range(0..n_actions)
+                        } else {
+                            g
+                        }
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(config: DqnConfig) -> Dqn {
+        Dqn::new(config, 3, 2, Device::Cpu, 0, 1).unwrap()
+    }
+
+    fn batch(n: usize, terminated: f32) -> Batch {
+        Batch {
+            obs: (0..n * 3).map(|i| (i % 7) as f32 * 0.1).collect(),
+            action: (0..n).map(|i| (i % 2) as f32).collect(),
+            reward: vec![1.0; n],
+            next_obs: (0..n * 3).map(|i| (i % 5) as f32 * 0.1).collect(),
+            terminated: vec![terminated; n],
+            discount: vec![0.9; n],
+        }
+    }
+
+    fn weights(vs: &nn::VarStore) -> Vec<f32> {
+        let mut v: Vec<_> = vs.variables().into_iter().collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.into_iter()
+            .flat_map(|(_, t)| Vec::<f32>::try_from(t.flatten(0, -1)).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn terminated_targets_do_not_bootstrap_truncated_do() {
+        let r = Tensor::from_slice(&[1.0f32, 1.0]);
+        let d = Tensor::from_slice(&[0.9f32, 0.9]);
+        let term = Tensor::from_slice(&[1.0f32, 0.0]); // row 0 terminated, row 1 truncated
+        let v = Tensor::from_slice(&[10.0f32, 10.0]);
+        let y = Vec::<f32>::try_from(td_target(&r, &d, &term, &v)).unwrap();
+        assert_eq!(y, [1.0, 10.0]);
+    }
+
+    #[test]
+    fn double_dqn_values_the_online_argmax_with_the_target() {
+        let target = Tensor::from_slice(&[1.0f32, 5.0, 3.0, 2.0]).reshape([2, 2]);
+        let online = Tensor::from_slice(&[9.0f32, 0.0, 0.0, 9.0]).reshape([2, 2]);
+        assert_eq!(
+            Vec::<f32>::try_from(next_state_value(&target, Some(&online))).unwrap(),
+            [1.0, 2.0]
+        );
+        assert_eq!(
+            Vec::<f32>::try_from(next_state_value(&target, None)).unwrap(),
+            [5.0, 3.0]
+        );
+    }
+
+    #[test]
+    fn soft_update_averages_by_name() {
+        let mut a = agent(DqnConfig::default());
+        let before = weights(a.target_vars());
+        // Move the online net, then average with tau = 0.25.
+        a.update(&batch(16, 0.0)).unwrap();
+        let online = weights(a.online_vars());
+        soft_update(&a.target_vs, &a.online_vs, 0.25).unwrap();
+        let after = weights(a.target_vars());
+        for ((t0, o), t1) in before.iter().zip(&online).zip(&after) {
+            assert!((t1 - (0.25 * o + 0.75 * t0)).abs() < 1e-6);
+        }
+    }
+
+    /// `target_update_period` takes effect: the target changes exactly at update 3 (hard).
+    #[test]
+    fn target_update_period_takes_effect() {
+        let mut a = agent(DqnConfig {
+            target_update_period: 3,
+            lr: 1e-2,
+            ..Default::default()
+        });
+        let t0 = weights(a.target_vars());
+        a.update(&batch(16, 0.0)).unwrap();
+        a.update(&batch(16, 0.0)).unwrap();
+        assert_eq!(weights(a.target_vars()), t0);
+        a.update(&batch(16, 0.0)).unwrap();
+        assert_eq!(weights(a.target_vars()), weights(a.online_vars()));
+        // Polyak: the target moves a fraction tau of the way.
+        let mut p = agent(DqnConfig {
+            target_update: TargetUpdate::Polyak,
+            target_update_period: 1,
+            tau: 0.5,
+            ..Default::default()
+        });
+        let t0 = weights(p.target_vars());
+        p.update(&batch(16, 0.0)).unwrap();
+        let (t1, o1) = (weights(p.target_vars()), weights(p.online_vars()));
+        assert!(
+            t1.iter()
+                .zip(&o1)
+                .zip(&t0)
+                .all(|((t, o), z)| (t - 0.5 * (o + z)).abs() < 1e-6)
+        );
+    }
+
+    /// `reward_scale` and `lr` take effect.
+    #[test]
+    fn reward_scale_and_lr_take_effect() {
+        let loss_with = |cfg: DqnConfig| agent(cfg).update(&batch(32, 1.0)).unwrap();
+        let base = loss_with(DqnConfig::default());
+        let scaled = loss_with(DqnConfig {
+            reward_scale: 100.0,
+            ..Default::default()
+        });
+        assert!(scaled.loss > 10.0 * base.loss, "{scaled:?} vs {base:?}");
+        let step_size = |cfg: DqnConfig| {
+            let mut a = agent(cfg);
+            let w0 = weights(a.online_vars());
+            a.update(&batch(32, 1.0)).unwrap();
+            weights(a.online_vars())
+                .iter()
+                .zip(&w0)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max)
+        };
+        let small = step_size(DqnConfig {
+            lr: 1e-5,
+            ..Default::default()
+        });
+        let big = step_size(DqnConfig {
+            lr: 1e-3,
+            ..Default::default()
+        });
+        assert!(big > 50.0 * small, "lr: {big} vs {small}");
+    }
+
+    /// `max_grad_norm` takes effect (Adam's first step is invariant to a uniform gradient scale,
+    /// so the clipped norm is checked directly).
+    #[test]
+    fn clipping_rescales_to_max_grad_norm() {
+        let a = agent(DqnConfig::default());
+        let x = Tensor::ones([4, 3], (Kind::Float, Device::Cpu));
+        (a.online.forward(&x).sum(Kind::Float) * 1000.0).backward();
+        let norm = global_grad_norm(&a.online_vs).unwrap();
+        assert!(norm > 1.0);
+        scale_grads(&a.online_vs, 0.5 / (norm + CLIP_EPS)).unwrap();
+        assert!((global_grad_norm(&a.online_vs).unwrap() - 0.5).abs() < 1e-4);
+    }
+
+    #[test]
+    fn non_finite_loss_stops_before_the_step() {
+        let mut a = agent(DqnConfig::default());
+        let w0 = weights(a.online_vars());
+        let mut b = batch(8, 0.0);
+        b.reward[3] = f32::NAN;
+        match a.update(&b) {
+            Err(AgentError::Diverged {
+                updates: 0, loss, ..
+            }) => assert!(loss.is_nan()),
+            other => panic!("expected Diverged, got {other:?}"),
+        }
+        assert_eq!(
+            weights(a.online_vars()),
+            w0,
+            "the optimiser step was skipped"
+        );
+        assert_eq!(a.updates(), 0);
+    }
+
+    #[test]
+    fn greedy_is_argmax_and_explore_follows_epsilon() {
+        let mut a = agent(DqnConfig {
+            eps_start: 1.0,
+            eps_end: 0.0,
+            eps_decay_steps: 100,
+            ..Default::default()
+        });
+        let obs: Vec<f32> = (0..3 * 500)
+            .map(|i| ((i * 13 % 17) as f32 - 8.0) * 0.2)
+            .collect();
+        let q = a.q_values(&obs, 500).unwrap();
+        let greedy = a.act(&obs, 500, Mode::Greedy).unwrap();
+        for (row, g) in q.chunks(2).zip(&greedy) {
+            assert_eq!(*g, u32::from(row[1] > row[0]));
+        }
+        a.env_steps = 100; // epsilon 0
+        assert_eq!(a.act(&obs, 500, Mode::Explore).unwrap(), greedy);
+        a.env_steps = 50; // epsilon 0.5: about a quarter of actions differ from greedy
+        let explore = a.act(&obs, 500, Mode::Explore).unwrap();
+        let differ = explore.iter().zip(&greedy).filter(|(x, y)| x != y).count();
+        assert!((80..170).contains(&differ), "{differ}");
+    }
+
+    #[test]
+    fn act_chunk_does_not_change_actions() {
+        let obs: Vec<f32> = (0..3 * 100).map(|i| (i as f32 * 0.37).sin()).collect();
+        let mut a = agent(DqnConfig::default());
+        let mut b = agent(DqnConfig {
+            act_chunk: 7,
+            ..Default::default()
+        });
+        // Tests run in parallel and libtorch's seed is global: copy the weights explicitly.
+        hard_update(&mut b.online_vs, &a.online_vs).unwrap();
+        assert_eq!(
+            a.act(&obs, 100, Mode::Greedy).unwrap(),
+            b.act(&obs, 100, Mode::Greedy).unwrap()
+        );
+    }
+}

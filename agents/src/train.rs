@@ -1,0 +1,548 @@
+//! The DQN training loop, generic over any [`VecEnv`] with a discrete action space: CartPole
+//! to validate the agent, the customer population for the real task (f32 feature
+//! observations, dollar rewards scaled by `reward_scale`, the horizon end `terminated`).
+//!
+//! Budgets count environment transitions and gradient updates, never wall-clock time.
+//! `replay_ratio` is the number of transitions sampled per transition collected: every
+//! `train_every` transitions the loop runs `replay_ratio * collected / batch_size` updates
+//! (fractions carried over), once `learning_starts` transitions are in. Every `eval_every`
+//! transitions the greedy policy is evaluated on validation seeds (a domain disjoint from the
+//! training and test seeds), the `last` checkpoint is written, and the `best` one when the
+//! validation mean return improves. A non-finite loss or gradient norm stops training before
+//! the optimiser step with [`AgentError::Diverged`], leaving the last good checkpoint in place.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tch::Device;
+
+use clv_envs::{ActionSpace, Actions, VecEnv};
+
+use crate::AgentError;
+use crate::checkpoint::{LoadedCheckpoint, load_checkpoint, save_checkpoint};
+use crate::config::DqnConfig;
+use crate::dqn::Dqn;
+use crate::policy::{Mode, Policy};
+use crate::replay::{ReplayBuffer, ReplaySpec};
+use crate::seeds::{SeedDomain, derive_seed, mix64, stream};
+
+/// Folder name of the latest checkpoint under the checkpoint root.
+pub const LAST_CHECKPOINT: &str = "last";
+/// Folder name of the best-on-validation checkpoint under the checkpoint root.
+pub const BEST_CHECKPOINT: &str = "best";
+
+/// Mean and spread of episode returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalStats {
+    /// Mean undiscounted episode return, env reward units.
+    pub mean: f64,
+    /// Population standard deviation of the returns, env reward units.
+    pub std: f64,
+    /// Every episode's return, in sub-env then round order.
+    pub returns: Vec<f64>,
+}
+
+impl EvalStats {
+    /// Mean and standard deviation of `returns`.
+    pub fn from_returns(returns: Vec<f64>) -> Self {
+        let n = returns.len().max(1) as f64;
+        let mean = returns.iter().sum::<f64>() / n;
+        let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
+        Self { mean, std, returns }
+    }
+}
+
+/// Runs `episodes` greedy episodes of `policy` on `env` and returns their undiscounted returns.
+/// Each round resets `env` with a seed hashed from `(seed, round)` and runs until every
+/// sub-env has finished its first episode; rounds repeat until enough episodes are in.
+/// `max_steps` bounds one round's vector steps.
+pub fn evaluate<P: Policy + ?Sized, E: VecEnv + ?Sized>(
+    policy: &mut P,
+    env: &mut E,
+    seed: u64,
+    episodes: usize,
+    max_steps: u64,
+) -> Result<EvalStats, AgentError> {
+    check_env(&*policy, env.obs_dim(), &env.action_space())?;
+    let n = env.num_envs();
+    let mut returns = Vec::with_capacity(episodes);
+    let mut round = 0u64;
+    while returns.len() < episodes {
+        let mut obs = env.reset(mix64(seed ^ mix64(round)));
+        let mut acc = vec![0.0f64; n];
+        let mut done = vec![false; n];
+        let mut steps = 0u64;
+        while done.iter().any(|d| !d) {
+            if steps >= max_steps {
+                return Err(AgentError::EnvMismatch(format!(
+                    "evaluation episodes did not end within {max_steps} steps (dqn.eval_max_steps)"
+                )));
+            }
+            let actions = policy.act(&obs, n, Mode::Greedy)?;
+            let b = env.step(Actions::Discrete(&actions));
+            for i in 0..n {
+                if !done[i] {
+                    acc[i] += f64::from(b.reward[i]);
+                    done[i] = b.terminated[i] || b.truncated[i];
+                }
+            }
+            obs = b.obs;
+            steps += 1;
+        }
+        let take = (episodes - returns.len()).min(n);
+        returns.extend_from_slice(&acc[..take]);
+        round += 1;
+    }
+    Ok(EvalStats::from_returns(returns))
+}
+
+fn check_env<P: Policy + ?Sized>(
+    policy: &P,
+    obs_dim: usize,
+    space: &ActionSpace,
+) -> Result<(), AgentError> {
+    match space {
+        ActionSpace::Discrete { n } if *n == policy.n_actions() && obs_dim == policy.obs_dim() => {
+            Ok(())
+        }
+        other => Err(AgentError::EnvMismatch(format!(
+            "agent expects obs_dim {} and {} discrete actions; env has obs_dim {obs_dim} and {other:?}",
+            policy.obs_dim(),
+            policy.n_actions()
+        ))),
+    }
+}
+
+/// One row of training metrics, written every `log_every` transitions and at every evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricsRow {
+    /// Environment transitions collected.
+    pub env_steps: u64,
+    /// Gradient updates done.
+    pub updates: u64,
+    /// Training episodes finished.
+    pub episodes: u64,
+    /// Mean return of the last `return_window` training episodes (exploring), env units.
+    pub train_return_mean: Option<f64>,
+    /// Mean Huber loss of the updates since the previous row, scaled-reward units.
+    pub loss: Option<f64>,
+    /// Mean batch Q value of those updates, scaled-reward units.
+    pub q_mean: Option<f64>,
+    /// Mean gradient norm (before clipping) of those updates.
+    pub grad_norm: Option<f64>,
+    /// Exploration epsilon at this step.
+    pub epsilon: f64,
+    /// Greedy validation mean return, when an evaluation ran at this row, env units.
+    pub valid_return_mean: Option<f64>,
+    /// Greedy validation return standard deviation, when an evaluation ran.
+    pub valid_return_std: Option<f64>,
+    /// Seconds of training so far (accumulated across resumes).
+    pub wall_seconds: f64,
+}
+
+/// The training loop's own state, saved in checkpoints.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoopState {
+    /// The run seed.
+    pub seed: u64,
+    /// Times this run was resumed.
+    pub resumes: u64,
+    /// Training episodes finished.
+    pub episodes: u64,
+    /// Returns of the latest training episodes (at most `return_window`).
+    pub recent_returns: VecDeque<f64>,
+    /// Transition count at the last training phase.
+    pub last_train_step: u64,
+    /// Updates owed but not yet run (fractional carry of `replay_ratio`).
+    pub update_credit: f64,
+    /// Next transition count at which to write a metrics row.
+    pub next_log: u64,
+    /// Next transition count at which to evaluate.
+    pub next_eval: u64,
+    /// Best validation mean return so far, and the step it was reached at.
+    pub best_valid: Option<(f64, u64)>,
+    /// Seconds of training before this session.
+    pub wall_seconds: f64,
+    /// Metrics rows so far.
+    pub rows: Vec<MetricsRow>,
+}
+
+/// Where and how a training run writes.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    /// Checkpoint root: `last/` and `best/` are written under it. None: no checkpoints.
+    pub checkpoint_dir: Option<PathBuf>,
+}
+
+/// A progress snapshot for a progress bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Environment transitions collected.
+    pub env_steps: u64,
+    /// The transition budget.
+    pub total_env_steps: u64,
+    /// Gradient updates done.
+    pub updates: u64,
+    /// Exploration epsilon.
+    pub epsilon: f64,
+    /// Mean return of recent training episodes, env units.
+    pub train_return_mean: Option<f64>,
+    /// Latest validation mean return, env units.
+    pub last_valid_return: Option<f64>,
+}
+
+/// What the training loop reports as it goes.
+#[derive(Debug)]
+pub enum TrainEvent<'a> {
+    /// After every vector step.
+    Progress(&'a Progress),
+    /// A new metrics row.
+    Row(&'a MetricsRow),
+}
+
+/// Why training stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StopReason {
+    /// `total_env_steps` reached.
+    EnvSteps,
+    /// `max_updates` reached.
+    Updates,
+}
+
+/// The outcome of [`DqnTrainer::run`].
+#[derive(Debug, Clone)]
+pub struct TrainReport {
+    /// Transitions collected.
+    pub env_steps: u64,
+    /// Updates done.
+    pub updates: u64,
+    /// Which budget ended the run.
+    pub stop: StopReason,
+    /// Best validation mean return and the step it was reached at.
+    pub best_valid: Option<(f64, u64)>,
+    /// Seconds of training (accumulated across resumes).
+    pub wall_seconds: f64,
+}
+
+/// Running sums of update statistics between metrics rows.
+#[derive(Debug, Default)]
+struct UpdateSums {
+    n: u64,
+    loss: f64,
+    q: f64,
+    grad: f64,
+}
+
+/// A DQN agent with its replay buffer and loop state: build fresh or resume, then [`run`](Self::run).
+#[derive(Debug)]
+pub struct DqnTrainer {
+    /// The agent.
+    pub agent: Dqn,
+    /// The replay buffer.
+    pub replay: ReplayBuffer,
+    /// The loop state.
+    pub state: LoopState,
+}
+
+impl DqnTrainer {
+    /// A fresh trainer for an env with `obs_dim` observations and `n_actions` actions, every
+    /// RNG seeded from `seed` in the training domain (network initialisation, exploration,
+    /// replay sampling, training envs each on their own stream).
+    pub fn new(
+        config: DqnConfig,
+        obs_dim: usize,
+        n_actions: usize,
+        device: Device,
+        seed: u64,
+    ) -> Result<Self, AgentError> {
+        let train = |s| derive_seed(SeedDomain::Train, seed, s);
+        let spec = ReplaySpec {
+            capacity: config.buffer_size,
+            obs_dim,
+            action_dim: 1,
+            num_envs: config.num_envs,
+            n_step: config.n_step,
+            gamma: config.gamma,
+        };
+        let agent = Dqn::new(
+            config,
+            obs_dim,
+            n_actions,
+            device,
+            train(stream::TORCH),
+            train(stream::EXPLORE),
+        )?;
+        Ok(Self {
+            agent,
+            replay: ReplayBuffer::new(spec, train(stream::REPLAY)),
+            state: LoopState {
+                seed,
+                ..Default::default()
+            },
+        })
+    }
+
+    /// Resumes from a checkpoint folder written by [`run`](Self::run) (see
+    /// the checkpoint module doc for what is restored). `total_env_steps`, when given, replaces
+    /// the saved transition budget (to train further).
+    pub fn resume(
+        dir: &std::path::Path,
+        device: Device,
+        total_env_steps: Option<u64>,
+    ) -> Result<Self, AgentError> {
+        let LoadedCheckpoint {
+            mut agent,
+            replay,
+            loop_state,
+        } = load_checkpoint(dir, device)?;
+        let bad = |reason: &str| AgentError::Checkpoint {
+            path: dir.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let mut state = loop_state
+            .ok_or_else(|| bad("holds no training-loop state (not written by the trainer)"))?;
+        state.resumes += 1;
+        if let Some(t) = total_env_steps {
+            agent.set_total_env_steps(t)?;
+        }
+        let spec = ReplaySpec {
+            capacity: agent.config().buffer_size,
+            obs_dim: agent.obs_dim(),
+            action_dim: 1,
+            num_envs: agent.config().num_envs,
+            n_step: agent.config().n_step,
+            gamma: agent.config().gamma,
+        };
+        let replay = match replay {
+            Some(r) => r,
+            None => ReplayBuffer::new(
+                spec,
+                derive_seed(
+                    SeedDomain::Train,
+                    state.seed,
+                    stream::REPLAY ^ mix64(state.resumes),
+                ),
+            ),
+        };
+        Ok(Self {
+            agent,
+            replay,
+            state,
+        })
+    }
+
+    /// The agent's config.
+    pub fn config(&self) -> &DqnConfig {
+        self.agent.config()
+    }
+
+    fn save(&self, root: &std::path::Path, name: &str) -> Result<PathBuf, AgentError> {
+        let dir = root.join(name);
+        let replay = self.config().checkpoint_replay.then_some(&self.replay);
+        save_checkpoint(&dir, &self.agent, replay, Some(&self.state))?;
+        Ok(dir)
+    }
+
+    /// Trains until a budget is spent. `env` must have `config.num_envs` sub-envs;
+    /// `valid_env` is evaluated greedily on validation-domain seeds. `on_event` sees every
+    /// step's progress and every metrics row.
+    pub fn run<E: VecEnv + ?Sized, V: VecEnv + ?Sized>(
+        &mut self,
+        env: &mut E,
+        valid_env: &mut V,
+        opts: &TrainOptions,
+        on_event: &mut dyn FnMut(TrainEvent<'_>),
+    ) -> Result<TrainReport, AgentError> {
+        let cfg = self.agent.config().clone();
+        check_env(&self.agent, env.obs_dim(), &env.action_space())?;
+        if env.num_envs() != cfg.num_envs {
+            return Err(AgentError::EnvMismatch(format!(
+                "training env has {} sub-envs, dqn.num_envs is {}",
+                env.num_envs(),
+                cfg.num_envs
+            )));
+        }
+        let started = Instant::now();
+        let wall = |s: &LoopState| s.wall_seconds + started.elapsed().as_secs_f64();
+        let n = env.num_envs();
+        let o = env.obs_dim();
+        let valid_seed = derive_seed(SeedDomain::Validation, self.state.seed, 0);
+        let mut obs = env.reset(derive_seed(
+            SeedDomain::Train,
+            self.state.seed,
+            stream::ENV + self.state.resumes,
+        ));
+        let mut ep_return = vec![0.0f64; n];
+        let mut sums = UpdateSums::default();
+        let mut last_valid: Option<f64> = self.state.best_valid.map(|b| b.0);
+        let mut last_good: Option<PathBuf> = None;
+        if self.state.next_log == 0 {
+            self.state.next_log = cfg.log_every;
+        }
+        if self.state.next_eval == 0 {
+            self.state.next_eval = cfg.eval_every;
+        }
+        let stop = loop {
+            if self.agent.env_steps >= cfg.total_env_steps {
+                break StopReason::EnvSteps;
+            }
+            if cfg.max_updates.is_some_and(|m| self.agent.updates() >= m) {
+                break StopReason::Updates;
+            }
+            // Collect one vector step.
+            if cfg.normalize_obs && !self.agent.normalizer.frozen {
+                self.agent.normalizer.update(&obs);
+            }
+            let actions = self.agent.act(&obs, n, Mode::Explore)?;
+            let b = env.step(Actions::Discrete(&actions));
+            let mut next_true = b.obs.clone();
+            for (i, last) in &b.final_obs {
+                next_true[i * o..(i + 1) * o].copy_from_slice(last);
+            }
+            let action_f: Vec<f32> = actions.iter().map(|&a| a as f32).collect();
+            self.replay.push(
+                &obs,
+                &action_f,
+                &b.reward,
+                &b.terminated,
+                &b.truncated,
+                &next_true,
+            );
+            for i in 0..n {
+                ep_return[i] += f64::from(b.reward[i]);
+                if b.terminated[i] || b.truncated[i] {
+                    self.state.episodes += 1;
+                    self.state.recent_returns.push_back(ep_return[i]);
+                    if self.state.recent_returns.len() > cfg.return_window {
+                        self.state.recent_returns.pop_front();
+                    }
+                    ep_return[i] = 0.0;
+                }
+            }
+            obs = b.obs;
+            self.agent.env_steps += n as u64;
+            let steps = self.agent.env_steps;
+
+            // Train.
+            if steps > cfg.learning_starts {
+                let fresh = (steps - cfg.learning_starts).min(n as u64);
+                self.state.update_credit += cfg.replay_ratio * fresh as f64 / cfg.batch_size as f64;
+            }
+            if steps >= self.state.last_train_step + cfg.train_every {
+                self.state.last_train_step = steps;
+                while self.state.update_credit >= 1.0
+                    && !cfg.max_updates.is_some_and(|m| self.agent.updates() >= m)
+                {
+                    self.state.update_credit -= 1.0;
+                    let batch = self.replay.sample(cfg.batch_size);
+                    let s = self.agent.update(&batch).map_err(|e| match e {
+                        AgentError::Diverged {
+                            env_steps,
+                            updates,
+                            loss,
+                            grad_norm,
+                            ..
+                        } => AgentError::Diverged {
+                            env_steps,
+                            updates,
+                            loss,
+                            grad_norm,
+                            last_good: last_good.clone(),
+                        },
+                        other => other,
+                    })?;
+                    sums.n += 1;
+                    sums.loss += s.loss;
+                    sums.q += s.q_mean;
+                    sums.grad += s.grad_norm;
+                }
+            }
+
+            // Evaluate, checkpoint, log.
+            let last_step = steps >= cfg.total_env_steps
+                || cfg.max_updates.is_some_and(|m| self.agent.updates() >= m);
+            let mut valid = None;
+            let mut save_best = false;
+            if cfg.eval_every > 0 && (steps >= self.state.next_eval || last_step) {
+                while self.state.next_eval <= steps {
+                    self.state.next_eval += cfg.eval_every;
+                }
+                let stats = evaluate(
+                    &mut self.agent,
+                    valid_env,
+                    valid_seed,
+                    cfg.eval_episodes,
+                    cfg.eval_max_steps,
+                )?;
+                last_valid = Some(stats.mean);
+                let improved = self
+                    .state
+                    .best_valid
+                    .is_none_or(|(best, _)| stats.mean > best);
+                if improved {
+                    self.state.best_valid = Some((stats.mean, steps));
+                    save_best = true;
+                }
+                valid = Some(stats);
+            }
+            if steps >= self.state.next_log || valid.is_some() || last_step {
+                while self.state.next_log <= steps {
+                    self.state.next_log += cfg.log_every;
+                }
+                let per = |x: f64| (sums.n > 0).then(|| x / sums.n as f64);
+                let recent = &self.state.recent_returns;
+                let row = MetricsRow {
+                    env_steps: steps,
+                    updates: self.agent.updates(),
+                    episodes: self.state.episodes,
+                    train_return_mean: (!recent.is_empty())
+                        .then(|| recent.iter().sum::<f64>() / recent.len() as f64),
+                    loss: per(sums.loss),
+                    q_mean: per(sums.q),
+                    grad_norm: per(sums.grad),
+                    epsilon: self.agent.epsilon(),
+                    valid_return_mean: valid.as_ref().map(|v| v.mean),
+                    valid_return_std: valid.as_ref().map(|v| v.std),
+                    wall_seconds: wall(&self.state),
+                };
+                sums = UpdateSums::default();
+                self.state.rows.push(row);
+                on_event(TrainEvent::Row(
+                    self.state.rows.last().expect("just pushed"),
+                ));
+            }
+            if let (Some(_), Some(root)) = (&valid, &opts.checkpoint_dir) {
+                let saved_wall = self.state.wall_seconds;
+                self.state.wall_seconds = wall(&self.state);
+                last_good = Some(self.save(root, LAST_CHECKPOINT)?);
+                if save_best {
+                    self.save(root, BEST_CHECKPOINT)?;
+                }
+                self.state.wall_seconds = saved_wall;
+            }
+            let recent = &self.state.recent_returns;
+            on_event(TrainEvent::Progress(&Progress {
+                env_steps: steps,
+                total_env_steps: cfg.total_env_steps,
+                updates: self.agent.updates(),
+                epsilon: self.agent.epsilon(),
+                train_return_mean: (!recent.is_empty())
+                    .then(|| recent.iter().sum::<f64>() / recent.len() as f64),
+                last_valid_return: last_valid,
+            }));
+        };
+        self.state.wall_seconds = wall(&self.state);
+        if let Some(root) = &opts.checkpoint_dir {
+            self.save(root, LAST_CHECKPOINT)?;
+        }
+        Ok(TrainReport {
+            env_steps: self.agent.env_steps,
+            updates: self.agent.updates(),
+            stop,
+            best_valid: self.state.best_valid,
+            wall_seconds: self.state.wall_seconds,
+        })
+    }
+}
