@@ -22,6 +22,12 @@ pub struct Cli {
 pub enum Command {
     /// Run one policy over a scenario's population and report what it realised.
     Simulate(cmd::simulate::Args),
+    /// Compare policies on the same customers (common random numbers), with paired intervals.
+    Compare(cmd::compare::Args),
+    /// Tune a parameterised baseline on validation seeds; prints the best spec.
+    Tune(cmd::tune::Args),
+    /// Validate a scenario file, or show it resolved.
+    Scenario(cmd::scenario::Args),
     /// Check the installation: libtorch version, device, and a tiny training run.
     Doctor(cmd::doctor::Args),
     /// Train an agent (DQN, DDPG, TD3) on a scenario or a classic control task.

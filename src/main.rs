@@ -6,6 +6,7 @@
 mod agent_policy;
 mod cli;
 mod cmd;
+mod evaluation;
 mod io;
 mod policies;
 mod scenario_args;

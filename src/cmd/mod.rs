@@ -1,7 +1,10 @@
 //! One module per subcommand; `run` dispatches.
 
 pub mod doctor;
+pub mod compare;
 pub mod fit;
+pub mod scenario;
+pub mod tune;
 pub mod simulate;
 pub mod train;
 
@@ -11,6 +14,9 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Simulate(args) => simulate::run(args),
+        Command::Compare(args) => compare::run(args),
+        Command::Tune(args) => tune::run(args),
+        Command::Scenario(args) => scenario::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Train(args) => train::run(args),
         Command::Fit(args) => fit::run(args),

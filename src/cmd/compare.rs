@@ -1,0 +1,307 @@
+//! `clv compare`: several policies on the same customers and random streams (common random
+//! numbers), with paired differences to a reference, overall and by value segment.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clv_envs::SeedDomain;
+use serde_json::json;
+
+use crate::evaluation::{PolicyReport, evaluate_policies, report, segments};
+use crate::io;
+use crate::scenario_args::{ScenarioArgs, set_threads};
+
+/// Arguments of `clv compare`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Policy specs to compare (repeat --policy).
+    #[arg(long = "policy", required = true)]
+    pub policies: Vec<String>,
+    /// Reference policy of the paired differences (default: `none`; added if not listed).
+    #[arg(long, default_value = "none")]
+    pub reference: String,
+    /// Populations (seeds) to pool; each has --customers customers.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: u64,
+    /// First seed (test seed domain).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Customers per seed (default: the scenario's population.customers).
+    #[arg(long)]
+    pub customers: Option<u64>,
+    /// Worker threads (0 = all cores). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Output directory (default results/compare-<time>): comparison.csv, comparison.json,
+    /// comparison.md, scenario.ron.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the comparison as one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Runs `clv compare`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    set_threads(args.threads)?;
+    anyhow::ensure!(args.seeds >= 1, "--seeds must be at least 1");
+    let scenario = args.scenario.load()?;
+    let customers = args.customers.unwrap_or(scenario.population.customers);
+    anyhow::ensure!(customers > 0, "--customers must be at least 1");
+    let mut specs = args.policies.clone();
+    if !specs.contains(&args.reference) {
+        specs.push(args.reference.clone());
+    }
+    let mut policies = specs
+        .iter()
+        .map(|s| crate::policies::resolve(s, &scenario))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // `none` is always run, for the incremental figures.
+    let none_pos = specs.iter().position(|s| s == "none");
+    let (none_idx, hidden_none) = match none_pos {
+        Some(i) => (i, false),
+        None => {
+            policies.push(crate::policies::resolve("none", &scenario)?);
+            specs.push("none".into());
+            (specs.len() - 1, true)
+        }
+    };
+    let reference = specs.iter().position(|s| *s == args.reference).expect("added");
+    let seeds: Vec<u64> = (args.seed..args.seed + args.seeds).collect();
+    let started = Instant::now();
+    let total = scenario.horizon as u64 * seeds.len() as u64 * policies.len() as u64;
+    let bar = io::progress(total, "comparing", args.quiet || args.json);
+    let results = evaluate_policies(
+        &scenario,
+        args.scenario.base_dir(),
+        SeedDomain::Test,
+        &seeds,
+        customers,
+        &mut policies,
+        &|d| bar.set_position(d),
+    )?;
+    bar.finish_and_clear();
+    let names: Vec<String> = scenario.offers.iter().map(|o| o.name.clone()).collect();
+    let shown: Vec<usize> = (0..specs.len())
+        .filter(|i| !(hidden_none && *i == none_idx))
+        .collect();
+    let overall: Vec<PolicyReport> = shown
+        .iter()
+        .map(|i| report(&results, *i, reference, Some(none_idx), None, &names))
+        .collect();
+    let mut by_segment = serde_json::Map::new();
+    let mut seg_reports = vec![];
+    for (code, name) in segments() {
+        let rows: Vec<PolicyReport> = shown
+            .iter()
+            .map(|i| report(&results, *i, reference, Some(none_idx), Some(code), &names))
+            .collect();
+        by_segment.insert(name.into(), serde_json::to_value(&rows)?);
+        seg_reports.push((name, rows));
+    }
+    let doc = json!({
+        "schema_version": crate::cmd::simulate::SCHEMA_VERSION,
+        "scenario": scenario.name,
+        "customers_per_seed": customers,
+        "seeds": seeds,
+        "horizon": scenario.horizon,
+        "reference": args.reference,
+        "intervals": "95% normal intervals over customers; paired differences use common random numbers; per comparison, unadjusted for multiple comparisons",
+        "policies": overall,
+        "segments": by_segment,
+        "timing": {"elapsed_seconds": started.elapsed().as_secs_f64()},
+    });
+
+    let out = io::run_dir(args.out.as_deref(), "compare")?;
+    io::write_scenario(&out.join("scenario.ron"), &scenario)?;
+    io::write_json(&out.join("comparison.json"), &doc)?;
+    let header = [
+        "segment",
+        "policy",
+        "customers",
+        "clv_mean",
+        "clv_ci95_lo",
+        "clv_ci95_hi",
+        "clv52_mean",
+        "diff_vs_reference",
+        "diff_ci95_lo",
+        "diff_ci95_hi",
+        "margin_per_customer",
+        "marketing_cost_per_customer",
+        "purchases_per_customer",
+        "avg_order_value",
+        "active_share_end",
+        "opt_out_share",
+        "contacts_per_customer",
+        "coupons_redeemed_per_customer",
+        "incremental_purchases_vs_none",
+        "incremental_margin_vs_none",
+        "return_on_marketing_spend",
+        "discount_on_baseline_share",
+    ];
+    let mut rows = vec![];
+    let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let mut push = |seg: &str, r: &PolicyReport| {
+        let s = &r.summary;
+        rows.push(vec![
+            seg.to_string(),
+            r.policy.clone(),
+            s.customers.to_string(),
+            s.clv_mean.to_string(),
+            s.clv_ci95[0].to_string(),
+            s.clv_ci95[1].to_string(),
+            s.clv52_mean.to_string(),
+            r.diff_vs_reference.mean.to_string(),
+            r.diff_vs_reference.ci95[0].to_string(),
+            r.diff_vs_reference.ci95[1].to_string(),
+            s.margin_per_customer.to_string(),
+            s.marketing_cost_per_customer.to_string(),
+            s.purchases_per_customer.to_string(),
+            s.avg_order_value.to_string(),
+            s.active_share_end.to_string(),
+            s.opt_out_share.to_string(),
+            s.contacts_per_customer.to_string(),
+            s.coupons_redeemed_per_customer.to_string(),
+            opt(r.incremental_purchases_vs_none),
+            opt(r.incremental_margin_vs_none),
+            opt(r.return_on_marketing_spend),
+            s.discount_on_baseline_share.to_string(),
+        ]);
+    };
+    for r in &overall {
+        push("all", r);
+    }
+    for (name, rs) in &seg_reports {
+        for r in rs {
+            push(name, r);
+        }
+    }
+    io::write_csv(&out.join("comparison.csv"), &header, &rows)?;
+    let md = markdown(&scenario.name, &args.reference, customers, &seeds, &overall, &seg_reports);
+    io::write_atomic(&out.join("comparison.md"), md.as_bytes())?;
+
+    if args.json {
+        println!("{}", serde_json::to_string(&doc)?);
+    } else {
+        print!("{}", table(&overall, &args.reference));
+        eprintln!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+fn table(rows: &[PolicyReport], reference: &str) -> String {
+    let w = rows.iter().map(|r| r.policy.len()).max().unwrap_or(6).max(6);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<w$}  {:>9}  {:>19}  {:>9}  {:>21}  {:>7}  {:>7}  {:>6}",
+        "policy",
+        "CLV $",
+        "95% CI",
+        "CLV52 $",
+        format!("vs {reference} $ (95% CI)"),
+        "contact",
+        "cost $",
+        "ROMS"
+    );
+    for r in rows {
+        let m = &r.summary;
+        let _ = writeln!(
+            s,
+            "{:<w$}  {:>9.2}  {:>8.2} .. {:>8.2}  {:>9.2}  {:>+7.2} ({:>+6.2},{:>+6.2})  {:>7.2}  {:>7.2}  {:>6}",
+            r.policy,
+            m.clv_mean,
+            m.clv_ci95[0],
+            m.clv_ci95[1],
+            m.clv52_mean,
+            r.diff_vs_reference.mean,
+            r.diff_vs_reference.ci95[0],
+            r.diff_vs_reference.ci95[1],
+            m.contacts_per_customer,
+            m.marketing_cost_per_customer,
+            r.return_on_marketing_spend
+                .map(|v| format!("{v:.2}"))
+                .unwrap_or_else(|| "-".into()),
+        );
+    }
+    s
+}
+
+/// The comparison as a short Markdown report.
+pub fn markdown(
+    scenario: &str,
+    reference: &str,
+    customers: u64,
+    seeds: &[u64],
+    overall: &[PolicyReport],
+    by_segment: &[(&str, Vec<PolicyReport>)],
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Policy comparison: {scenario}\n");
+    let _ = writeln!(
+        s,
+        "{} customers per seed x {} seed(s) ({:?}), common random numbers. Intervals are 95% normal intervals over customers, per comparison and unadjusted for multiple comparisons.\n",
+        customers,
+        seeds.len(),
+        seeds
+    );
+    if let Some(best) = overall
+        .iter()
+        .max_by(|a, b| a.summary.clv_mean.total_cmp(&b.summary.clv_mean))
+    {
+        let d = &best.diff_vs_reference;
+        let sure = if best.policy == reference {
+            "it is the reference".to_string()
+        } else if d.ci95[0] > 0.0 {
+            "the paired 95% interval excludes zero".to_string()
+        } else {
+            "the paired 95% interval includes zero: not a clear win".to_string()
+        };
+        let _ = writeln!(
+            s,
+            "**{}** has the highest realised CLV, ${:.2} per customer, {:+.2} (95% CI {:+.2} .. {:+.2}) vs `{}`; {}.\n",
+            best.policy, best.summary.clv_mean, d.mean, d.ci95[0], d.ci95[1], reference, sure
+        );
+    }
+    let _ = writeln!(
+        s,
+        "| segment | policy | CLV $ | 95% CI | CLV52 $ | vs {reference} $ | 95% CI | contacts | cost $ | incr. margin $ | ROMS | active end | opted out |"
+    );
+    let _ = writeln!(s, "|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+    let mut row = |seg: &str, r: &PolicyReport| {
+        let m = &r.summary;
+        let _ = writeln!(
+            s,
+            "| {seg} | `{}` | {:.2} | {:.2} .. {:.2} | {:.2} | {:+.2} | {:+.2} .. {:+.2} | {:.2} | {:.2} | {} | {} | {:.1}% | {:.1}% |",
+            r.policy,
+            m.clv_mean,
+            m.clv_ci95[0],
+            m.clv_ci95[1],
+            m.clv52_mean,
+            r.diff_vs_reference.mean,
+            r.diff_vs_reference.ci95[0],
+            r.diff_vs_reference.ci95[1],
+            m.contacts_per_customer,
+            m.marketing_cost_per_customer,
+            r.incremental_margin_vs_none.map(|v| format!("{v:+.2}")).unwrap_or_default(),
+            r.return_on_marketing_spend.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into()),
+            100.0 * m.active_share_end,
+            100.0 * m.opt_out_share,
+        );
+    };
+    for r in overall {
+        row("all", r);
+    }
+    for (name, rs) in by_segment {
+        for r in rs {
+            row(name, r);
+        }
+    }
+    s
+}
