@@ -5,6 +5,8 @@
 
 pub mod btyd;
 pub mod classic;
+#[cfg(test)]
+mod closed_form_tests;
 mod customer;
 mod error;
 pub mod fit;
