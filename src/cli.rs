@@ -28,6 +28,8 @@ pub enum Command {
     Tune(cmd::tune::Args),
     /// Validate a scenario file, or show it resolved.
     Scenario(cmd::scenario::Args),
+    /// Benchmarks (simulator throughput, ...).
+    Bench(cmd::bench::Args),
     /// Check the installation: libtorch version, device, and a tiny training run.
     Doctor(cmd::doctor::Args),
     /// Train an agent (DQN, DDPG, TD3) on a scenario or a classic control task.

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 pub mod doctor;
+pub mod bench;
 pub mod compare;
 pub mod fit;
 pub mod scenario;
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compare(args) => compare::run(args),
         Command::Tune(args) => tune::run(args),
         Command::Scenario(args) => scenario::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Train(args) => train::run(args),
         Command::Fit(args) => fit::run(args),

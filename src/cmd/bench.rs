@@ -1,0 +1,113 @@
+//! `clv bench`: measured speed figures (never asserted in tests).
+//!
+//! `clv bench sim`: customer-periods per second of the population engine (policy acting,
+//! stepping, metrics), with one thread and with all threads, under `none` and `rfm-winback`,
+//! and bytes of state per customer.
+
+use std::time::Instant;
+
+use clap::Subcommand;
+use clv_envs::{Population, SeedDomain};
+use serde_json::json;
+
+use crate::scenario_args::ScenarioArgs;
+
+/// Arguments of `clv bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Which benchmark.
+    #[command(subcommand)]
+    pub which: Which,
+}
+
+/// The benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum Which {
+    /// Simulator throughput (customer-periods per second) and state bytes per customer.
+    Sim(SimArgs),
+}
+
+/// Arguments of `clv bench sim`.
+#[derive(Debug, clap::Args)]
+pub struct SimArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Customers.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub customers: u64,
+    /// Periods timed (from the start of the scored window).
+    #[arg(long, default_value_t = 52)]
+    pub periods: u32,
+    /// Policies to time.
+    #[arg(long = "policy", default_values_t = vec!["none".to_string(), "rfm-winback".to_string()])]
+    pub policies: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `clv bench`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.which {
+        Which::Sim(a) => sim(a),
+    }
+}
+
+fn sim(args: SimArgs) -> anyhow::Result<()> {
+    let mut scenario = args.scenario.load()?;
+    anyhow::ensure!(args.periods >= 1, "--periods must be at least 1");
+    scenario.horizon = args.periods;
+    let all = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut threads = vec![1];
+    if all > 1 {
+        threads.push(all);
+    }
+    eprintln!(
+        "building {} customers ({:?} start)...",
+        args.customers, scenario.start
+    );
+    let built = Instant::now();
+    let start = Population::new(
+        &scenario,
+        SeedDomain::Test,
+        0,
+        args.customers,
+        args.scenario.base_dir(),
+    )?;
+    let build_seconds = built.elapsed().as_secs_f64();
+    let state_bytes = Population::state_bytes_per_customer();
+    let eval_bytes = clv_envs::scenario::estimate_bytes(1);
+    let mut rows = vec![];
+    for spec in &args.policies {
+        for &t in &threads {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build()?;
+            let mut policy = crate::policies::resolve(spec, &scenario)?;
+            let mut pop = start.clone();
+            let r = pool.install(|| pop.evaluate(policy.as_mut(), &|_| {}));
+            let cps = args.customers as f64 * args.periods as f64 / r.elapsed_seconds;
+            eprintln!(
+                "{spec:<14} threads {t}: {:>7.2} M customer-periods/s ({:.2} s)",
+                cps / 1e6,
+                r.elapsed_seconds
+            );
+            rows.push(json!({"policy": spec, "threads": t, "customer_periods_per_second": cps, "seconds": r.elapsed_seconds}));
+        }
+    }
+    let doc = json!({
+        "scenario": scenario.name,
+        "customers": args.customers,
+        "periods": args.periods,
+        "build_seconds": build_seconds,
+        "state_bytes_per_customer": state_bytes,
+        "bytes_per_customer_during_evaluation": eval_bytes,
+        "runs": rows,
+    });
+    if args.json {
+        println!("{doc}");
+    } else {
+        println!(
+            "state: {state_bytes} bytes per customer ({eval_bytes} with evaluation buffers); population built in {build_seconds:.2} s"
+        );
+    }
+    Ok(())
+}
