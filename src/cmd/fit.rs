@@ -13,13 +13,13 @@ use std::time::Instant;
 use anyhow::{Context, anyhow};
 use chrono::NaiveDate;
 use clv_envs::Scenario;
+use clv_envs::Start;
 use clv_envs::btyd::{BgNbdParams, bgnbd, gamma_gamma};
 use clv_envs::fit::{
     BgNbdFit, GammaGammaFit, HoldoutReport, LogOptions, Period, Summary, fit_bgnbd,
     fit_gamma_gamma, holdout_report, parse_date, read_transactions_file, summarise,
 };
 use clv_envs::scenario::parse_scenario;
-use clv_envs::Start;
 use plotters::prelude::*;
 use serde::Serialize;
 
@@ -197,22 +197,46 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         staged.bytes(&sibling(out, "tracking.csv")?, &tracking_csv(h)?)?;
         let png = sibling(out, "tracking.png")?;
         let tmp = staged.path(&png)?;
-        draw_tracking(BitMapBackend::new(&tmp, PLOT_SIZE).into_drawing_area(), h, &summary)
-            .with_context(|| format!("drawing {}", png.display()))?;
+        draw_tracking(
+            BitMapBackend::new(&tmp, PLOT_SIZE).into_drawing_area(),
+            h,
+            &summary,
+        )
+        .with_context(|| format!("drawing {}", png.display()))?;
         let svg = sibling(out, "tracking.svg")?;
         let tmp = staged.path(&svg)?;
-        draw_tracking(SVGBackend::new(&tmp, PLOT_SIZE).into_drawing_area(), h, &summary)
-            .with_context(|| format!("drawing {}", svg.display()))?;
+        draw_tracking(
+            SVGBackend::new(&tmp, PLOT_SIZE).into_drawing_area(),
+            h,
+            &summary,
+        )
+        .with_context(|| format!("drawing {}", svg.display()))?;
     }
     let files = staged.commit()?;
 
     if args.json {
-        let report = json_report(&args, &summary, &bg, &gg, holdout.as_ref(), &files, fit_seconds);
+        let report = json_report(
+            &args,
+            &summary,
+            &bg,
+            &gg,
+            holdout.as_ref(),
+            &files,
+            fit_seconds,
+        );
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!(
             "{}",
-            text_report(&input, &summary, &bg, &gg, holdout.as_ref(), &files, fit_seconds)
+            text_report(
+                &input,
+                &summary,
+                &bg,
+                &gg,
+                holdout.as_ref(),
+                &files,
+                fit_seconds
+            )
         );
     }
     Ok(())
@@ -223,7 +247,9 @@ fn delimiter_byte(text: &str) -> anyhow::Result<u8> {
     match text {
         "\\t" | "\t" | "tab" => Ok(b'\t'),
         t if t.len() == 1 && t.is_ascii() => Ok(t.as_bytes()[0]),
-        t => Err(anyhow!("--delimiter must be one ASCII character, got {t:?}")),
+        t => Err(anyhow!(
+            "--delimiter must be one ASCII character, got {t:?}"
+        )),
     }
 }
 
@@ -296,9 +322,10 @@ fn scenario_text(
     writeln!(text, "// Written by `clv fit` from {input}.")?;
     writeln!(
         text,
-        "// {} customers whose first purchase is in {} .. {} (calibration end).",
+        "// {} customers whose first purchase is in {} .. {}; calibration to {}.",
         summary.customers.len(),
         summary.first_date,
+        last_first_purchase(summary),
         summary.calibration_end
     )?;
     writeln!(
@@ -334,7 +361,10 @@ fn scenario_text(
         text,
         "// is the baseline under the old policy, and offer-response parameters cannot be"
     )?;
-    writeln!(text, "// identified from it: change them to what you believe.")?;
+    writeln!(
+        text,
+        "// identified from it: change them to what you believe."
+    )?;
     if let Start::WarmStart { histories } = &s.start {
         writeln!(
             text,
@@ -357,6 +387,16 @@ fn scenario_text(
     Ok(text)
 }
 
+/// The latest first-purchase date among the calibration customers.
+fn last_first_purchase(summary: &Summary) -> NaiveDate {
+    summary
+        .customers
+        .iter()
+        .map(|c| c.first_purchase)
+        .max()
+        .unwrap_or(summary.first_date)
+}
+
 /// Warm-start histories: `customer,x,t_x,T,repeat_spend_total` in weeks and dollars.
 fn histories_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(vec![]);
@@ -371,7 +411,8 @@ fn histories_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
             h.repeat_spend_total.to_string(),
         ])?;
     }
-    w.into_inner().map_err(|e| anyhow!("writing histories: {e}"))
+    w.into_inner()
+        .map_err(|e| anyhow!("writing histories: {e}"))
 }
 
 /// The tracking table as CSV.
@@ -397,8 +438,12 @@ fn tracking_csv(h: &HoldoutReport) -> anyhow::Result<Vec<u8>> {
             format!("{:.4}", r.cumulative_expected),
         ])?;
     }
-    w.into_inner().map_err(|e| anyhow!("writing tracking table: {e}"))
+    w.into_inner()
+        .map_err(|e| anyhow!("writing tracking table: {e}"))
 }
+
+/// Picks (actual, expected) from a tracking row.
+type RowValues = fn(&clv_envs::fit::TrackingRow) -> (f64, f64);
 
 /// The tracking plot: repeat purchases per period (top) and cumulative (bottom), actual
 /// against the model's expectation, with the calibration end marked.
@@ -421,7 +466,7 @@ fn draw_tracking<DB: DrawingBackend>(
     let n = h.tracking.len() as f64;
     let cal_end =
         (summary.calibration_end - summary.first_date).num_days() as f64 / summary.period.days();
-    let panels: [(_, &str, fn(&clv_envs::fit::TrackingRow) -> (f64, f64)); 2] = [
+    let panels: [(_, &str, RowValues); 2] = [
         (upper, "repeat purchases per", |r| (r.actual, r.expected)),
         (lower, "cumulative repeat purchases to", |r| {
             (r.cumulative_actual, r.cumulative_expected)
@@ -445,13 +490,18 @@ fn draw_tracking<DB: DrawingBackend>(
             .map_err(|e| err(e.to_string()))?;
         chart
             .configure_mesh()
-            .x_desc(format!("{unit}s since {} (first purchase in the log)", summary.first_date))
+            .x_desc(format!(
+                "{unit}s since {} (first purchase in the log)",
+                summary.first_date
+            ))
             .y_desc(format!("{label} {unit} (count)"))
             .draw()
             .map_err(|e| err(e.to_string()))?;
         chart
             .draw_series(LineSeries::new(
-                h.tracking.iter().map(|r| (r.period as f64 + 1.0, value(r).0)),
+                h.tracking
+                    .iter()
+                    .map(|r| (r.period as f64 + 1.0, value(r).0)),
                 BLACK.stroke_width(2),
             ))
             .map_err(|e| err(e.to_string()))?
@@ -459,7 +509,9 @@ fn draw_tracking<DB: DrawingBackend>(
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
         chart
             .draw_series(DashedLineSeries::new(
-                h.tracking.iter().map(|r| (r.period as f64 + 1.0, value(r).1)),
+                h.tracking
+                    .iter()
+                    .map(|r| (r.period as f64 + 1.0, value(r).1)),
                 8,
                 5,
                 RED.stroke_width(2),
@@ -553,12 +605,15 @@ fn text_report(
         summary.transactions,
         summary.customers.len(),
         summary.first_date,
-        summary.calibration_end,
+        last_first_purchase(summary),
         summary.calibration_end,
         summary.purchase_days,
         repeaters
     );
-    let _ = writeln!(s, "\nBG/NBD (times in {unit}s), fitted in {fit_seconds:.2} s:");
+    let _ = writeln!(
+        s,
+        "\nBG/NBD (times in {unit}s), fitted in {fit_seconds:.2} s:"
+    );
     let _ = writeln!(s, "  {:<8}{:>12}{:>12}", "param", "estimate", "std. error");
     let (p, e) = (&bg.params, &bg.std_errors);
     for (name, v, se) in [
@@ -583,7 +638,11 @@ fn text_report(
     let _ = writeln!(s, "\nGamma-Gamma (dollars):");
     let _ = writeln!(s, "  {:<8}{:>12}{:>12}", "param", "estimate", "std. error");
     let (p, e) = (&gg.params, &gg.std_errors);
-    for (name, v, se) in [("p", p.p, e.p), ("q", p.q, e.q), ("gamma", p.gamma, e.gamma)] {
+    for (name, v, se) in [
+        ("p", p.p, e.p),
+        ("q", p.q, e.q),
+        ("gamma", p.gamma, e.gamma),
+    ] {
         let _ = writeln!(s, "  {name:<8}{v:>12.4}{se:>12.4}");
     }
     let _ = writeln!(
@@ -683,8 +742,8 @@ impl Staged {
     /// Writes `bytes` to a temporary file for `dest`.
     fn bytes(&mut self, dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         let tmp = self.path(dest)?;
-        let mut f = std::fs::File::create(&tmp)
-            .with_context(|| format!("writing {}", dest.display()))?;
+        let mut f =
+            std::fs::File::create(&tmp).with_context(|| format!("writing {}", dest.display()))?;
         f.write_all(bytes)
             .and_then(|()| f.sync_all())
             .with_context(|| format!("writing {}", dest.display()))

@@ -6,7 +6,6 @@ use std::cell::Cell;
 
 use argmin::core::{CostFunction, Executor, State};
 use argmin::solver::neldermead::NelderMead;
-use serde::Serialize;
 
 use super::error::FitError;
 use super::summary::Summary;
@@ -29,15 +28,6 @@ const MAX_RESTARTS: usize = 8;
 const RESTART_IMPROVEMENT: f64 = 1e-8;
 /// Step of the central differences of the Hessian, in log-parameter units.
 const HESSIAN_STEP: f64 = 1e-3;
-
-/// One estimated parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Estimate {
-    /// Maximum-likelihood estimate.
-    pub value: f64,
-    /// Asymptotic standard error (NaN when the Hessian is not negative definite).
-    pub std_error: f64,
-}
 
 /// A fitted BG/NBD model.
 #[derive(Debug, Clone, PartialEq)]

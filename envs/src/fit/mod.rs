@@ -28,7 +28,7 @@ pub use log::{
     DATE_FORMATS, LogOptions, RFC3339, Transaction, parse_date, parse_date_with, read_transactions,
     read_transactions_file,
 };
-pub use mle::{BgNbdFit, Estimate, GammaGammaFit, fit_bgnbd, fit_gamma_gamma};
+pub use mle::{BgNbdFit, GammaGammaFit, fit_bgnbd, fit_gamma_gamma};
 pub use summary::{
     CustomerSummary, DAYS_PER_MONTH, DAYS_PER_WEEK, Period, Summary, purchase_days, summarise,
 };
