@@ -17,6 +17,7 @@ pub mod policy;
 mod population;
 pub mod rng;
 pub mod scenario;
+mod train_env;
 mod vec_env;
 
 pub use customer::{
@@ -30,4 +31,5 @@ pub use policy::{Mode, ObsBatch, Policy, PolicySpec, parse_baseline};
 pub use population::{CHUNK, Population, classical_value, read_histories};
 pub use rng::SeedDomain;
 pub use scenario::{Scenario, Start, load_scenario};
+pub use train_env::{OfferActions, PopulationEnv};
 pub use vec_env::{ActionSpace, Actions, StepBatch, VecEnv};

@@ -367,7 +367,7 @@ pub fn read_histories(path: &Path) -> Result<Vec<CustomerHistory>> {
 }
 
 /// A customer starting from a real history, hidden traits from the BG/NBD posterior.
-fn warm_customer(d: &Dynamics, key: CustomerKey, h: &CustomerHistory) -> Customer {
+pub(crate) fn warm_customer(d: &Dynamics, key: CustomerKey, h: &CustomerHistory) -> Customer {
     let s = &d.scenario;
     let mut c = d.new_customer(key);
     let post = sample_posterior(

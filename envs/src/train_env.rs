@@ -1,0 +1,366 @@
+//! The customer population as a training environment ([`VecEnv`]): a training population
+//! (separate from any evaluation population: training seed domain) whose customers enter
+//! staggered and restart when their horizon ends.
+//!
+//! - Observation: the firm-record features ([`FeatureSpec`]), periods remaining included.
+//! - Reward: the customer's profit in the period, dollars (undiscounted; the agent's gamma
+//!   discounts).
+//! - The end of the scored horizon is `terminated` (periods remaining is observed, so the
+//!   objective is finite-horizon); nothing is truncated. The ended customer's true last
+//!   observation goes to `final_obs`, and a new customer takes its slot.
+//! - Staggered entry: at reset, customer i starts its window with i * H / N periods already
+//!   elapsed, so episodes end at spread-out times.
+
+use rayon::prelude::*;
+
+use crate::customer::{Customer, Dynamics};
+use crate::observation::FeatureSpec;
+use crate::offer::Offer;
+use crate::policy::{Mode, ObsBatch, Policy, parse_baseline};
+use crate::population::{CHUNK, read_histories};
+use crate::rng::{CustomerKey, Purpose, SeedDomain};
+use crate::scenario::{Scenario, Start};
+use crate::{ActionSpace, Actions, Result, StepBatch, VecEnv};
+
+/// How the agent's actions map to offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferActions {
+    /// One index into the scenario's offer catalogue.
+    Catalogue,
+    /// The continuous offer: discount depth (and a contact probability where the scenario
+    /// enables it), see [`Offer::from_continuous`].
+    Continuous,
+}
+
+/// The training population.
+pub struct PopulationEnv {
+    dynamics: Dynamics,
+    features: FeatureSpec,
+    customers: Vec<Customer>,
+    /// Customers created so far (the next new customer's id).
+    next_id: u64,
+    seed: u64,
+    domain: SeedDomain,
+    actions: OfferActions,
+    histories: Option<Vec<crate::btyd::CustomerHistory>>,
+    burn_in: Option<(u32, crate::policy::Baseline)>,
+    offers: Vec<Offer>,
+}
+
+impl PopulationEnv {
+    /// A training population of `customers` customers of `scenario` acting through `actions`.
+    /// `domain` is normally [`SeedDomain::Train`]; `base_dir` resolves warm-start histories.
+    pub fn new(
+        scenario: &Scenario,
+        customers: usize,
+        actions: OfferActions,
+        domain: SeedDomain,
+        base_dir: &std::path::Path,
+    ) -> Result<Self> {
+        scenario.validate()?;
+        if customers == 0 {
+            return Err(crate::error::invalid("customers", "must be >= 1, got 0"));
+        }
+        crate::scenario::check_memory(customers as u64, 1)?;
+        let (histories, burn_in) = match &scenario.start {
+            Start::Cohort => (None, None),
+            Start::BurnIn { periods, policy } => {
+                (None, Some((*periods, parse_baseline(policy, scenario)?)))
+            }
+            Start::WarmStart { histories } => {
+                (Some(read_histories(&base_dir.join(histories))?), None)
+            }
+        };
+        Ok(PopulationEnv {
+            dynamics: Dynamics::new(scenario),
+            features: FeatureSpec::new(scenario),
+            customers: Vec::with_capacity(customers),
+            next_id: 0,
+            seed: 0,
+            domain,
+            actions,
+            histories,
+            burn_in,
+            offers: vec![Offer::default(); customers],
+        })
+        .map(|mut e| {
+            e.customers = (0..customers).map(|_| e.fresh_placeholder()).collect();
+            e
+        })
+    }
+
+    fn fresh_placeholder(&self) -> Customer {
+        self.dynamics
+            .new_customer(CustomerKey::new(self.domain, u64::MAX, u64::MAX))
+    }
+
+    /// The scenario.
+    pub fn scenario(&self) -> &Scenario {
+        &self.dynamics.scenario
+    }
+
+    /// The observation layout.
+    pub fn feature_spec(&self) -> &FeatureSpec {
+        &self.features
+    }
+
+    /// A customer at the start of its scored window (cohort, after a burn-in, or from a
+    /// history), with stream id `id`.
+    fn start_customer(&self, id: u64) -> Customer {
+        let key = CustomerKey::new(self.domain, self.seed, id);
+        let mut c = self.dynamics.new_customer(key);
+        if let Some(hs) = &self.histories {
+            c = crate::population::warm_customer(&self.dynamics, key, &hs[(id as usize) % hs.len()]);
+        } else if let Some((periods, policy)) = &self.burn_in {
+            let entry = ((key.uniform(0, Purpose::Entry, 0) * *periods as f64) as u32)
+                .min(periods - 1);
+            let mut p = policy.clone();
+            let mut offer = [Offer::default()];
+            for _ in entry + 1..*periods {
+                let one = std::slice::from_ref(&c);
+                let batch = ObsBatch {
+                    customers: one,
+                    dynamics: &self.dynamics,
+                    features: &self.features,
+                    present: None,
+                };
+                p.act(&batch, Mode::Greedy, &mut offer);
+                self.dynamics.step(&mut c, &offer[0]);
+            }
+        }
+        c.record.window_age = 0;
+        c
+    }
+
+    fn observe(&self, c: &Customer, out: &mut [f32]) {
+        let remaining = self
+            .dynamics
+            .scenario
+            .horizon
+            .saturating_sub(c.record.window_age as u32);
+        self.features.write(&c.record, remaining, out);
+    }
+
+    fn all_obs(&self) -> Vec<f32> {
+        let dim = self.features.dim();
+        let mut obs = vec![0f32; self.customers.len() * dim];
+        obs.par_chunks_mut(dim * CHUNK)
+            .zip(self.customers.par_chunks(CHUNK))
+            .for_each(|(rows, cs)| {
+                for (row, c) in rows.chunks_mut(dim).zip(cs) {
+                    self.observe(c, row);
+                }
+            });
+        obs
+    }
+}
+
+impl VecEnv for PopulationEnv {
+    fn num_envs(&self) -> usize {
+        self.customers.len()
+    }
+
+    fn obs_dim(&self) -> usize {
+        self.features.dim()
+    }
+
+    fn action_space(&self) -> ActionSpace {
+        let s = &self.dynamics.scenario;
+        match self.actions {
+            OfferActions::Catalogue => ActionSpace::Discrete { n: s.offers.len() },
+            OfferActions::Continuous => {
+                let max = s.continuous.max_discount as f32;
+                if s.continuous.contact_probability {
+                    ActionSpace::Box {
+                        low: vec![0.0, 0.0],
+                        high: vec![max, 1.0],
+                    }
+                } else {
+                    ActionSpace::Box {
+                        low: vec![0.0],
+                        high: vec![max],
+                    }
+                }
+            }
+        }
+    }
+
+    fn reset(&mut self, seed: u64) -> Vec<f32> {
+        self.seed = seed;
+        let n = self.customers.len();
+        let h = self.dynamics.scenario.horizon as u64;
+        let this = &*self;
+        let fresh: Vec<Customer> = (0..n)
+            .into_par_iter()
+            .with_min_len(64)
+            .map(|i| {
+                let i = i as u64;
+                let mut c = this.start_customer(i);
+                c.record.window_age = (i * h / n as u64) as u16;
+                c
+            })
+            .collect();
+        self.customers = fresh;
+        self.next_id = n as u64;
+        self.all_obs()
+    }
+
+    fn step(&mut self, actions: Actions<'_>) -> StepBatch {
+        let n = self.customers.len();
+        let s = &self.dynamics.scenario;
+        // Actions -> offers.
+        {
+            let batch = ObsBatch {
+                customers: &self.customers,
+                dynamics: &self.dynamics,
+                features: &self.features,
+                present: None,
+            };
+            match actions {
+                Actions::Discrete(a) => {
+                    assert_eq!(a.len(), n, "one action per customer");
+                    for (i, o) in self.offers.iter_mut().enumerate() {
+                        let code = (a[i] as usize).min(s.offers.len() - 1);
+                        *o = batch.catalogue_offer(i, code);
+                    }
+                }
+                Actions::Continuous(a) => {
+                    let dim = if s.continuous.contact_probability { 2 } else { 1 };
+                    assert_eq!(a.len(), n * dim, "action_dim values per customer");
+                    for (i, o) in self.offers.iter_mut().enumerate() {
+                        let c = &self.customers[i];
+                        let prob = (dim == 2).then(|| a[i * dim + 1]);
+                        let u = c.key.uniform(c.clock, Purpose::ContactCoin, 0);
+                        *o = Offer::from_continuous(&s.continuous, a[i * dim], prob, u, &c.record);
+                    }
+                }
+            }
+        }
+        // Step every customer.
+        let h = s.horizon;
+        let mut reward = vec![0f32; n];
+        let mut done = vec![false; n];
+        let dynamics = &self.dynamics;
+        self.customers
+            .par_chunks_mut(CHUNK)
+            .zip(self.offers.par_chunks(CHUNK))
+            .zip(reward.par_chunks_mut(CHUNK))
+            .zip(done.par_chunks_mut(CHUNK))
+            .for_each(|(((cs, os), rs), ds)| {
+                for j in 0..cs.len() {
+                    let out = dynamics.step(&mut cs[j], &os[j]);
+                    rs[j] = out.reward as f32;
+                    ds[j] = cs[j].record.window_age as u32 >= h;
+                }
+            });
+        // Ended customers: keep their true last observation, start new ones.
+        let dim = self.features.dim();
+        let mut final_obs = vec![];
+        for i in 0..n {
+            if done[i] {
+                let mut o = vec![0f32; dim];
+                self.observe(&self.customers[i], &mut o);
+                final_obs.push((i, o));
+                let id = self.next_id;
+                self.next_id += 1;
+                self.customers[i] = self.start_customer(id);
+            }
+        }
+        StepBatch {
+            obs: self.all_obs(),
+            reward,
+            terminated: done,
+            truncated: vec![false; n],
+            final_obs,
+        }
+    }
+}
+
+/// Lets a learning policy act on a [`PopulationEnv`]'s customers for evaluation through the
+/// generic [`Policy`] interface.
+impl PopulationEnv {
+    /// The offers a policy would make now (for tests and diagnostics).
+    pub fn act_with(&self, policy: &mut dyn Policy) -> Vec<Offer> {
+        let batch = ObsBatch {
+            customers: &self.customers,
+            dynamics: &self.dynamics,
+            features: &self.features,
+            present: None,
+        };
+        let mut out = vec![Offer::default(); self.customers.len()];
+        policy.act(&batch, Mode::Greedy, &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario() -> Scenario {
+        Scenario {
+            horizon: 8,
+            start: Start::BurnIn {
+                periods: 10,
+                policy: "none".into(),
+            },
+            ..Scenario::default()
+        }
+    }
+
+    #[test]
+    fn horizon_end_is_terminal_with_true_final_obs_and_restart() {
+        let s = scenario();
+        let mut env = PopulationEnv::new(
+            &s,
+            16,
+            OfferActions::Catalogue,
+            SeedDomain::Train,
+            std::path::Path::new("."),
+        )
+        .unwrap();
+        let dim = env.obs_dim();
+        let obs = env.reset(1);
+        assert_eq!(obs.len(), 16 * dim);
+        // Customer 0 starts with the whole horizon; customer 15 with 15 * 8 / 16 = 7 elapsed.
+        let rem = crate::observation::FIXED_FEATURES.len() - 1;
+        assert_eq!(obs[rem], 1.0);
+        assert_eq!(obs[15 * dim + rem], 1.0 / 8.0);
+        let a = vec![0u32; 16];
+        let step = env.step(Actions::Discrete(&a));
+        assert!(step.terminated[15] && !step.terminated[0]);
+        assert!(step.truncated.iter().all(|t| !t));
+        let ended: Vec<usize> = step.final_obs.iter().map(|(i, _)| *i).collect();
+        assert_eq!(ended, vec![14, 15], "customers 14 and 15 start with 7 of 8 periods elapsed");
+        let (_, last) = &step.final_obs[1];
+        assert_eq!(last[rem], 0.0, "the true last observation has no periods left");
+        assert_eq!(step.obs[15 * dim + rem], 1.0, "a new customer took the slot");
+        // Every customer ends exactly once per horizon.
+        let mut ends = step.final_obs.len();
+        for _ in 1..8 {
+            ends += env.step(Actions::Discrete(&a)).final_obs.len();
+        }
+        assert_eq!(ends, 16);
+    }
+
+    #[test]
+    fn same_seed_same_trajectory() {
+        let s = scenario();
+        let run = || {
+            let mut env = PopulationEnv::new(
+                &s,
+                64,
+                OfferActions::Continuous,
+                SeedDomain::Train,
+                std::path::Path::new("."),
+            )
+            .unwrap();
+            env.reset(3);
+            let a = vec![0.2f32; 64];
+            (0..12)
+                .flat_map(|_| env.step(Actions::Continuous(&a)).reward)
+                .collect::<Vec<f32>>()
+        };
+        assert_eq!(run(), run());
+    }
+}
