@@ -1,0 +1,168 @@
+//! The `clv` binary end to end: simulate, compare, tune, scenario; determinism across thread
+//! counts; bad input gives a clear message, a non-zero exit, and no partial files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn clv(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clv"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("clv runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = clv(args);
+    assert!(
+        o.status.success(),
+        "clv {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn fails(args: &[&str]) -> String {
+    let o = clv(args);
+    assert!(!o.status.success(), "clv {args:?} should fail");
+    assert_eq!(o.status.code(), Some(1), "clv {args:?}: exit code");
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!err.contains("panicked"), "clv {args:?} panicked: {err}");
+    err
+}
+
+fn strip_timing(mut v: serde_json::Value) -> serde_json::Value {
+    v.as_object_mut().unwrap().remove("timing");
+    v
+}
+
+const SCEN: &str = "scenarios/default.ron";
+
+#[test]
+fn simulate_json_has_the_documented_keys_and_is_thread_independent() {
+    let run = |threads: &str| {
+        let out = ok(&[
+            "simulate", SCEN, "--policy", "churn-risk:0.3", "--customers", "3000", "--periods",
+            "30", "--seed", "4", "--threads", threads, "--json",
+        ]);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let a = run("1");
+    for key in [
+        "customers",
+        "periods",
+        "seed",
+        "policy",
+        "clv_mean",
+        "clv_ci95",
+        "margin_per_customer",
+        "marketing_cost_per_customer",
+        "purchases_per_customer",
+        "avg_order_value",
+        "active_share_end",
+        "opt_out_share",
+        "contacts_per_customer",
+        "coupons_redeemed_per_customer",
+        "clv52_mean",
+        "horizon",
+        "schema_version",
+    ] {
+        assert!(a.get(key).is_some(), "missing {key}");
+    }
+    assert!(a["timing"]["elapsed_seconds"].as_f64().unwrap() > 0.0);
+    assert!(a["timing"]["customer_periods_per_second"].as_f64().unwrap() > 0.0);
+    assert_eq!(a["customers"], 3000);
+    assert_eq!(a["periods"], 30);
+    let ci = a["clv_ci95"].as_array().unwrap();
+    let m = a["clv_mean"].as_f64().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= m && m <= ci[1].as_f64().unwrap());
+    let b = run("2");
+    assert_eq!(strip_timing(a), strip_timing(b), "thread count changed the result");
+}
+
+#[test]
+fn compare_writes_csv_json_markdown_with_paired_differences() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmp");
+    let o = ok(&[
+        "compare", SCEN, "--policy", "none", "--policy", "oracle-myopic", "--policy",
+        "fixed:coupon20", "--customers", "2000", "--seeds", "2", "--set", "horizon=26", "--out",
+        out.to_str().unwrap(), "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&o).unwrap();
+    let pols = doc["policies"].as_array().unwrap();
+    assert_eq!(pols.len(), 3);
+    assert_eq!(pols[0]["policy"], "none");
+    assert_eq!(pols[0]["diff_vs_reference"]["mean"], 0.0);
+    assert_eq!(pols[1]["customers"], 4000);
+    assert!(pols[1]["diff_vs_reference"]["ci95"].as_array().unwrap().len() == 2);
+    for seg in ["high", "mid", "low"] {
+        assert_eq!(doc["segments"][seg].as_array().unwrap().len(), 3);
+    }
+    for f in ["comparison.csv", "comparison.json", "comparison.md", "scenario.ron"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let csv = std::fs::read_to_string(out.join("comparison.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 3 * 4, "header + 3 policies x (all + 3 segments)");
+    // The resolved scenario reloads and carries the override.
+    ok(&["scenario", "validate", out.join("scenario.ron").to_str().unwrap()]);
+    let shown = ok(&["scenario", "show", out.join("scenario.ron").to_str().unwrap()]);
+    assert!(shown.contains("horizon: 26"));
+}
+
+#[test]
+fn tune_prints_a_spec_that_simulate_accepts() {
+    let best = ok(&[
+        "tune", SCEN, "--policy", "recommend-last", "--customers", "1000", "--set", "horizon=20",
+        "--quiet",
+    ]);
+    let best = best.trim();
+    assert!(best.starts_with("recommend-last:"), "{best}");
+    ok(&["simulate", SCEN, "--policy", best, "--customers", "500", "--periods", "5", "--quiet"]);
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap() {
+        let p: PathBuf = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "ron") {
+            ok(&["scenario", "validate", p.to_str().unwrap()]);
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_a_clear_error_without_partial_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.ron");
+    std::fs::write(&broken, "Scenario(\n  horizon: 52,\n  horizn: 3,\n)").unwrap();
+    let e = fails(&["scenario", "validate", broken.to_str().unwrap()]);
+    assert!(e.contains("broken.ron:3:"), "{e}");
+    let bad = dir.path().join("bad.ron");
+    std::fs::write(&bad, "Scenario(economics: (gross_margin: 1.5))").unwrap();
+    let e = fails(&["scenario", "validate", bad.to_str().unwrap()]);
+    assert!(e.contains("economics.gross_margin"), "{e}");
+    let e = fails(&["scenario", "validate", "no/such/file.ron"]);
+    assert!(e.contains("no/such/file.ron"), "{e}");
+
+    let out = dir.path().join("out");
+    let o = out.to_str().unwrap();
+    let e = fails(&["simulate", SCEN, "--policy", "sometimes", "--out", o]);
+    assert!(e.contains("unknown policy"), "{e}");
+    let e = fails(&["simulate", SCEN, "--policy", "fixed:coupon99", "--out", o]);
+    assert!(e.contains("unknown offer") && e.contains("coupon20"), "{e}");
+    let e = fails(&["simulate", SCEN, "--customers", "0", "--out", o]);
+    assert!(e.contains("customers"), "{e}");
+    let e = fails(&["simulate", SCEN, "--customers", "40000000000", "--out", o]);
+    assert!(e.contains("customers"), "{e}");
+    let e = fails(&["simulate", SCEN, "--set", "coupon.saturaton=3", "--out", o]);
+    assert!(e.contains("saturaton"), "{e}");
+    let e = fails(&["compare", SCEN, "--policy", "none", "--policy", "dqn:/no/such/run", "--out", o]);
+    assert!(e.contains("/no/such/run"), "{e}");
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().count() == 0, "partial files left");
+
+    let o = clv(&["simulate", SCEN, "--bogus-flag"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = clv(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
