@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Output directory (default results/compare-<time>): comparison.csv, comparison.json,
-    /// comparison.md, scenario.ron.
+    /// comparison.md, series.csv (per period), scenario.ron.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Print the comparison as one JSON object instead of the table.
@@ -183,6 +183,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     io::write_csv(&out.join("comparison.csv"), &header, &rows)?;
+    write_series(&out.join("series.csv"), &results, &shown, &names)?;
     let md = markdown(&scenario.name, &args.reference, customers, &seeds, &overall, &seg_reports);
     io::write_atomic(&out.join("comparison.md"), md.as_bytes())?;
 
@@ -193,6 +194,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("wrote {}", out.display());
     }
     Ok(())
+}
+
+/// Per-period sums of every policy in long format: policy, period, reward, purchases,
+/// contacts, alive, then contacts by offer (`offers_<name>`), all per customer.
+fn write_series(
+    path: &std::path::Path,
+    results: &[clv_envs::EvalResult],
+    shown: &[usize],
+    names: &[String],
+) -> anyhow::Result<()> {
+    let mut header = vec![
+        "policy".to_string(),
+        "period".into(),
+        "reward_per_customer".into(),
+        "purchases_per_customer".into(),
+        "contacts_per_customer".into(),
+        "alive_share".into(),
+    ];
+    header.extend(names.iter().map(|n| format!("offers_{n}_per_customer")));
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut rows = vec![];
+    for i in shown {
+        let r = &results[*i];
+        let n = r.customers().max(1) as f64;
+        for (t, row) in r.series.iter().enumerate() {
+            let mut v = vec![
+                r.policy.clone(),
+                (t + 1).to_string(),
+                (row.reward / n).to_string(),
+                (row.purchases as f64 / n).to_string(),
+                (row.contacts as f64 / n).to_string(),
+                (row.alive as f64 / n).to_string(),
+            ];
+            v.extend(row.offers.iter().take(names.len()).map(|c| (*c as f64 / n).to_string()));
+            rows.push(v);
+        }
+    }
+    io::write_csv(path, &header, &rows)
 }
 
 fn table(rows: &[PolicyReport], reference: &str) -> String {
