@@ -28,6 +28,8 @@ pub enum Command {
     Tune(cmd::tune::Args),
     /// Validate a scenario file, or show it resolved.
     Scenario(cmd::scenario::Args),
+    /// Regenerate plots and the Markdown report of a run directory from its saved data.
+    Report(cmd::report::Args),
     /// Benchmarks (simulator throughput, ...).
     Bench(cmd::bench::Args),
     /// Check the installation: libtorch version, device, and a tiny training run.

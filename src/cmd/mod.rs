@@ -4,6 +4,7 @@ pub mod doctor;
 pub mod bench;
 pub mod compare;
 pub mod fit;
+pub mod report;
 pub mod scenario;
 pub mod tune;
 pub mod simulate;
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compare(args) => compare::run(args),
         Command::Tune(args) => tune::run(args),
         Command::Scenario(args) => scenario::run(args),
+        Command::Report(args) => report::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Train(args) => train::run(args),
