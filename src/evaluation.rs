@@ -33,7 +33,10 @@ pub fn evaluate_policies(
             }
         }
     }
-    Ok(results.into_iter().map(|r| r.expect("every policy ran")).collect())
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every policy ran"))
+        .collect())
 }
 
 /// A mean difference with its 95% interval.

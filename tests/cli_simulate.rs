@@ -42,8 +42,19 @@ const SCEN: &str = "scenarios/default.ron";
 fn simulate_json_has_the_documented_keys_and_is_thread_independent() {
     let run = |threads: &str| {
         let out = ok(&[
-            "simulate", SCEN, "--policy", "churn-risk:0.3", "--customers", "3000", "--periods",
-            "30", "--seed", "4", "--threads", threads, "--json",
+            "simulate",
+            SCEN,
+            "--policy",
+            "churn-risk:0.3",
+            "--customers",
+            "3000",
+            "--periods",
+            "30",
+            "--seed",
+            "4",
+            "--threads",
+            threads,
+            "--json",
         ]);
         serde_json::from_str::<serde_json::Value>(&out).unwrap()
     };
@@ -77,7 +88,11 @@ fn simulate_json_has_the_documented_keys_and_is_thread_independent() {
     let m = a["clv_mean"].as_f64().unwrap();
     assert!(ci[0].as_f64().unwrap() <= m && m <= ci[1].as_f64().unwrap());
     let b = run("2");
-    assert_eq!(strip_timing(a), strip_timing(b), "thread count changed the result");
+    assert_eq!(
+        strip_timing(a),
+        strip_timing(b),
+        "thread count changed the result"
+    );
 }
 
 #[test]
@@ -85,9 +100,23 @@ fn compare_writes_csv_json_markdown_with_paired_differences() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cmp");
     let o = ok(&[
-        "compare", SCEN, "--policy", "none", "--policy", "oracle-myopic", "--policy",
-        "fixed:coupon20", "--customers", "2000", "--seeds", "2", "--set", "horizon=26", "--out",
-        out.to_str().unwrap(), "--json",
+        "compare",
+        SCEN,
+        "--policy",
+        "none",
+        "--policy",
+        "oracle-myopic",
+        "--policy",
+        "fixed:coupon20",
+        "--customers",
+        "2000",
+        "--seeds",
+        "2",
+        "--set",
+        "horizon=26",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
     ]);
     let doc: serde_json::Value = serde_json::from_str(&o).unwrap();
     let pols = doc["policies"].as_array().unwrap();
@@ -95,35 +124,76 @@ fn compare_writes_csv_json_markdown_with_paired_differences() {
     assert_eq!(pols[0]["policy"], "none");
     assert_eq!(pols[0]["diff_vs_reference"]["mean"], 0.0);
     assert_eq!(pols[1]["customers"], 4000);
-    assert!(pols[1]["diff_vs_reference"]["ci95"].as_array().unwrap().len() == 2);
+    assert!(
+        pols[1]["diff_vs_reference"]["ci95"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 2
+    );
     for seg in ["high", "mid", "low"] {
         assert_eq!(doc["segments"][seg].as_array().unwrap().len(), 3);
     }
-    for f in ["comparison.csv", "comparison.json", "comparison.md", "scenario.ron"] {
+    for f in [
+        "comparison.csv",
+        "comparison.json",
+        "comparison.md",
+        "scenario.ron",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let csv = std::fs::read_to_string(out.join("comparison.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 3 * 4, "header + 3 policies x (all + 3 segments)");
+    assert_eq!(
+        csv.lines().count(),
+        1 + 3 * 4,
+        "header + 3 policies x (all + 3 segments)"
+    );
     // The resolved scenario reloads and carries the override.
-    ok(&["scenario", "validate", out.join("scenario.ron").to_str().unwrap()]);
-    let shown = ok(&["scenario", "show", out.join("scenario.ron").to_str().unwrap()]);
+    ok(&[
+        "scenario",
+        "validate",
+        out.join("scenario.ron").to_str().unwrap(),
+    ]);
+    let shown = ok(&[
+        "scenario",
+        "show",
+        out.join("scenario.ron").to_str().unwrap(),
+    ]);
     assert!(shown.contains("horizon: 26"));
 }
 
 #[test]
 fn tune_prints_a_spec_that_simulate_accepts() {
     let best = ok(&[
-        "tune", SCEN, "--policy", "recommend-last", "--customers", "1000", "--set", "horizon=20",
+        "tune",
+        SCEN,
+        "--policy",
+        "recommend-last",
+        "--customers",
+        "1000",
+        "--set",
+        "horizon=20",
         "--quiet",
     ]);
     let best = best.trim();
     assert!(best.starts_with("recommend-last:"), "{best}");
-    ok(&["simulate", SCEN, "--policy", best, "--customers", "500", "--periods", "5", "--quiet"]);
+    ok(&[
+        "simulate",
+        SCEN,
+        "--policy",
+        best,
+        "--customers",
+        "500",
+        "--periods",
+        "5",
+        "--quiet",
+    ]);
 }
 
 #[test]
 fn every_shipped_scenario_validates() {
-    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap() {
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap()
+    {
         let p: PathBuf = entry.unwrap().path();
         if p.extension().is_some_and(|e| e == "ron") {
             ok(&["scenario", "validate", p.to_str().unwrap()]);
@@ -157,9 +227,21 @@ fn bad_input_is_a_clear_error_without_partial_files() {
     assert!(e.contains("customers"), "{e}");
     let e = fails(&["simulate", SCEN, "--set", "coupon.saturaton=3", "--out", o]);
     assert!(e.contains("saturaton"), "{e}");
-    let e = fails(&["compare", SCEN, "--policy", "none", "--policy", "dqn:/no/such/run", "--out", o]);
+    let e = fails(&[
+        "compare",
+        SCEN,
+        "--policy",
+        "none",
+        "--policy",
+        "dqn:/no/such/run",
+        "--out",
+        o,
+    ]);
     assert!(e.contains("/no/such/run"), "{e}");
-    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().count() == 0, "partial files left");
+    assert!(
+        !out.exists() || std::fs::read_dir(&out).unwrap().count() == 0,
+        "partial files left"
+    );
 
     let o = clv(&["simulate", SCEN, "--bogus-flag"]);
     assert_eq!(o.status.code(), Some(2));

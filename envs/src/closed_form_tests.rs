@@ -58,16 +58,25 @@ fn purchases_follow_bgnbd_expected_and_zero_probability() {
         }
     }
     // P(X(H) = 0): a proportion.
-    let zero = (0..pop.len()).filter(|i| pop.record(*i).repeat_purchases == 0).count() as f64 / n;
+    let zero = (0..pop.len())
+        .filter(|i| pop.record(*i).repeat_purchases == 0)
+        .count() as f64
+        / n;
     let p0 = bgnbd::prob_no_purchases(&bg, h as f64);
     let se = (p0 * (1.0 - p0) / n).sqrt();
     assert!((zero - p0).abs() < Z * se, "P(X=0): {zero:.4} vs {p0:.4}");
     // P(X(H) = x) for x = 1..3.
     for x in 1..=3u32 {
-        let share = (0..pop.len()).filter(|i| pop.record(*i).repeat_purchases == x).count() as f64 / n;
+        let share = (0..pop.len())
+            .filter(|i| pop.record(*i).repeat_purchases == x)
+            .count() as f64
+            / n;
         let px = bgnbd::prob_purchases(&bg, x, h as f64);
         let se = (px * (1.0 - px) / n).sqrt();
-        assert!((share - px).abs() < Z * se, "P(X={x}): {share:.4} vs {px:.4}");
+        assert!(
+            (share - px).abs() < Z * se,
+            "P(X={x}): {share:.4} vs {px:.4}"
+        );
     }
 }
 
@@ -81,10 +90,15 @@ fn alive_share_matches_p_alive_given_history() {
     let big_t = s.horizon as f64;
     // Bin customers by predicted P(alive | x, t_x, T); in each bin the realised alive share
     // must match the mean prediction (a sum of Bernoullis: SE = sqrt(sum p(1-p)) / n).
-    let mut bins = vec![(0.0f64, 0.0f64, 0.0f64, 0u64); 5];
+    let mut bins = [(0.0f64, 0.0f64, 0.0f64, 0u64); 5];
     for (i, c) in pop.customers.iter().enumerate() {
         let r = pop.record(i);
-        let p = bgnbd::p_alive(&bg, r.repeat_purchases as f64, r.last_purchase as f64, big_t);
+        let p = bgnbd::p_alive(
+            &bg,
+            r.repeat_purchases as f64,
+            r.last_purchase as f64,
+            big_t,
+        );
         let b = ((p * 5.0) as usize).min(4);
         bins[b].0 += p;
         bins[b].1 += c.state.alive as u8 as f64;
@@ -111,7 +125,9 @@ fn conditional_expectation_predicts_the_holdout() {
     let mut pop = Population::new(&s, SeedDomain::Test, 13, CUSTOMERS, Path::new(".")).unwrap();
     let mut none = parse_baseline("none", &s).unwrap();
     pop.evaluate(&mut none, &|_| {});
-    let before: Vec<u32> = (0..pop.len()).map(|i| pop.record(i).repeat_purchases).collect();
+    let before: Vec<u32> = (0..pop.len())
+        .map(|i| pop.record(i).repeat_purchases)
+        .collect();
     let predicted: f64 = (0..pop.len())
         .map(|i| {
             let r = pop.record(i);
@@ -126,9 +142,8 @@ fn conditional_expectation_predicts_the_holdout() {
         .sum::<f64>()
         / pop.len() as f64;
     pop.evaluate(&mut none, &|_| {});
-    let (m, sd, n) = mean_sd(
-        (0..pop.len()).map(|i| (pop.record(i).repeat_purchases - before[i]) as f64),
-    );
+    let (m, sd, n) =
+        mean_sd((0..pop.len()).map(|i| (pop.record(i).repeat_purchases - before[i]) as f64));
     assert!(
         (m - predicted).abs() < Z * sd / n.sqrt(),
         "holdout purchases {m:.4} vs conditional expectation {predicted:.4}"

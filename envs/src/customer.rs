@@ -334,7 +334,11 @@ impl Dynamics {
             w[k] = base[k] * ratio.powf(expo[k]);
         }
         for t in &c.tilts {
-            let Some(ai) = s.population.attributes.iter().position(|a| a.name == t.attribute)
+            let Some(ai) = s
+                .population
+                .attributes
+                .iter()
+                .position(|a| a.name == t.attribute)
             else {
                 continue;
             };
@@ -392,7 +396,10 @@ impl Dynamics {
     pub(crate) fn new_customer(&self, key: CustomerKey) -> Customer {
         let (traits, attributes) = self.draw_traits(key);
         let first_spend = self.draw_spend(&traits, key, 0, FIRST_PURCHASE_SLOT) as f32;
-        let first_cat = self.draw_category(&traits, key.uniform(0, Purpose::Category, FIRST_PURCHASE_SLOT));
+        let first_cat = self.draw_category(
+            &traits,
+            key.uniform(0, Purpose::Category, FIRST_PURCHASE_SLOT),
+        );
         let mut category_counts = [0u8; MAX_CATEGORIES as usize];
         category_counts[first_cat as usize] = 1;
         Customer {
@@ -526,7 +533,8 @@ impl Dynamics {
                 for (i, time) in times.iter().enumerate().take(n) {
                     out.latent_events += 1;
                     if keep >= 1.0 || key.uniform(t, Purpose::ThinCoin, i as u32) < keep {
-                        let cat = self.draw_category(&tr, key.uniform(t, Purpose::Category, i as u32));
+                        let cat =
+                            self.draw_category(&tr, key.uniform(t, Purpose::Category, i as u32));
                         buf.push(*time, i as u32, cat, Source::Baseline);
                     }
                     if key.uniform(t, Purpose::DropoutCoin, i as u32) < p_eff {
@@ -607,7 +615,8 @@ impl Dynamics {
             } else {
                 0.0
             };
-        rec.last_visits = poisson_inv(visit_rate, key.uniform(t, Purpose::Visits, 0)).min(u16::MAX as u32) as u16;
+        rec.last_visits =
+            poisson_inv(visit_rate, key.uniform(t, Purpose::Visits, 0)).min(u16::MAX as u32) as u16;
         out.visits = rec.last_visits as u32;
 
         out.margin = self.margin * out.spend;

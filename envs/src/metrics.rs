@@ -247,7 +247,11 @@ pub fn mean_ci(xs: impl Iterator<Item = f64> + Clone) -> MeanCi {
 
 /// Paired difference `a - b` per customer (same customers, common random numbers).
 pub fn paired_diff(a: &[f64], b: &[f64], mask: Option<(&[u8], u8)>) -> MeanCi {
-    assert_eq!(a.len(), b.len(), "paired difference needs the same customers");
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "paired difference needs the same customers"
+    );
     let it = a
         .iter()
         .zip(b)

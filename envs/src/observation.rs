@@ -49,7 +49,12 @@ impl FeatureSpec {
             period_weeks: s.period_weeks as f32,
             horizon: s.horizon as f32,
             categories: s.population.categories.count as usize,
-            levels: s.population.attributes.iter().map(|a| a.levels.len()).collect(),
+            levels: s
+                .population
+                .attributes
+                .iter()
+                .map(|a| a.levels.len())
+                .collect(),
             offer_discount: s.offers.iter().map(|o| o.discount as f32).collect(),
             offer_recommends: s
                 .offers
@@ -78,7 +83,10 @@ impl FeatureSpec {
     pub fn write(&self, rec: &Record, periods_remaining: u32, out: &mut [f32]) {
         let w = self.period_weeks;
         let (last_d, last_rec) = match self.offer_discount.get(rec.last_offer as usize) {
-            Some(d) => (*d, self.offer_recommends[rec.last_offer as usize] as u8 as f32),
+            Some(d) => (
+                *d,
+                self.offer_recommends[rec.last_offer as usize] as u8 as f32,
+            ),
             None => (0.0, 0.0),
         };
         let fixed = [

@@ -63,14 +63,20 @@ impl Population {
                 pop.customers = (0..n)
                     .into_par_iter()
                     .with_min_len(CHUNK)
-                    .map(|i| pop.dynamics.new_customer(CustomerKey::new(domain, seed, i as u64)))
+                    .map(|i| {
+                        pop.dynamics
+                            .new_customer(CustomerKey::new(domain, seed, i as u64))
+                    })
                     .collect();
             }
             Start::BurnIn { periods, policy } => {
                 pop.customers = (0..n)
                     .into_par_iter()
                     .with_min_len(CHUNK)
-                    .map(|i| pop.dynamics.new_customer(CustomerKey::new(domain, seed, i as u64)))
+                    .map(|i| {
+                        pop.dynamics
+                            .new_customer(CustomerKey::new(domain, seed, i as u64))
+                    })
                     .collect();
                 let mut burn_policy = parse_baseline(policy, scenario)?;
                 pop.burn_in(*periods, &mut burn_policy);
@@ -154,7 +160,9 @@ impl Population {
         let entry: Vec<u32> = self
             .customers
             .iter()
-            .map(|c| ((c.key.uniform(0, Purpose::Entry, 0) * periods as f64) as u32).min(periods - 1))
+            .map(|c| {
+                ((c.key.uniform(0, Purpose::Entry, 0) * periods as f64) as u32).min(periods - 1)
+            })
             .collect();
         let mut offers = vec![Offer::default(); self.customers.len()];
         let mut present = vec![false; self.customers.len()];
@@ -312,8 +320,11 @@ pub fn classical_value(s: &Scenario, r: &Record, window_weeks: f64) -> f64 {
         r.last_purchase as f64 * w,
         r.age as f64 * w,
     );
-    let spend =
-        gamma_gamma::conditional_expected_spend(&s.population.spend, x, r.mean_repeat_spend() as f64);
+    let spend = gamma_gamma::conditional_expected_spend(
+        &s.population.spend,
+        x,
+        r.mean_repeat_spend() as f64,
+    );
     purchases * spend * s.economics.gross_margin
 }
 
@@ -334,12 +345,19 @@ pub fn read_histories(path: &Path) -> Result<Vec<CustomerHistory>> {
         .map(str::trim)
         .collect();
     let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .ok_or_else(|| bad(format!("missing column {name:?} (header: {})", header.join(","))))
+        header.iter().position(|h| *h == name).ok_or_else(|| {
+            bad(format!(
+                "missing column {name:?} (header: {})",
+                header.join(",")
+            ))
+        })
     };
-    let (cx, ctx, ct, cs) = (col("x")?, col("t_x")?, col("T")?, col("repeat_spend_total")?);
+    let (cx, ctx, ct, cs) = (
+        col("x")?,
+        col("t_x")?,
+        col("T")?,
+        col("repeat_spend_total")?,
+    );
     let mut out = vec![];
     for (i, line) in lines {
         if line.trim().is_empty() {
@@ -357,7 +375,8 @@ pub fn read_histories(path: &Path) -> Result<Vec<CustomerHistory>> {
             big_t: num(ct, "T")?,
             repeat_spend_total: num(cs, "repeat_spend_total")?,
         };
-        h.validate().map_err(|e| bad(format!("line {}: {e}", i + 1)))?;
+        h.validate()
+            .map_err(|e| bad(format!("line {}: {e}", i + 1)))?;
         out.push(h);
     }
     if out.is_empty() {
@@ -412,7 +431,10 @@ mod tests {
             policy: "cadence:coupon10:4".into(),
         });
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
             pool.install(|| {
                 let mut pop =
                     Population::new(&s, SeedDomain::Test, 5, 5000, Path::new(".")).unwrap();

@@ -278,9 +278,18 @@ mod tests {
     fn keys_differ_by_every_component() {
         let base = CustomerKey::new(SeedDomain::Test, 1, 2);
         let u = base.uniform(3, Purpose::Spend, 0);
-        assert_ne!(u, CustomerKey::new(SeedDomain::Train, 1, 2).uniform(3, Purpose::Spend, 0));
-        assert_ne!(u, CustomerKey::new(SeedDomain::Test, 2, 2).uniform(3, Purpose::Spend, 0));
-        assert_ne!(u, CustomerKey::new(SeedDomain::Test, 1, 3).uniform(3, Purpose::Spend, 0));
+        assert_ne!(
+            u,
+            CustomerKey::new(SeedDomain::Train, 1, 2).uniform(3, Purpose::Spend, 0)
+        );
+        assert_ne!(
+            u,
+            CustomerKey::new(SeedDomain::Test, 2, 2).uniform(3, Purpose::Spend, 0)
+        );
+        assert_ne!(
+            u,
+            CustomerKey::new(SeedDomain::Test, 1, 3).uniform(3, Purpose::Spend, 0)
+        );
         assert_ne!(u, base.uniform(4, Purpose::Spend, 0));
         assert_ne!(u, base.uniform(3, Purpose::Category, 0));
         assert_ne!(u, base.uniform(3, Purpose::Spend, 1));
@@ -319,11 +328,14 @@ mod tests {
             let c = poisson_inv(mean, k.uniform(i, Purpose::BaselineCount, 0));
             counts[(c as usize).min(11)] += 1;
         }
-        let mut pmf = (-mean as f64).exp();
+        let mut pmf = (-mean).exp();
         for (j, c) in counts.iter().enumerate().take(8) {
             let expected = pmf * n as f64;
             let se = (expected * (1.0 - pmf)).sqrt();
-            assert!((*c as f64 - expected).abs() < 5.0 * se, "k={j}: {c} vs {expected}");
+            assert!(
+                (*c as f64 - expected).abs() < 5.0 * se,
+                "k={j}: {c} vs {expected}"
+            );
             pmf *= mean / (j + 1) as f64;
         }
         assert!(poisson_inv(0.5, 0.9) <= poisson_inv(0.8, 0.9));

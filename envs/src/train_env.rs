@@ -110,10 +110,14 @@ impl PopulationEnv {
         let key = CustomerKey::new(self.domain, self.seed, id);
         let mut c = self.dynamics.new_customer(key);
         if let Some(hs) = &self.histories {
-            c = crate::population::warm_customer(&self.dynamics, key, &hs[(id as usize) % hs.len()]);
+            c = crate::population::warm_customer(
+                &self.dynamics,
+                key,
+                &hs[(id as usize) % hs.len()],
+            );
         } else if let Some((periods, policy)) = &self.burn_in {
-            let entry = ((key.uniform(0, Purpose::Entry, 0) * *periods as f64) as u32)
-                .min(periods - 1);
+            let entry =
+                ((key.uniform(0, Purpose::Entry, 0) * *periods as f64) as u32).min(periods - 1);
             let mut p = policy.clone();
             let mut offer = [Offer::default()];
             for _ in entry + 1..*periods {
@@ -225,7 +229,11 @@ impl VecEnv for PopulationEnv {
                     }
                 }
                 Actions::Continuous(a) => {
-                    let dim = if s.continuous.contact_probability { 2 } else { 1 };
+                    let dim = if s.continuous.contact_probability {
+                        2
+                    } else {
+                        1
+                    };
                     assert_eq!(a.len(), n * dim, "action_dim values per customer");
                     for (i, o) in self.offers.iter_mut().enumerate() {
                         let c = &self.customers[i];
@@ -256,8 +264,8 @@ impl VecEnv for PopulationEnv {
         // Ended customers: keep their true last observation, start new ones.
         let dim = self.features.dim();
         let mut final_obs = vec![];
-        for i in 0..n {
-            if done[i] {
+        for (i, ended) in done.iter().enumerate() {
+            if *ended {
                 let mut o = vec![0f32; dim];
                 self.observe(&self.customers[i], &mut o);
                 final_obs.push((i, o));
@@ -331,10 +339,21 @@ mod tests {
         assert!(step.terminated[15] && !step.terminated[0]);
         assert!(step.truncated.iter().all(|t| !t));
         let ended: Vec<usize> = step.final_obs.iter().map(|(i, _)| *i).collect();
-        assert_eq!(ended, vec![14, 15], "customers 14 and 15 start with 7 of 8 periods elapsed");
+        assert_eq!(
+            ended,
+            vec![14, 15],
+            "customers 14 and 15 start with 7 of 8 periods elapsed"
+        );
         let (_, last) = &step.final_obs[1];
-        assert_eq!(last[rem], 0.0, "the true last observation has no periods left");
-        assert_eq!(step.obs[15 * dim + rem], 1.0, "a new customer took the slot");
+        assert_eq!(
+            last[rem], 0.0,
+            "the true last observation has no periods left"
+        );
+        assert_eq!(
+            step.obs[15 * dim + rem],
+            1.0,
+            "a new customer took the slot"
+        );
         // Every customer ends exactly once per horizon.
         let mut ends = step.final_obs.len();
         for _ in 1..8 {

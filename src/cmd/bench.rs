@@ -57,7 +57,9 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
     let mut scenario = args.scenario.load()?;
     anyhow::ensure!(args.periods >= 1, "--periods must be at least 1");
     scenario.horizon = args.periods;
-    let all = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let all = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mut threads = vec![1];
     if all > 1 {
         threads.push(all);

@@ -72,7 +72,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (specs.len() - 1, true)
         }
     };
-    let reference = specs.iter().position(|s| *s == args.reference).expect("added");
+    let reference = specs
+        .iter()
+        .position(|s| *s == args.reference)
+        .expect("added");
     let seeds: Vec<u64> = (args.seed..args.seed + args.seeds).collect();
     let started = Instant::now();
     let total = scenario.horizon as u64 * seeds.len() as u64 * policies.len() as u64;
@@ -184,7 +187,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     io::write_csv(&out.join("comparison.csv"), &header, &rows)?;
     write_series(&out.join("series.csv"), &results, &shown, &names)?;
-    let md = markdown(&scenario.name, &args.reference, customers, &seeds, &overall, &seg_reports);
+    let md = markdown(
+        &scenario.name,
+        &args.reference,
+        customers,
+        &seeds,
+        &overall,
+        &seg_reports,
+    );
     io::write_atomic(&out.join("comparison.md"), md.as_bytes())?;
 
     if args.json {
@@ -227,7 +237,12 @@ fn write_series(
                 (row.contacts as f64 / n).to_string(),
                 (row.alive as f64 / n).to_string(),
             ];
-            v.extend(row.offers.iter().take(names.len()).map(|c| (*c as f64 / n).to_string()));
+            v.extend(
+                row.offers
+                    .iter()
+                    .take(names.len())
+                    .map(|c| (*c as f64 / n).to_string()),
+            );
             rows.push(v);
         }
     }
@@ -235,7 +250,12 @@ fn write_series(
 }
 
 fn table(rows: &[PolicyReport], reference: &str) -> String {
-    let w = rows.iter().map(|r| r.policy.len()).max().unwrap_or(6).max(6);
+    let w = rows
+        .iter()
+        .map(|r| r.policy.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -312,7 +332,10 @@ pub fn markdown(
         s,
         "| segment | policy | CLV $ | 95% CI | CLV52 $ | vs {reference} $ | 95% CI | contacts | cost $ | incr. margin $ | ROMS | active end | opted out |"
     );
-    let _ = writeln!(s, "|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+    );
     let mut row = |seg: &str, r: &PolicyReport| {
         let m = &r.summary;
         let _ = writeln!(
@@ -328,8 +351,12 @@ pub fn markdown(
             r.diff_vs_reference.ci95[1],
             m.contacts_per_customer,
             m.marketing_cost_per_customer,
-            r.incremental_margin_vs_none.map(|v| format!("{v:+.2}")).unwrap_or_default(),
-            r.return_on_marketing_spend.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into()),
+            r.incremental_margin_vs_none
+                .map(|v| format!("{v:+.2}"))
+                .unwrap_or_default(),
+            r.return_on_marketing_spend
+                .map(|v| format!("{v:.2}"))
+                .unwrap_or_else(|| "-".into()),
             100.0 * m.active_share_end,
             100.0 * m.opt_out_share,
         );

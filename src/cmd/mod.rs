@@ -1,14 +1,14 @@
 //! One module per subcommand; `run` dispatches.
 
-pub mod doctor;
 pub mod bench;
 pub mod compare;
+pub mod doctor;
 pub mod fit;
 pub mod report;
 pub mod scenario;
-pub mod tune;
 pub mod simulate;
 pub mod train;
+pub mod tune;
 
 use crate::cli::{Cli, Command};
 

@@ -69,7 +69,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         customers,
         args.scenario.base_dir(),
     )?;
-    let bar = io::progress(scenario.horizon as u64, "simulating", args.quiet || args.json);
+    let bar = io::progress(
+        scenario.horizon as u64,
+        "simulating",
+        args.quiet || args.json,
+    );
     let result = pop.evaluate(policy.as_mut(), &|t| bar.set_position(t as u64));
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();

@@ -78,7 +78,9 @@ impl Baseline {
         let recommend_code = scenario
             .offers
             .iter()
-            .position(|o| o.discount == 0.0 && o.recommend != crate::scenario::RecommendRule::Nothing)
+            .position(|o| {
+                o.discount == 0.0 && o.recommend != crate::scenario::RecommendRule::Nothing
+            })
             .map(|i| i as u8)
             .unwrap_or(crate::offer::CONTINUOUS_CODE);
         Baseline {
@@ -119,7 +121,10 @@ impl Policy for Baseline {
             BaselineKind::Fixed { offer } => {
                 act_each(batch, out, |i| batch.catalogue_offer(i, *offer))
             }
-            BaselineKind::Cadence { offer, weeks: every } => {
+            BaselineKind::Cadence {
+                offer,
+                weeks: every,
+            } => {
                 let every = *every as f32;
                 act_each(batch, out, |i| {
                     let r = batch.record(i);
@@ -204,9 +209,12 @@ fn oracle_choice(batch: &ObsBatch<'_>, i: usize) -> Offer {
             let coupon = contacted && offer.discount > 0.0 && s.coupon.enabled;
             let redeems = coupon && tr.response.redeems();
             let pressure = st.pressure as f64 * d.scenario.decay(s.fatigue.half_life_weeks)
-                + if contacted && s.fatigue.enabled { 1.0 } else { 0.0 };
-            let reference =
-                st.reference as f64 * d.scenario.decay(s.habituation.half_life_weeks);
+                + if contacted && s.fatigue.enabled {
+                    1.0
+                } else {
+                    0.0
+                };
+            let reference = st.reference as f64 * d.scenario.decay(s.habituation.half_life_weeks);
             let mut keep = 1.0;
             if s.fatigue.enabled {
                 keep *= (-s.fatigue.purchase_thinning * pressure).exp();
@@ -222,9 +230,8 @@ fn oracle_choice(batch: &ObsBatch<'_>, i: usize) -> Offer {
                 } else {
                     dd
                 };
-                purchases += lambda
-                    * tr.elasticity as f64
-                    * (1.0 - (-s.coupon.saturation * d_eff).exp());
+                purchases +=
+                    lambda * tr.elasticity as f64 * (1.0 - (-s.coupon.saturation * d_eff).exp());
             }
             if let Some(k) = offer.recommend
                 && contacted

@@ -95,7 +95,9 @@ impl PolicySpec {
             }
             "fixed" => {
                 arity(1)?;
-                let name = parts.get(1).ok_or_else(|| err("expected fixed:OFFER".into()))?;
+                let name = parts
+                    .get(1)
+                    .ok_or_else(|| err("expected fixed:OFFER".into()))?;
                 BaselineKind::Fixed {
                     offer: offer(name)?,
                 }
@@ -118,7 +120,11 @@ impl PolicySpec {
                         .map(|s| num(s, "WEEKS", 0.0, 1e4))
                         .transpose()?
                         .unwrap_or(12.0),
-                    offer: parts.get(2).map(|s| offer(s)).transpose()?.map_or_else(default_coupon, Ok)?,
+                    offer: parts
+                        .get(2)
+                        .map(|s| offer(s))
+                        .transpose()?
+                        .map_or_else(default_coupon, Ok)?,
                 }
             }
             "churn-risk" => {
@@ -129,7 +135,11 @@ impl PolicySpec {
                         .map(|s| num(s, "P", 0.0, 1.0))
                         .transpose()?
                         .unwrap_or(0.5),
-                    offer: parts.get(2).map(|s| offer(s)).transpose()?.map_or_else(default_coupon, Ok)?,
+                    offer: parts
+                        .get(2)
+                        .map(|s| offer(s))
+                        .transpose()?
+                        .map_or_else(default_coupon, Ok)?,
                     cooldown: parts
                         .get(3)
                         .map(|s| num(s, "COOLDOWN_WEEKS", 0.0, 1e4))
@@ -229,8 +239,9 @@ pub fn tuning_grid(kind: &str, scenario: &Scenario) -> Result<Vec<String>> {
         other => {
             return Err(EnvError::Policy {
                 spec: other.to_string(),
-                message: "tunable kinds are fixed, cadence, rfm-winback, churn-risk, recommend-last"
-                    .into(),
+                message:
+                    "tunable kinds are fixed, cadence, rfm-winback, churn-risk, recommend-last"
+                        .into(),
             });
         }
     }

@@ -73,9 +73,9 @@ pub fn apply_overrides(scenario: &Scenario, overrides: &[String]) -> Result<Scen
                 }
                 serde_json::Value::Array(items) => {
                     let len = items.len();
-                    let i: usize = key
-                        .parse()
-                        .map_err(|_| err(format!("{here} is a list: expected an index, got `{key}`")))?;
+                    let i: usize = key.parse().map_err(|_| {
+                        err(format!("{here} is a list: expected an index, got `{key}`"))
+                    })?;
                     items
                         .get_mut(i)
                         .ok_or_else(|| err(format!("{here} has {len} entries, no index {i}")))?
@@ -146,17 +146,19 @@ mod tests {
 
     #[test]
     fn syntax_errors_carry_line_and_column() {
-        let e = parse_scenario("(\n  horizon: 52,\n  bogus_field: 3,\n)", Path::new("x.ron"))
-            .unwrap_err()
-            .to_string();
+        let e = parse_scenario(
+            "(\n  horizon: 52,\n  bogus_field: 3,\n)",
+            Path::new("x.ron"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("x.ron:3:"), "{e}");
         assert!(e.contains("bogus_field"), "{e}");
     }
 
     #[test]
     fn partial_ron_takes_defaults() {
-        let s = parse_scenario("(horizon: 52, coupon: (enabled: false))", Path::new("x"))
-            .unwrap();
+        let s = parse_scenario("(horizon: 52, coupon: (enabled: false))", Path::new("x")).unwrap();
         assert_eq!(s.horizon, 52);
         assert!(!s.coupon.enabled);
         assert_eq!(s.population, Scenario::default().population);
@@ -190,7 +192,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no field `elastic`"), "{e}");
-        let e = apply_overrides(&s, &["horizon=abc".into()]).unwrap_err().to_string();
+        let e = apply_overrides(&s, &["horizon=abc".into()])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("horizon=abc"), "{e}");
     }
 

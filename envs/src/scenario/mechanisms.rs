@@ -59,7 +59,12 @@ impl CategoryConfig {
             ));
         }
         pos(&format!("{f}.concentration"), self.concentration)?;
-        range(&format!("{f}.off_preference"), self.off_preference, 0.0, 1.0)
+        range(
+            &format!("{f}.off_preference"),
+            self.off_preference,
+            0.0,
+            1.0,
+        )
     }
 }
 
@@ -277,7 +282,10 @@ impl CouponConfig {
             let Some(attr) = attributes.iter().find(|a| a.name == t.attribute) else {
                 return Err(invalid(
                     format!("{tf}.attribute"),
-                    format!("no attribute named {:?} in population.attributes", t.attribute),
+                    format!(
+                        "no attribute named {:?} in population.attributes",
+                        t.attribute
+                    ),
                 ));
             };
             if !attr.levels.iter().any(|l| l.name == t.level) {
@@ -293,7 +301,10 @@ impl CouponConfig {
         pos(&format!("{f}.elasticity_shape"), self.elasticity_shape)?;
         pos(&format!("{f}.saturation"), self.saturation)?;
         if self.max_redemptions == 0 {
-            return Err(invalid(format!("{f}.max_redemptions"), "must be >= 1, got 0"));
+            return Err(invalid(
+                format!("{f}.max_redemptions"),
+                "must be >= 1, got 0",
+            ));
         }
         let sd = &self.sleeping_dog;
         if !(sd.dropout_multiplier.is_finite() && sd.dropout_multiplier >= 1.0) {
@@ -357,8 +368,16 @@ impl RecommendationConfig {
             &format!("{f}.satisfaction_half_life_weeks"),
             self.satisfaction_half_life_weeks,
         )?;
-        range(&format!("{f}.dropout_reduction"), self.dropout_reduction, 0.0, 1.0)?;
-        nonneg(&format!("{f}.irrelevant_pressure"), self.irrelevant_pressure)
+        range(
+            &format!("{f}.dropout_reduction"),
+            self.dropout_reduction,
+            0.0,
+            1.0,
+        )?;
+        nonneg(
+            &format!("{f}.irrelevant_pressure"),
+            self.irrelevant_pressure,
+        )
     }
 }
 
@@ -400,7 +419,10 @@ impl FatigueConfig {
         pos(&format!("{f}.half_life_weeks"), self.half_life_weeks)?;
         nonneg(&format!("{f}.purchase_thinning"), self.purchase_thinning)?;
         nonneg(&format!("{f}.opt_out_base"), self.opt_out_base)?;
-        nonneg(&format!("{f}.opt_out_per_pressure"), self.opt_out_per_pressure)
+        nonneg(
+            &format!("{f}.opt_out_per_pressure"),
+            self.opt_out_per_pressure,
+        )
     }
 }
 
@@ -441,7 +463,10 @@ impl HabituationConfig {
     pub(crate) fn validate(&self, f: &str) -> Result<()> {
         pos(&format!("{f}.half_life_weeks"), self.half_life_weeks)?;
         range(&format!("{f}.learning_rate"), self.learning_rate, 0.0, 1.0)?;
-        nonneg(&format!("{f}.full_price_thinning"), self.full_price_thinning)?;
+        nonneg(
+            &format!("{f}.full_price_thinning"),
+            self.full_price_thinning,
+        )?;
         range(&format!("{f}.erosion"), self.erosion, 0.0, 1.0)
     }
 }
@@ -656,7 +681,12 @@ impl Default for SegmentConfig {
 impl SegmentConfig {
     pub(crate) fn validate(&self, f: &str) -> Result<()> {
         range(&format!("{f}.high_share"), self.high_share, 0.0, 1.0)?;
-        range(&format!("{f}.mid_share"), self.mid_share, 0.0, 1.0 - self.high_share)?;
+        range(
+            &format!("{f}.mid_share"),
+            self.mid_share,
+            0.0,
+            1.0 - self.high_share,
+        )?;
         if self.window_periods == 0 {
             return Err(invalid(format!("{f}.window_periods"), "must be >= 1"));
         }

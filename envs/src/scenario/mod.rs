@@ -9,11 +9,10 @@ mod mechanisms;
 
 pub use load::{apply_overrides, check_memory, estimate_bytes, load_scenario, parse_scenario};
 pub use mechanisms::{
-    MAX_ATTRIBUTES, MAX_CATEGORIES, MAX_LEVELS, MAX_PREFERRED,
     AttributeConfig, AttributeLevel, AttributeTilt, CategoryConfig, ContinuousOfferConfig,
-    CouponConfig, FatigueConfig, HabituationConfig, OfferSpec, RecommendRule,
-    RecommendationConfig, ResponseWeights, SegmentConfig, SiteVisitConfig, SleepingDogConfig,
-    WinbackConfig,
+    CouponConfig, FatigueConfig, HabituationConfig, MAX_ATTRIBUTES, MAX_CATEGORIES, MAX_LEVELS,
+    MAX_PREFERRED, OfferSpec, RecommendRule, RecommendationConfig, ResponseWeights, SegmentConfig,
+    SiteVisitConfig, SleepingDogConfig, WinbackConfig,
 };
 
 use serde::{Deserialize, Serialize};
@@ -114,10 +113,11 @@ impl Default for PopulationConfig {
 }
 
 /// How the scored window starts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub enum Start {
     /// Every customer has just made a first purchase (spend drawn and observed) at the start.
+    #[default]
     Cohort,
     /// Customers enter at uniform times during `periods` periods of history simulated under
     /// `policy` (a policy spec); the scored window starts after it.
@@ -134,12 +134,6 @@ pub enum Start {
         /// relative to the scenario file.
         histories: String,
     },
-}
-
-impl Default for Start {
-    fn default() -> Self {
-        Start::Cohort
-    }
 }
 
 impl Default for Scenario {
@@ -205,7 +199,12 @@ impl Scenario {
             return Err(invalid("short_horizon", "must be >= 1 period, got 0"));
         }
         range("annual_discount_rate", self.annual_discount_rate, 0.0, 1.0)?;
-        range("economics.gross_margin", self.economics.gross_margin, 0.0, 1.0)?;
+        range(
+            "economics.gross_margin",
+            self.economics.gross_margin,
+            0.0,
+            1.0,
+        )?;
         nonneg("economics.contact_cost", self.economics.contact_cost)?;
         let p = &self.population;
         if p.customers == 0 || p.customers > MAX_CUSTOMERS {
@@ -251,7 +250,10 @@ impl Scenario {
         self.habituation.validate("habituation")?;
         self.winback.validate("winback")?;
         if self.offers.is_empty() {
-            return Err(invalid("offers", "the catalogue must hold at least one offer"));
+            return Err(invalid(
+                "offers",
+                "the catalogue must hold at least one offer",
+            ));
         }
         if self.offers.len() > u8::MAX as usize {
             return Err(invalid("offers", "at most 255 offers"));
@@ -317,8 +319,10 @@ mod tests {
         s.offers[2].discount = 1.5;
         let e = s.validate().unwrap_err().to_string();
         assert!(e.contains("offers[2].discount"), "{e}");
-        let mut s = Scenario::default();
-        s.horizon = 0;
+        let s = Scenario {
+            horizon: 0,
+            ..Scenario::default()
+        };
         assert!(s.validate().unwrap_err().to_string().contains("horizon"));
     }
 }
