@@ -338,7 +338,10 @@ impl Dqn {
         }
         self.opt.step();
         self.updates += 1;
-        if self.updates % self.config.target_update_period == 0 {
+        if self
+            .updates
+            .is_multiple_of(self.config.target_update_period)
+        {
             self.update_target()?;
         }
         let q_mean = f64::try_from(q.detach().mean(Kind::Float))?;

@@ -410,15 +410,15 @@ impl DqnTrainer {
                 &b.truncated,
                 &next_true,
             );
-            for i in 0..n {
-                ep_return[i] += f64::from(b.reward[i]);
+            for (i, ret) in ep_return.iter_mut().enumerate() {
+                *ret += f64::from(b.reward[i]);
                 if b.terminated[i] || b.truncated[i] {
                     self.state.episodes += 1;
-                    self.state.recent_returns.push_back(ep_return[i]);
+                    self.state.recent_returns.push_back(*ret);
                     if self.state.recent_returns.len() > cfg.return_window {
                         self.state.recent_returns.pop_front();
                     }
-                    ep_return[i] = 0.0;
+                    *ret = 0.0;
                 }
             }
             obs = b.obs;
@@ -433,7 +433,7 @@ impl DqnTrainer {
             if steps >= self.state.last_train_step + cfg.train_every {
                 self.state.last_train_step = steps;
                 while self.state.update_credit >= 1.0
-                    && !cfg.max_updates.is_some_and(|m| self.agent.updates() >= m)
+                    && cfg.max_updates.is_none_or(|m| self.agent.updates() < m)
                 {
                     self.state.update_credit -= 1.0;
                     let batch = self.replay.sample(cfg.batch_size);

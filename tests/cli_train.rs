@@ -1,0 +1,113 @@
+//! `clv train` driven through the real binary in a temp dir: a small CartPole DQN run writes
+//! its run directory, a resume continues it, and bad configs fail naming the field.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn clv(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clv"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("running clv")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn small_cartpole_run_writes_the_run_directory_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = clv(
+        &[
+            "train", "--env", "cartpole", "--agent", "dqn", "--steps", "3000", "--out", "run",
+            "--quiet", "--device", "cpu",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = tmp.path().join("run");
+    for f in [
+        "config.ron",
+        "metrics.csv",
+        "summary.json",
+        "checkpoint/last/checkpoint.json",
+        "checkpoint/last/q_online.safetensors",
+        "checkpoint/last/q_target.safetensors",
+        "checkpoint/best/checkpoint.json",
+    ] {
+        assert!(run.join(f).is_file(), "missing {f}");
+    }
+    let no_tmp = std::fs::read_dir(&run)
+        .unwrap()
+        .all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp"));
+    assert!(no_tmp, "temporary files left behind");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["env_steps"], 3000);
+    for key in ["wall_seconds", "eval_return_mean", "eval_return_std"] {
+        assert!(
+            summary[key].as_f64().is_some_and(f64::is_finite),
+            "{key}: {summary}"
+        );
+    }
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert!(metrics.starts_with("env_steps,updates,episodes,train_return_mean,loss,q_mean,grad_norm,epsilon,valid_return_mean"), "{metrics}");
+    assert!(metrics.lines().count() >= 4);
+
+    // Resume to 4,000 steps: the counters continue from the checkpoint.
+    let out = clv(
+        &[
+            "train", "--env", "cartpole", "--resume", "run", "--steps", "4000", "--quiet",
+            "--device", "cpu",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["env_steps"], 4000);
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert!(
+        metrics.lines().last().unwrap().starts_with("4000,"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn bad_configs_fail_naming_the_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (text, want) in [
+        ("(gama: 0.9)", "gama"),
+        ("(gamma: 1.2)", "dqn.gamma must be in [0,1), got 1.2"),
+    ] {
+        std::fs::write(tmp.path().join("bad.ron"), text).unwrap();
+        let out = clv(
+            &[
+                "train", "--env", "cartpole", "--config", "bad.ron", "--steps", "100", "--out",
+                "run", "--quiet",
+            ],
+            tmp.path(),
+        );
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains(want),
+            "{want:?} not in {}",
+            stderr(&out)
+        );
+        assert!(!tmp.path().join("run/summary.json").exists());
+    }
+}
+
+#[test]
+fn scenario_training_says_it_needs_the_simulator_env() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = clv(&["train", "scenarios/default.ron", "--quiet"], tmp.path());
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("needs the simulator"),
+        "{}",
+        stderr(&out)
+    );
+}
