@@ -28,6 +28,9 @@ pub const CLIP_EPS: f64 = 1e-6;
 /// Added to the observation variance before the square root when normalising.
 pub const NORM_EPS: f64 = 1e-8;
 
+/// Serialises seeding libtorch and initialising a network (see [`Dqn::new`]).
+static TORCH_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The TD target `reward + discount * (1 - terminated) * next_value`.
 ///
 /// # Shapes
@@ -158,6 +161,9 @@ impl Dqn {
             )));
         }
         tch::set_num_threads(config.num_threads as i32);
+        // libtorch's generator is global: hold a process-wide lock from seeding to the last
+        // initialised weight, so agents built on several threads still get their seed's weights.
+        let init_guard = TORCH_INIT.lock().unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(torch_seed as i64);
         let online_vs = nn::VarStore::new(device);
         let online = Mlp::new(
@@ -175,6 +181,7 @@ impl Dqn {
             n_actions as i64,
             config.activation,
         );
+        drop(init_guard);
         target_vs.freeze();
         hard_update(&mut target_vs, &online_vs)?;
         let opt = nn::Adam::default().build(&online_vs, config.lr)?;

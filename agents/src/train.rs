@@ -546,3 +546,192 @@ impl DqnTrainer {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clv_envs::StepBatch;
+
+    /// A toy vector env: obs `[t, 1]`, 2 actions, reward 1 per step (NaN from
+    /// transition `nan_after` on, when set), terminated after `len` steps.
+    struct Toy {
+        n: usize,
+        len: u32,
+        t: Vec<u32>,
+        collected: u64,
+        nan_after: Option<u64>,
+    }
+
+    impl Toy {
+        fn new(n: usize, len: u32, nan_after: Option<u64>) -> Self {
+            Self {
+                n,
+                len,
+                t: vec![0; n],
+                collected: 0,
+                nan_after,
+            }
+        }
+        fn obs(&self) -> Vec<f32> {
+            self.t.iter().flat_map(|&t| [t as f32 * 0.1, 1.0]).collect()
+        }
+    }
+
+    impl VecEnv for Toy {
+        fn num_envs(&self) -> usize {
+            self.n
+        }
+        fn obs_dim(&self) -> usize {
+            2
+        }
+        fn action_space(&self) -> ActionSpace {
+            ActionSpace::Discrete { n: 2 }
+        }
+        fn reset(&mut self, _seed: u64) -> Vec<f32> {
+            self.t.iter_mut().for_each(|t| *t = 0);
+            self.obs()
+        }
+        fn step(&mut self, _actions: Actions<'_>) -> StepBatch {
+            let mut b = StepBatch::default();
+            for i in 0..self.n {
+                self.t[i] += 1;
+                self.collected += 1;
+                let nan = self.nan_after.is_some_and(|k| self.collected > k);
+                b.reward.push(if nan { f32::NAN } else { 1.0 });
+                let end = self.t[i] >= self.len;
+                b.terminated.push(end);
+                b.truncated.push(false);
+                if end {
+                    b.final_obs.push((i, vec![self.t[i] as f32 * 0.1, 1.0]));
+                    self.t[i] = 0;
+                }
+            }
+            b.obs = self.obs();
+            b
+        }
+    }
+
+    fn small() -> DqnConfig {
+        DqnConfig {
+            hidden: vec![8],
+            batch_size: 32,
+            buffer_size: 1000,
+            learning_starts: 100,
+            train_every: 10,
+            replay_ratio: 3.2, // 0.1 updates per transition
+            total_env_steps: 300,
+            eval_every: 100,
+            eval_episodes: 3,
+            log_every: 50,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn budgets_replay_ratio_and_learning_starts_take_effect() {
+        let mut t = DqnTrainer::new(small(), 2, 2, Device::Cpu, 0).unwrap();
+        let (mut env, mut valid) = (Toy::new(1, 5, None), Toy::new(3, 5, None));
+        let r = t
+            .run(&mut env, &mut valid, &TrainOptions::default(), &mut |_| {})
+            .unwrap();
+        assert_eq!((r.env_steps, r.stop), (300, StopReason::EnvSteps));
+        assert_eq!(r.updates, 20, "(300 - 100) transitions * 3.2 / 32");
+        assert_eq!(t.state.episodes, 60);
+        assert_eq!(r.best_valid.unwrap().0, 5.0, "every toy episode returns 5");
+        let first_update_row = t.state.rows.iter().find(|r| r.updates > 0).unwrap();
+        assert!(
+            first_update_row.env_steps > 100,
+            "no update before learning_starts"
+        );
+        assert_eq!(
+            t.state
+                .rows
+                .iter()
+                .filter(|r| r.valid_return_mean.is_some())
+                .count(),
+            3
+        );
+        // max_updates stops the run; more sub-envs count more transitions per step.
+        let cfg = DqnConfig {
+            max_updates: Some(7),
+            num_envs: 4,
+            ..small()
+        };
+        let mut t = DqnTrainer::new(cfg, 2, 2, Device::Cpu, 0).unwrap();
+        let mut env = Toy::new(4, 5, None);
+        let r = t
+            .run(&mut env, &mut valid, &TrainOptions::default(), &mut |_| {})
+            .unwrap();
+        assert_eq!((r.updates, r.stop), (7, StopReason::Updates));
+        assert_eq!(r.env_steps % 4, 0);
+    }
+
+    #[test]
+    fn same_seed_same_run() {
+        let run = || {
+            let mut t = DqnTrainer::new(small(), 2, 2, Device::Cpu, 3).unwrap();
+            let (mut env, mut valid) = (Toy::new(1, 5, None), Toy::new(3, 5, None));
+            t.run(&mut env, &mut valid, &TrainOptions::default(), &mut |_| {})
+                .unwrap();
+            t.state
+                .rows
+                .iter()
+                .map(|r| (r.loss, r.q_mean))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(), run());
+    }
+
+    /// A NaN reward makes the loss non-finite: training stops with `Diverged`, naming the last
+    /// good checkpoint, which is still there and loads.
+    #[test]
+    fn divergence_stops_and_keeps_the_last_good_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = DqnTrainer::new(small(), 2, 2, Device::Cpu, 0).unwrap();
+        let (mut env, mut valid) = (Toy::new(1, 5, Some(205)), Toy::new(3, 5, None));
+        let opts = TrainOptions {
+            checkpoint_dir: Some(dir.path().to_path_buf()),
+        };
+        let err = t.run(&mut env, &mut valid, &opts, &mut |_| {}).unwrap_err();
+        let AgentError::Diverged {
+            last_good: Some(path),
+            env_steps,
+            ..
+        } = &err
+        else {
+            panic!("expected Diverged with a checkpoint, got {err:?}");
+        };
+        assert!(*env_steps > 205 && *env_steps <= 300, "{env_steps}");
+        assert!(
+            err.to_string().contains("last good checkpoint kept at"),
+            "{err}"
+        );
+        let loaded = load_checkpoint(path, Device::Cpu).unwrap();
+        assert_eq!(loaded.agent.env_steps, 200);
+        let obs = [0.1f32, 1.0];
+        assert!(
+            loaded
+                .agent
+                .q_values(&obs, 1)
+                .unwrap()
+                .iter()
+                .all(|q| q.is_finite())
+        );
+    }
+
+    #[test]
+    fn evaluate_counts_first_episodes_over_rounds() {
+        let mut agent = Dqn::new(small(), 2, 2, Device::Cpu, 0, 0).unwrap();
+        let mut env = Toy::new(3, 4, None);
+        let s = evaluate(&mut agent, &mut env, 1, 7, 100).unwrap();
+        assert_eq!(s.returns, vec![4.0; 7]);
+        assert_eq!((s.mean, s.std), (4.0, 0.0));
+        let err = evaluate(&mut agent, &mut env, 1, 1, 2).unwrap_err();
+        assert!(err.to_string().contains("eval_max_steps"), "{err}");
+        let mut wrong = crate::dqn::Dqn::new(small(), 3, 2, Device::Cpu, 0, 0).unwrap();
+        assert!(matches!(
+            evaluate(&mut wrong, &mut env, 1, 1, 100),
+            Err(AgentError::EnvMismatch(_))
+        ));
+    }
+}
