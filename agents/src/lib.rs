@@ -39,5 +39,5 @@ pub use seeds::{SeedDomain, derive_seed, mix64, stream};
 pub use smoke::{SmokeReport, smoke_regression};
 pub use train::{
     BEST_CHECKPOINT, DqnTrainer, EvalStats, LAST_CHECKPOINT, LoopState, MetricsRow, Progress,
-    StopReason, TrainEvent, TrainOptions, TrainReport, evaluate,
+    StopReason, TrainEvent, TrainOptions, TrainReport, Validator, EpisodeValidator, evaluate,
 };

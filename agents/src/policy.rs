@@ -22,3 +22,15 @@ pub trait Policy {
     /// row-major `[n, obs_dim]` (raw, unnormalised; the policy applies its own normaliser).
     fn act(&mut self, obs: &[f32], n: usize, mode: Mode) -> Result<Vec<u32>, AgentError>;
 }
+
+impl<P: Policy + ?Sized> Policy for &mut P {
+    fn obs_dim(&self) -> usize {
+        (**self).obs_dim()
+    }
+    fn n_actions(&self) -> usize {
+        (**self).n_actions()
+    }
+    fn act(&mut self, obs: &[f32], n: usize, mode: Mode) -> Result<Vec<u32>, AgentError> {
+        (**self).act(obs, n, mode)
+    }
+}

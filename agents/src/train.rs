@@ -98,6 +98,38 @@ pub fn evaluate<P: Policy + ?Sized, E: VecEnv + ?Sized>(
     Ok(EvalStats::from_returns(returns))
 }
 
+/// How the training loop scores the greedy policy when it chooses checkpoints: on validation
+/// seeds, higher is better.
+pub trait Validator {
+    /// Scores `agent`'s greedy policy; `seed` is from the validation domain.
+    fn validate(&mut self, agent: &mut Dqn, seed: u64) -> Result<EvalStats, AgentError>;
+}
+
+/// Greedy episodes on a vector env (see [`evaluate`]).
+pub struct EpisodeValidator<'a, V: VecEnv + ?Sized> {
+    env: &'a mut V,
+    episodes: usize,
+    max_steps: u64,
+}
+
+impl<'a, V: VecEnv + ?Sized> EpisodeValidator<'a, V> {
+    /// `episodes` greedy episodes on `env` per validation, each round within `max_steps`
+    /// vector steps.
+    pub fn new(env: &'a mut V, episodes: usize, max_steps: u64) -> Self {
+        EpisodeValidator {
+            env,
+            episodes,
+            max_steps,
+        }
+    }
+}
+
+impl<V: VecEnv + ?Sized> Validator for EpisodeValidator<'_, V> {
+    fn validate(&mut self, agent: &mut Dqn, seed: u64) -> Result<EvalStats, AgentError> {
+        evaluate(agent, self.env, seed, self.episodes, self.max_steps)
+    }
+}
+
 fn check_env<P: Policy + ?Sized>(
     policy: &P,
     obs_dim: usize,
@@ -346,12 +378,12 @@ impl DqnTrainer {
     }
 
     /// Trains until a budget is spent. `env` must have `config.num_envs` sub-envs;
-    /// `valid_env` is evaluated greedily on validation-domain seeds. `on_event` sees every
+    /// `validator` scores the greedy policy on validation-domain seeds. `on_event` sees every
     /// step's progress and every metrics row.
-    pub fn run<E: VecEnv + ?Sized, V: VecEnv + ?Sized>(
+    pub fn run<E: VecEnv + ?Sized>(
         &mut self,
         env: &mut E,
-        valid_env: &mut V,
+        validator: &mut dyn Validator,
         opts: &TrainOptions,
         on_event: &mut dyn FnMut(TrainEvent<'_>),
     ) -> Result<TrainReport, AgentError> {
@@ -469,13 +501,7 @@ impl DqnTrainer {
                 while self.state.next_eval <= steps {
                     self.state.next_eval += cfg.eval_every;
                 }
-                let stats = evaluate(
-                    &mut self.agent,
-                    valid_env,
-                    valid_seed,
-                    cfg.eval_episodes,
-                    cfg.eval_max_steps,
-                )?;
+                let stats = validator.validate(&mut self.agent, valid_seed)?;
                 last_valid = Some(stats.mean);
                 let improved = self
                     .state
@@ -632,7 +658,7 @@ mod tests {
         let mut t = DqnTrainer::new(small(), 2, 2, Device::Cpu, 0).unwrap();
         let (mut env, mut valid) = (Toy::new(1, 5, None), Toy::new(3, 5, None));
         let r = t
-            .run(&mut env, &mut valid, &TrainOptions::default(), &mut |_| {})
+            .run(&mut env, &mut EpisodeValidator::new(&mut valid, 3, 1000), &TrainOptions::default(), &mut |_| {})
             .unwrap();
         assert_eq!((r.env_steps, r.stop), (300, StopReason::EnvSteps));
         assert_eq!(r.updates, 20, "(300 - 100) transitions * 3.2 / 32");
@@ -660,7 +686,7 @@ mod tests {
         let mut t = DqnTrainer::new(cfg, 2, 2, Device::Cpu, 0).unwrap();
         let mut env = Toy::new(4, 5, None);
         let r = t
-            .run(&mut env, &mut valid, &TrainOptions::default(), &mut |_| {})
+            .run(&mut env, &mut EpisodeValidator::new(&mut valid, 3, 1000), &TrainOptions::default(), &mut |_| {})
             .unwrap();
         assert_eq!((r.updates, r.stop), (7, StopReason::Updates));
         assert_eq!(r.env_steps % 4, 0);
@@ -671,7 +697,7 @@ mod tests {
         let run = || {
             let mut t = DqnTrainer::new(small(), 2, 2, Device::Cpu, 3).unwrap();
             let (mut env, mut valid) = (Toy::new(1, 5, None), Toy::new(3, 5, None));
-            t.run(&mut env, &mut valid, &TrainOptions::default(), &mut |_| {})
+            t.run(&mut env, &mut EpisodeValidator::new(&mut valid, 3, 1000), &TrainOptions::default(), &mut |_| {})
                 .unwrap();
             t.state
                 .rows
@@ -692,7 +718,7 @@ mod tests {
         let opts = TrainOptions {
             checkpoint_dir: Some(dir.path().to_path_buf()),
         };
-        let err = t.run(&mut env, &mut valid, &opts, &mut |_| {}).unwrap_err();
+        let err = t.run(&mut env, &mut EpisodeValidator::new(&mut valid, 3, 1000), &opts, &mut |_| {}).unwrap_err();
         let AgentError::Diverged {
             last_good: Some(path),
             env_steps,

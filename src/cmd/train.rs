@@ -1,11 +1,17 @@
-//! `clv train`: trains an agent on a classic control task (and, once the simulator's population
-//! env is wired in, on a scenario), writing a run directory:
+//! `clv train`: trains an agent on a scenario's customer population or on a classic control
+//! task, writing a run directory:
 //! - `config.ron`: the resolved agent config;
 //! - `metrics.csv`: one row per `log_every` steps and per evaluation (steps, returns, loss,
 //!   epsilon, mean Q, ...);
 //! - `checkpoint/last`, `checkpoint/best`: checkpoints (best = highest validation return);
 //! - `summary.json`: env steps, updates, wall seconds, and the test-seed evaluation of the
-//!   best-on-validation checkpoint (`eval_return_mean`, `eval_return_std`).
+//!   best-on-validation checkpoint (`eval_return_mean`, `eval_return_std`; on a scenario also
+//!   `eval_clv_mean`, `eval_clv_ci95`: realised CLV per customer of test-seed customers);
+//! - `scenario.ron` (scenario runs): the resolved scenario.
+//!
+//! On a scenario, validation (checkpoint choice) is the mean realised CLV per customer of a
+//! validation-seed population under the greedy policy; the test population is used once, at
+//! the end.
 //!
 //! Every file is written atomically (a temporary file renamed into place).
 
@@ -15,8 +21,9 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clv_agents::{
-    BEST_CHECKPOINT, DeviceChoice, DqnConfig, DqnTrainer, EvalStats, LAST_CHECKPOINT, MetricsRow,
-    Policy, SeedDomain, TrainEvent, TrainOptions, derive_seed, evaluate, load_checkpoint,
+    BEST_CHECKPOINT, DeviceChoice, DqnConfig, DqnTrainer, EpisodeValidator, EvalStats,
+    LAST_CHECKPOINT, MetricsRow, SeedDomain, TrainEvent, TrainOptions, derive_seed, evaluate,
+    load_checkpoint,
 };
 use clv_envs::VecEnv;
 use clv_envs::classic::CartPoleVecEnv;
@@ -42,15 +49,36 @@ pub enum ClassicEnv {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AgentKind {
-    /// Double DQN over a discrete action set.
+    /// Double DQN over a discrete action set (on a scenario: the offer catalogue).
     Dqn,
+    /// The same DQN learner with gamma = 0 (greedy on one period's reward): the baseline a
+    /// far-sighted agent must beat.
+    Myopic,
 }
+
+/// The tuned population DQN settings, used for scenarios without `--config`.
+const POPULATION_DQN_RON: &str = include_str!("../../agents/configs/population-dqn.ron");
+/// Where that file lives in the repository.
+const POPULATION_DQN_PATH: &str = "agents/configs/population-dqn.ron";
 
 /// Arguments of `clv train`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Scenario file (RON) to train on the customer population (needs the simulator env).
+    /// Scenario file (RON) to train on its customer population.
     pub scenario: Option<PathBuf>,
+    /// Override a scenario field (`--set field.path=value`, repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+    /// Discount per period of the agent (default on a scenario: the scenario's delta; 0 for
+    /// --agent myopic; on a classic task: the config's).
+    #[arg(long)]
+    pub gamma: Option<f64>,
+    /// Validation customers (scenario runs): checkpoints are chosen on their realised CLV.
+    #[arg(long, default_value_t = 4000)]
+    pub valid_customers: u64,
+    /// Test customers (scenario runs): the final report, used once.
+    #[arg(long, default_value_t = 20000)]
+    pub test_customers: u64,
     /// Train on a classic control task instead of a scenario.
     #[arg(long, value_enum)]
     pub env: Option<ClassicEnv>,
@@ -84,7 +112,11 @@ pub struct Args {
 /// What `summary.json` holds.
 #[derive(Debug, Serialize)]
 struct Summary {
-    env: ClassicEnv,
+    /// `cartpole`, or the scenario's name.
+    env: String,
+    /// The scenario file of a scenario run.
+    scenario: Option<String>,
+    gamma: f64,
     agent: AgentKind,
     seed: u64,
     device: String,
@@ -107,16 +139,15 @@ struct Summary {
     /// The last checkpoint on the same test seeds, for comparison.
     last_eval_return_mean: f64,
     last_eval_return_std: f64,
+    /// Scenario runs: mean realised CLV per test customer of the evaluated checkpoint, dollars.
+    eval_clv_mean: Option<f64>,
+    /// Scenario runs: its 95% interval.
+    eval_clv_ci95: Option<[f64; 2]>,
+    /// Scenario runs: test customers.
+    eval_customers: Option<u64>,
 }
 
-/// Writes `bytes` to `path` atomically: a temporary sibling, then a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} into place", tmp.display()))
-}
+use crate::io::write_atomic;
 
 fn write_metrics(path: &Path, rows: &[MetricsRow]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -166,36 +197,95 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// Where the agent trains and is scored.
+enum Task {
+    Classic,
+    Scenario {
+        scenario: Box<clv_envs::Scenario>,
+        path: PathBuf,
+        base_dir: PathBuf,
+    },
+}
+
+/// Scores the greedy policy by the mean realised CLV per customer of a fixed population
+/// (validation or test seeds), each evaluation on a fresh copy of the same start state.
+struct PopulationValidator {
+    start: clv_envs::Population,
+}
+
+impl PopulationValidator {
+    fn new(task_scenario: &clv_envs::Scenario, base: &Path, domain: clv_envs::SeedDomain, seed: u64, customers: u64) -> anyhow::Result<Self> {
+        Ok(PopulationValidator {
+            start: clv_envs::Population::new(task_scenario, domain, seed, customers, base)?,
+        })
+    }
+
+    fn score(&self, agent: &mut clv_agents::Dqn) -> Result<clv_envs::EvalResult, clv_agents::AgentError> {
+        let scenario = self.start.scenario();
+        let mut policy = crate::agent_policy::CatalogueAgent::new(agent, "dqn".into(), scenario)
+            .map_err(|e| clv_agents::AgentError::EnvMismatch(e.to_string()))?;
+        let mut pop = self.start.clone();
+        Ok(pop.evaluate(&mut policy, &|_| {}))
+    }
+}
+
+impl clv_agents::Validator for PopulationValidator {
+    fn validate(&mut self, agent: &mut clv_agents::Dqn, _seed: u64) -> Result<EvalStats, clv_agents::AgentError> {
+        let r = self.score(agent)?;
+        Ok(EvalStats::from_returns(r.clv))
+    }
+}
+
 /// Runs `clv train`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
-    let env = match (&args.scenario, args.env) {
-        (Some(s), None) => bail!(
-            "scenario training ({}) needs the simulator's population env, which is not wired into `clv train` yet; train on a classic task with --env cartpole for now",
-            s.display()
-        ),
+    let task = match (&args.scenario, args.env) {
         (Some(_), Some(_)) => bail!("give either a SCENARIO or --env, not both"),
         (None, None) => bail!("nothing to train on: give a SCENARIO file or --env cartpole"),
-        (None, Some(e)) => e,
-    };
-    if env == ClassicEnv::Pendulum {
-        bail!(
+        (None, Some(ClassicEnv::Pendulum)) => bail!(
             "--env pendulum has a continuous action space; --agent dqn needs discrete actions (DDPG / TD3 are not built yet)"
-        );
-    }
+        ),
+        (None, Some(ClassicEnv::Cartpole)) => {
+            anyhow::ensure!(args.overrides.is_empty(), "--set applies to scenarios only");
+            Task::Classic
+        }
+        (Some(path), None) => {
+            let sa = crate::scenario_args::ScenarioArgs {
+                scenario: path.clone(),
+                overrides: args.overrides.clone(),
+            };
+            Task::Scenario {
+                scenario: Box::new(sa.load()?),
+                base_dir: sa.base_dir().to_path_buf(),
+                path: path.clone(),
+            }
+        }
+    };
     let device = args.device.resolve().context("resolving --device")?;
+    let env_name = match &task {
+        Task::Classic => "cartpole".to_string(),
+        Task::Scenario { scenario, .. } => scenario.name.clone(),
+    };
+    let agent_name = match args.agent {
+        AgentKind::Dqn => "dqn",
+        AgentKind::Myopic => "myopic",
+    };
 
-    // Config: the saved one when resuming, else --config, else the tuned CartPole file.
+    // Config: the saved one when resuming, else --config, else the built-in file for the task.
     let (mut trainer, config_source, out) = if let Some(run_dir) = &args.resume {
         let ck = run_dir.join("checkpoint").join(LAST_CHECKPOINT);
-        if args.config.is_some() {
-            bail!("--resume uses the config saved in the checkpoint; drop --config");
+        if args.config.is_some() || args.gamma.is_some() {
+            bail!("--resume uses the config saved in the checkpoint; drop --config / --gamma");
         }
         let trainer = DqnTrainer::resume(&ck, device, args.steps)
             .with_context(|| format!("resuming from {}", ck.display()))?;
         let out = args.out.clone().unwrap_or_else(|| run_dir.clone());
         (trainer, format!("checkpoint {}", ck.display()), out)
     } else {
+        let (builtin, builtin_path) = match &task {
+            Task::Classic => (CARTPOLE_DQN_RON, CARTPOLE_DQN_PATH),
+            Task::Scenario { .. } => (POPULATION_DQN_RON, POPULATION_DQN_PATH),
+        };
         let (mut config, source) = match &args.config {
             Some(path) => (
                 DqnConfig::from_ron_file(path)
@@ -203,26 +293,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 path.display().to_string(),
             ),
             None => (
-                DqnConfig::from_ron_str(CARTPOLE_DQN_RON, CARTPOLE_DQN_PATH)
-                    .context("loading the built-in CartPole config")?,
-                CARTPOLE_DQN_PATH.to_string(),
+                DqnConfig::from_ron_str(builtin, builtin_path)
+                    .context("loading the built-in config")?,
+                builtin_path.to_string(),
             ),
         };
         if let Some(steps) = args.steps {
             config.total_env_steps = steps;
         }
+        match (&task, args.agent, args.gamma) {
+            (_, AgentKind::Myopic, Some(g)) if g != 0.0 => {
+                bail!("--agent myopic trains with gamma 0; drop --gamma {g}")
+            }
+            (_, AgentKind::Myopic, _) => config.gamma = 0.0,
+            (_, AgentKind::Dqn, Some(g)) => config.gamma = g,
+            (Task::Scenario { scenario, .. }, AgentKind::Dqn, None) => {
+                config.gamma = scenario.discount_factor()
+            }
+            (Task::Classic, AgentKind::Dqn, None) => {}
+        }
         config.validate().context("checking the config")?;
         let out = args.out.clone().unwrap_or_else(|| {
             PathBuf::from("results").join(format!(
-                "{}-{}-seed{}-{}",
-                "cartpole",
-                "dqn",
+                "{env_name}-{agent_name}-seed{}-{}",
                 args.seed,
                 utc_timestamp()
             ))
         });
-        let obs_dim = CartPoleVecEnv::new(1, 0).obs_dim();
-        let trainer = DqnTrainer::new(config, obs_dim, 2, device, args.seed)
+        let (obs_dim, n_actions) = match &task {
+            Task::Classic => (CartPoleVecEnv::new(1, 0).obs_dim(), 2),
+            Task::Scenario { scenario, .. } => (
+                clv_envs::FeatureSpec::new(scenario).dim(),
+                scenario.offers.len(),
+            ),
+        };
+        let trainer = DqnTrainer::new(config, obs_dim, n_actions, device, args.seed)
             .context("building the DQN agent")?;
         (trainer, source, out)
     };
@@ -230,9 +335,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = trainer.config().clone();
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     write_atomic(&out.join("config.ron"), cfg.to_ron().as_bytes())?;
+    if let Task::Scenario { scenario, .. } = &task {
+        crate::io::write_scenario(&out.join("scenario.ron"), scenario)?;
+    }
 
-    let mut train_env = CartPoleVecEnv::new(cfg.num_envs, 0);
-    let mut valid_env = CartPoleVecEnv::new(cfg.eval_episodes, 0);
     let ck_root = out.join("checkpoint");
     let opts = TrainOptions {
         checkpoint_dir: Some(ck_root.clone()),
@@ -240,7 +346,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let bar = progress_bar(cfg.total_env_steps, args.quiet);
     bar.set_position(trainer.agent.env_steps);
     let mut rows = trainer.state.rows.clone();
-    let result = trainer.run(&mut train_env, &mut valid_env, &opts, &mut |ev| match ev {
+    let mut on_event = |ev: TrainEvent<'_>| match ev {
         TrainEvent::Progress(p) => {
             bar.set_position(p.env_steps);
             if p.env_steps % 500 < cfg.num_envs as u64 {
@@ -250,52 +356,105 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     p.train_return_mean
                         .map_or("-".into(), |r| format!("{r:.1}")),
                     p.last_valid_return
-                        .map_or("-".into(), |r| format!("{r:.1}"))
+                        .map_or("-".into(), |r| format!("{r:.2}"))
                 ));
             }
         }
         TrainEvent::Row(r) => rows.push(r.clone()),
-    });
+    };
+    let result = match &task {
+        Task::Classic => {
+            let mut train_env = CartPoleVecEnv::new(cfg.num_envs, 0);
+            let mut valid_env = CartPoleVecEnv::new(cfg.eval_episodes, 0);
+            let mut validator =
+                EpisodeValidator::new(&mut valid_env, cfg.eval_episodes, cfg.eval_max_steps);
+            trainer.run(&mut train_env, &mut validator, &opts, &mut on_event)
+        }
+        Task::Scenario {
+            scenario, base_dir, ..
+        } => {
+            let mut train_env = clv_envs::PopulationEnv::new(
+                scenario,
+                cfg.num_envs,
+                clv_envs::OfferActions::Catalogue,
+                clv_envs::SeedDomain::Train,
+                base_dir,
+            )?;
+            let mut validator = PopulationValidator::new(
+                scenario,
+                base_dir,
+                clv_envs::SeedDomain::Validation,
+                seed,
+                args.valid_customers,
+            )?;
+            trainer.run(&mut train_env, &mut validator, &opts, &mut on_event)
+        }
+    };
     bar.finish_and_clear();
     write_metrics(&out.join("metrics.csv"), &rows)?;
     let report = result.context("training")?;
 
-    // Final report: the best-on-validation checkpoint on test seeds (used once).
-    let test_seed = derive_seed(SeedDomain::Test, seed, 0);
-    let mut test_env = CartPoleVecEnv::new(cfg.test_episodes, 0);
+    // Final report: the best-on-validation checkpoint on test seeds (used once), and the last
+    // checkpoint on the same seeds for comparison.
     let best_dir = ck_root.join(BEST_CHECKPOINT);
-    let (eval_checkpoint, test): (&str, EvalStats) = if best_dir.exists() {
-        let mut best = load_checkpoint(&best_dir, device)
-            .with_context(|| format!("loading {}", best_dir.display()))?
-            .agent;
-        let s = evaluate(
-            &mut best,
-            &mut test_env,
-            test_seed,
-            cfg.test_episodes,
-            cfg.eval_max_steps,
-        )?;
-        (BEST_CHECKPOINT, s)
+    let mut best = if best_dir.exists() {
+        Some(
+            load_checkpoint(&best_dir, device)
+                .with_context(|| format!("loading {}", best_dir.display()))?
+                .agent,
+        )
     } else {
-        let s = evaluate(
-            &mut trainer.agent,
-            &mut test_env,
-            test_seed,
-            cfg.test_episodes,
-            cfg.eval_max_steps,
-        )?;
-        (LAST_CHECKPOINT, s)
+        None
     };
-    let last = evaluate(
-        &mut trainer.agent,
-        &mut test_env,
-        test_seed,
-        cfg.test_episodes,
-        cfg.eval_max_steps,
-    )?;
-    debug_assert_eq!(trainer.agent.n_actions(), 2);
+    let eval_checkpoint = if best.is_some() {
+        BEST_CHECKPOINT
+    } else {
+        LAST_CHECKPOINT
+    };
+    let (test, last, clv) = match &task {
+        Task::Classic => {
+            let test_seed = derive_seed(SeedDomain::Test, seed, 0);
+            let mut test_env = CartPoleVecEnv::new(cfg.test_episodes, 0);
+            let mut run = |agent: &mut clv_agents::Dqn| {
+                evaluate(agent, &mut test_env, test_seed, cfg.test_episodes, cfg.eval_max_steps)
+            };
+            let last = run(&mut trainer.agent)?;
+            let test = match best.as_mut() {
+                Some(b) => run(b)?,
+                None => last.clone(),
+            };
+            (test, last, None)
+        }
+        Task::Scenario {
+            scenario, base_dir, ..
+        } => {
+            let v = PopulationValidator::new(
+                scenario,
+                base_dir,
+                clv_envs::SeedDomain::Test,
+                seed,
+                args.test_customers,
+            )?;
+            let last_r = v.score(&mut trainer.agent)?;
+            let test_r = match best.as_mut() {
+                Some(b) => v.score(b)?,
+                None => last_r.clone(),
+            };
+            let ci = clv_envs::metrics::mean_ci(test_r.clv.iter().copied());
+            (
+                EvalStats::from_returns(test_r.clv),
+                EvalStats::from_returns(last_r.clv),
+                Some((ci, args.test_customers)),
+            )
+        }
+    };
     let summary = Summary {
-        env,
+        env: env_name,
+        scenario: match &task {
+            Task::Scenario { path, .. } => Some(path.display().to_string()),
+            Task::Classic => None,
+        },
+        gamma: cfg.gamma,
         agent: args.agent,
         seed,
         device: format!("{device:?}"),
@@ -314,25 +473,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         best_valid_env_steps: report.best_valid.map(|b| b.1),
         last_eval_return_mean: last.mean,
         last_eval_return_std: last.std,
+        eval_clv_mean: clv.map(|c| c.0.mean),
+        eval_clv_ci95: clv.map(|c| c.0.ci95),
+        eval_customers: clv.map(|c| c.1),
     };
     write_atomic(
         &out.join("summary.json"),
         &serde_json::to_vec_pretty(&summary)?,
     )?;
     if !args.quiet {
+        let what = if summary.eval_clv_mean.is_some() {
+            format!(
+                "test CLV per customer ({} customers, {} checkpoint from step {}) ${:.2} (95% CI {:.2} .. {:.2})",
+                args.test_customers,
+                eval_checkpoint,
+                summary.best_valid_env_steps.map_or("-".into(), |s| s.to_string()),
+                test.mean,
+                summary.eval_clv_ci95.map_or(f64::NAN, |c| c[0]),
+                summary.eval_clv_ci95.map_or(f64::NAN, |c| c[1]),
+            )
+        } else {
+            format!(
+                "test return ({} episodes, {} checkpoint from step {}) {:.1} +- {:.1}",
+                summary.eval_episodes,
+                eval_checkpoint,
+                summary.best_valid_env_steps.map_or("-".into(), |s| s.to_string()),
+                test.mean,
+                test.std
+            )
+        };
         println!(
-            "{}: {} env steps, {} updates in {:.1} s; test return ({} episodes, {} checkpoint from step {}) {:.1} +- {:.1}",
+            "{}: {} env steps, {} updates in {:.1} s; {what}",
             out.display(),
             report.env_steps,
             report.updates,
             report.wall_seconds,
-            summary.eval_episodes,
-            eval_checkpoint,
-            summary
-                .best_valid_env_steps
-                .map_or("-".into(), |s| s.to_string()),
-            test.mean,
-            test.std
         );
     }
     Ok(())
