@@ -25,6 +25,8 @@ pub struct Args {
 pub enum Which {
     /// Simulator throughput (customer-periods per second) and state bytes per customer.
     Sim(SimArgs),
+    /// The agents' acceptance result: tuned baselines vs trained DQN on test seeds.
+    Acceptance(crate::cmd::acceptance::Args),
 }
 
 /// Arguments of `clv bench sim`.
@@ -50,6 +52,7 @@ pub struct SimArgs {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.which {
         Which::Sim(a) => sim(a),
+        Which::Acceptance(a) => crate::cmd::acceptance::run(a),
     }
 }
 

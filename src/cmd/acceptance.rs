@@ -1,0 +1,294 @@
+//! `clv bench acceptance`: the agents' acceptance result, end to end and honest.
+//!
+//! For every scenario given (default: every file in `scenarios/`):
+//! 1. every parameterised baseline kind is tuned on validation seeds (`clv tune`), and the best
+//!    tuned baseline other than `oracle-myopic` is chosen, on validation seeds too;
+//! 2. DQN is trained at its default budget with each training seed (and, where `--myopic`
+//!    names the scenario, the same learner with gamma = 0);
+//! 3. everything is compared once on test seeds with common random numbers.
+//!
+//! A DQN seed passes when the lower bound of its paired 95% interval against the best tuned
+//! baseline exceeds max($0.25, 5% of |best tuned baseline - none|) per customer (and, on the
+//! `--myopic` scenarios, the same against the myopic learner of the same seed). The scenario
+//! passes when at least `--need` seeds pass.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clv_envs::SeedDomain;
+use clv_envs::metrics::{mean_ci, paired_diff};
+use serde_json::json;
+
+use crate::evaluation::evaluate_policies;
+use crate::io;
+
+/// Baseline kinds tuned before the comparison.
+pub const TUNED_KINDS: [&str; 5] = [
+    "fixed",
+    "cadence",
+    "rfm-winback",
+    "churn-risk",
+    "recommend-last",
+];
+
+/// Arguments of `clv bench acceptance`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Scenario files (default: every .ron file in scenarios/).
+    pub scenarios: Vec<PathBuf>,
+    /// Training seeds of the agents.
+    #[arg(long, default_values_t = vec![0u64, 1, 2])]
+    pub train_seeds: Vec<u64>,
+    /// Seeds that must pass per scenario.
+    #[arg(long, default_value_t = 2)]
+    pub need: usize,
+    /// Test customers of the final comparison.
+    #[arg(long, default_value_t = 100_000)]
+    pub test_customers: u64,
+    /// Validation customers for tuning baselines and choosing the best one.
+    #[arg(long, default_value_t = 10_000)]
+    pub tune_customers: u64,
+    /// Validation customers for the agents' checkpoint choice.
+    #[arg(long, default_value_t = 4000)]
+    pub valid_customers: u64,
+    /// Override the agents' environment-step budget (default: the config's).
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Scenario names (not files) on which DQN must also beat the myopic learner.
+    #[arg(long, default_values_t = vec!["habituation".to_string()])]
+    pub myopic: Vec<String>,
+    /// Override a scenario field in every scenario (`--set path=value`), e.g. a shorter horizon
+    /// for a smoke run.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+    /// Output directory (default results/acceptance-<time>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress output.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Runs `clv bench acceptance`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let scenarios = if args.scenarios.is_empty() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir("scenarios")
+            .context("listing scenarios/ (run from the repository root, or name the files)")?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+            .collect();
+        v.sort();
+        v
+    } else {
+        args.scenarios.clone()
+    };
+    anyhow::ensure!(!scenarios.is_empty(), "no scenarios to run");
+    anyhow::ensure!(!args.train_seeds.is_empty(), "--train-seeds is empty");
+    let out = io::run_dir(args.out.as_deref(), "acceptance")?;
+    let mut docs = vec![];
+    let mut md = String::new();
+    let _ = writeln!(md, "# Acceptance: DQN against tuned baselines\n");
+    let _ = writeln!(
+        md,
+        "Baselines tuned and the best one chosen on validation seeds ({} customers); agents trained with seeds {:?} at {}; one comparison on test seeds, {} customers, common random numbers. A seed passes when the lower bound of its paired 95% interval against the best tuned baseline exceeds max($0.25, 5% of |best - none|). Intervals are per comparison, unadjusted.\n",
+        args.tune_customers,
+        args.train_seeds,
+        args.steps
+            .map_or("the default budget".to_string(), |s| format!("{s} customer-periods")),
+        args.test_customers
+    );
+    for path in &scenarios {
+        let doc = one_scenario(&args, path, &out, &mut md)
+            .with_context(|| format!("acceptance on {}", path.display()))?;
+        docs.push(doc);
+    }
+    let all = json!({"scenarios": docs});
+    io::write_json(&out.join("acceptance.json"), &all)?;
+    io::write_atomic(&out.join("acceptance.md"), md.as_bytes())?;
+    print!("{md}");
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+fn say(quiet: bool, msg: String) {
+    if !quiet {
+        eprintln!("{msg}");
+    }
+}
+
+fn one_scenario(
+    args: &Args,
+    path: &Path,
+    out: &Path,
+    md: &mut String,
+) -> anyhow::Result<serde_json::Value> {
+    let sa = crate::scenario_args::ScenarioArgs {
+        scenario: path.to_path_buf(),
+        overrides: args.overrides.clone(),
+    };
+    let scenario = sa.load()?;
+    let name = scenario.name.clone();
+    let dir = out.join(&name);
+    std::fs::create_dir_all(&dir)?;
+    // 1. Tune every kind on validation seeds; pick the best tuned baseline on validation.
+    say(args.quiet, format!("[{name}] tuning baselines on validation seeds"));
+    let mut tuned = vec![];
+    for kind in TUNED_KINDS {
+        let ranking = crate::cmd::tune::tune(
+            &scenario,
+            sa.base_dir(),
+            kind,
+            1,
+            args.tune_customers,
+            &|_, _| {},
+        )?;
+        let (spec, mean, _) = ranking[0].clone();
+        say(args.quiet, format!("[{name}]   {kind:<15} best {spec} (validation CLV {mean:.2})"));
+        tuned.push((spec, mean));
+    }
+    tuned.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let best_baseline = tuned[0].0.clone();
+
+    // 2. Train the agents.
+    let myopic_too = args.myopic.contains(&name);
+    let mut agent_specs = vec![];
+    for seed in &args.train_seeds {
+        for (kind, agent) in [
+            ("dqn", crate::cmd::train::AgentKind::Dqn),
+            ("myopic", crate::cmd::train::AgentKind::Myopic),
+        ] {
+            if kind == "myopic" && !myopic_too {
+                continue;
+            }
+            let run_dir = dir.join(format!("{kind}-seed{seed}"));
+            say(args.quiet, format!("[{name}] training {kind} seed {seed}"));
+            crate::cmd::train::run(crate::cmd::train::Args {
+                scenario: Some(path.to_path_buf()),
+                overrides: args.overrides.clone(),
+                gamma: None,
+                valid_customers: args.valid_customers,
+                test_customers: 1000,
+                env: None,
+                agent,
+                config: None,
+                steps: args.steps,
+                seed: *seed,
+                out: Some(run_dir.clone()),
+                device: clv_agents::DeviceChoice::Cpu,
+                resume: None,
+                quiet: true,
+            })?;
+            agent_specs.push((kind, *seed, format!("{kind}:{}", run_dir.display())));
+        }
+    }
+
+    // 3. One comparison on test seeds.
+    let mut specs: Vec<String> = vec!["none".into(), "oracle-myopic".into()];
+    for (s, _) in &tuned {
+        if !specs.contains(s) {
+            specs.push(s.clone());
+        }
+    }
+    specs.extend(agent_specs.iter().map(|a| a.2.clone()));
+    let mut policies = specs
+        .iter()
+        .map(|s| crate::policies::resolve(s, &scenario))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    say(
+        args.quiet,
+        format!(
+            "[{name}] comparing {} policies on {} test customers",
+            specs.len(),
+            args.test_customers
+        ),
+    );
+    let results = evaluate_policies(
+        &scenario,
+        sa.base_dir(),
+        SeedDomain::Test,
+        &[0],
+        args.test_customers,
+        &mut policies,
+        &|_| {},
+    )?;
+    let idx = |s: &str| specs.iter().position(|x| x == s).expect("listed");
+    let none = &results[idx("none")];
+    let best = &results[idx(&best_baseline)];
+    let oracle = &results[idx("oracle-myopic")];
+    let m = |r: &clv_envs::EvalResult| mean_ci(r.clv.iter().copied()).mean;
+    let (none_m, best_m, oracle_m) = (m(none), m(best), m(oracle));
+    let margin = (0.05 * (best_m - none_m).abs()).max(0.25);
+    let _ = writeln!(md, "## {name}\n");
+    let _ = writeln!(
+        md,
+        "Best tuned baseline (validation): `{best_baseline}`; test CLV ${best_m:.2} per customer, `none` ${none_m:.2}, `oracle-myopic` ${oracle_m:.2}. Required lower bound: ${margin:.2}.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| agent | seed | CLV $ | vs best baseline $ (95% CI) | lift % | vs myopic $ (95% CI) | share of oracle lift | pass |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---|---:|---|---:|---|");
+    let mut rows = vec![];
+    let mut passes = 0;
+    for (kind, seed, spec) in &agent_specs {
+        if *kind != "dqn" {
+            continue;
+        }
+        let r = &results[idx(spec)];
+        let d = paired_diff(&r.clv, &best.clv, None);
+        let mut pass = d.ci95[0] > margin;
+        let vs_myopic = agent_specs
+            .iter()
+            .find(|(k, s, _)| *k == "myopic" && s == seed)
+            .map(|(_, _, ms)| paired_diff(&r.clv, &results[idx(ms)].clv, None));
+        if let Some(v) = &vs_myopic {
+            pass &= v.ci95[0] > margin;
+        }
+        passes += pass as usize;
+        let share = if oracle_m != none_m {
+            (m(r) - none_m) / (oracle_m - none_m)
+        } else {
+            f64::NAN
+        };
+        let _ = writeln!(
+            md,
+            "| dqn | {seed} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {:+.1}% | {} | {:.0}% | {} |",
+            m(r),
+            d.mean,
+            d.ci95[0],
+            d.ci95[1],
+            100.0 * d.mean / best_m.abs().max(1e-9),
+            vs_myopic.map_or("-".into(), |v| format!(
+                "{:+.2} ({:+.2} .. {:+.2})",
+                v.mean, v.ci95[0], v.ci95[1]
+            )),
+            100.0 * share,
+            if pass { "yes" } else { "no" }
+        );
+        rows.push(json!({
+            "seed": seed, "clv_mean": m(r),
+            "diff_vs_best_baseline": {"mean": d.mean, "ci95": d.ci95},
+            "diff_vs_myopic": vs_myopic.map(|v| json!({"mean": v.mean, "ci95": v.ci95})),
+            "share_of_oracle_lift": share, "pass": pass,
+        }));
+    }
+    let ok = passes >= args.need;
+    let _ = writeln!(
+        md,
+        "\n**{}**: {passes} of {} seeds pass (need {}).\n",
+        if ok { "PASS" } else { "FAIL" },
+        rows.len(),
+        args.need
+    );
+    Ok(json!({
+        "scenario": name,
+        "best_tuned_baseline": best_baseline,
+        "tuned": tuned.iter().map(|(s, v)| json!({"policy": s, "validation_clv": v})).collect::<Vec<_>>(),
+        "test_clv": {"none": none_m, "best_baseline": best_m, "oracle_myopic": oracle_m},
+        "required_lower_bound": margin,
+        "dqn": rows,
+        "passes": passes,
+        "pass": ok,
+    }))
+}
