@@ -95,7 +95,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.tune_customers,
         args.train_seeds,
         args.steps
-            .map_or("the default budget".to_string(), |s| format!("{s} customer-periods")),
+            .map_or("the default budget".to_string(), |s| format!(
+                "{s} customer-periods"
+            )),
         args.test_customers
     );
     for path in &scenarios {
@@ -132,7 +134,10 @@ fn one_scenario(
     let dir = out.join(&name);
     std::fs::create_dir_all(&dir)?;
     // 1. Tune every kind on validation seeds; pick the best tuned baseline on validation.
-    say(args.quiet, format!("[{name}] tuning baselines on validation seeds"));
+    say(
+        args.quiet,
+        format!("[{name}] tuning baselines on validation seeds"),
+    );
     let mut tuned = vec![];
     for kind in TUNED_KINDS {
         let ranking = crate::cmd::tune::tune(
@@ -144,7 +149,10 @@ fn one_scenario(
             &|_, _| {},
         )?;
         let (spec, mean, _) = ranking[0].clone();
-        say(args.quiet, format!("[{name}]   {kind:<15} best {spec} (validation CLV {mean:.2})"));
+        say(
+            args.quiet,
+            format!("[{name}]   {kind:<15} best {spec} (validation CLV {mean:.2})"),
+        );
         tuned.push((spec, mean));
     }
     tuned.sort_by(|a, b| b.1.total_cmp(&a.1));

@@ -54,39 +54,71 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let scenario = args.scenario.load()?;
     let customers = args.customers.unwrap_or(scenario.population.customers);
     anyhow::ensure!(customers > 0, "--customers must be at least 1");
-    let mut specs = args.policies.clone();
-    if !specs.contains(&args.reference) {
-        specs.push(args.reference.clone());
+    let seeds: Vec<u64> = (args.seed..args.seed + args.seeds).collect();
+    let out = args.out.clone();
+    let (doc, overall, out) = compare_to_dir(
+        &scenario,
+        args.scenario.base_dir(),
+        &args.policies,
+        &args.reference,
+        &seeds,
+        customers,
+        out.as_deref(),
+        args.quiet || args.json,
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string(&doc)?);
+    } else {
+        print!("{}", table(&overall, &args.reference));
+        eprintln!("wrote {}", out.display());
     }
-    let mut policies = specs
+    Ok(())
+}
+
+/// Compares `policies` (specs) against `reference` on the test-seed populations `seeds` of
+/// `customers` customers each, and writes comparison.{json,csv,md}, series.csv and
+/// scenario.ron into `out` (default results/compare-<time>). Returns the JSON document, the
+/// overall rows and the directory.
+#[allow(clippy::too_many_arguments)]
+pub fn compare_to_dir(
+    scenario: &clv_envs::Scenario,
+    base_dir: &std::path::Path,
+    policies: &[String],
+    reference: &str,
+    seeds: &[u64],
+    customers: u64,
+    out: Option<&std::path::Path>,
+    quiet: bool,
+) -> anyhow::Result<(serde_json::Value, Vec<PolicyReport>, std::path::PathBuf)> {
+    let mut specs = policies.to_vec();
+    if !specs.iter().any(|s| s == reference) {
+        specs.push(reference.to_string());
+    }
+    let mut resolved = specs
         .iter()
-        .map(|s| crate::policies::resolve(s, &scenario))
+        .map(|s| crate::policies::resolve(s, scenario))
         .collect::<anyhow::Result<Vec<_>>>()?;
     // `none` is always run, for the incremental figures.
     let none_pos = specs.iter().position(|s| s == "none");
     let (none_idx, hidden_none) = match none_pos {
         Some(i) => (i, false),
         None => {
-            policies.push(crate::policies::resolve("none", &scenario)?);
+            resolved.push(crate::policies::resolve("none", scenario)?);
             specs.push("none".into());
             (specs.len() - 1, true)
         }
     };
-    let reference = specs
-        .iter()
-        .position(|s| *s == args.reference)
-        .expect("added");
-    let seeds: Vec<u64> = (args.seed..args.seed + args.seeds).collect();
+    let reference_idx = specs.iter().position(|s| s == reference).expect("added");
     let started = Instant::now();
-    let total = scenario.horizon as u64 * seeds.len() as u64 * policies.len() as u64;
-    let bar = io::progress(total, "comparing", args.quiet || args.json);
+    let total = scenario.horizon as u64 * seeds.len() as u64 * resolved.len() as u64;
+    let bar = io::progress(total, "comparing", quiet);
     let results = evaluate_policies(
-        &scenario,
-        args.scenario.base_dir(),
+        scenario,
+        base_dir,
         SeedDomain::Test,
-        &seeds,
+        seeds,
         customers,
-        &mut policies,
+        &mut resolved,
         &|d| bar.set_position(d),
     )?;
     bar.finish_and_clear();
@@ -96,14 +128,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     let overall: Vec<PolicyReport> = shown
         .iter()
-        .map(|i| report(&results, *i, reference, Some(none_idx), None, &names))
+        .map(|i| report(&results, *i, reference_idx, Some(none_idx), None, &names))
         .collect();
     let mut by_segment = serde_json::Map::new();
     let mut seg_reports = vec![];
     for (code, name) in segments() {
         let rows: Vec<PolicyReport> = shown
             .iter()
-            .map(|i| report(&results, *i, reference, Some(none_idx), Some(code), &names))
+            .map(|i| {
+                report(
+                    &results,
+                    *i,
+                    reference_idx,
+                    Some(none_idx),
+                    Some(code),
+                    &names,
+                )
+            })
             .collect();
         by_segment.insert(name.into(), serde_json::to_value(&rows)?);
         seg_reports.push((name, rows));
@@ -114,15 +155,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "customers_per_seed": customers,
         "seeds": seeds,
         "horizon": scenario.horizon,
-        "reference": args.reference,
+        "reference": reference,
         "intervals": "95% normal intervals over customers; paired differences use common random numbers; per comparison, unadjusted for multiple comparisons",
         "policies": overall,
         "segments": by_segment,
         "timing": {"elapsed_seconds": started.elapsed().as_secs_f64()},
     });
 
-    let out = io::run_dir(args.out.as_deref(), "compare")?;
-    io::write_scenario(&out.join("scenario.ron"), &scenario)?;
+    let out = io::run_dir(out, "compare")?;
+    io::write_scenario(&out.join("scenario.ron"), scenario)?;
     io::write_json(&out.join("comparison.json"), &doc)?;
     let header = [
         "segment",
@@ -189,21 +230,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     write_series(&out.join("series.csv"), &results, &shown, &names)?;
     let md = markdown(
         &scenario.name,
-        &args.reference,
+        reference,
         customers,
-        &seeds,
+        seeds,
         &overall,
         &seg_reports,
     );
     io::write_atomic(&out.join("comparison.md"), md.as_bytes())?;
-
-    if args.json {
-        println!("{}", serde_json::to_string(&doc)?);
-    } else {
-        print!("{}", table(&overall, &args.reference));
-        eprintln!("wrote {}", out.display());
-    }
-    Ok(())
+    Ok((doc, overall, out))
 }
 
 /// Per-period sums of every policy in long format: policy, period, reward, purchases,

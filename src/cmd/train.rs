@@ -214,13 +214,22 @@ struct PopulationValidator {
 }
 
 impl PopulationValidator {
-    fn new(task_scenario: &clv_envs::Scenario, base: &Path, domain: clv_envs::SeedDomain, seed: u64, customers: u64) -> anyhow::Result<Self> {
+    fn new(
+        task_scenario: &clv_envs::Scenario,
+        base: &Path,
+        domain: clv_envs::SeedDomain,
+        seed: u64,
+        customers: u64,
+    ) -> anyhow::Result<Self> {
         Ok(PopulationValidator {
             start: clv_envs::Population::new(task_scenario, domain, seed, customers, base)?,
         })
     }
 
-    fn score(&self, agent: &mut clv_agents::Dqn) -> Result<clv_envs::EvalResult, clv_agents::AgentError> {
+    fn score(
+        &self,
+        agent: &mut clv_agents::Dqn,
+    ) -> Result<clv_envs::EvalResult, clv_agents::AgentError> {
         let scenario = self.start.scenario();
         let mut policy = crate::agent_policy::CatalogueAgent::new(agent, "dqn".into(), scenario)
             .map_err(|e| clv_agents::AgentError::EnvMismatch(e.to_string()))?;
@@ -230,7 +239,11 @@ impl PopulationValidator {
 }
 
 impl clv_agents::Validator for PopulationValidator {
-    fn validate(&mut self, agent: &mut clv_agents::Dqn, _seed: u64) -> Result<EvalStats, clv_agents::AgentError> {
+    fn validate(
+        &mut self,
+        agent: &mut clv_agents::Dqn,
+        _seed: u64,
+    ) -> Result<EvalStats, clv_agents::AgentError> {
         let r = self.score(agent)?;
         Ok(EvalStats::from_returns(r.clv))
     }
@@ -416,7 +429,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let test_seed = derive_seed(SeedDomain::Test, seed, 0);
             let mut test_env = CartPoleVecEnv::new(cfg.test_episodes, 0);
             let mut run = |agent: &mut clv_agents::Dqn| {
-                evaluate(agent, &mut test_env, test_seed, cfg.test_episodes, cfg.eval_max_steps)
+                evaluate(
+                    agent,
+                    &mut test_env,
+                    test_seed,
+                    cfg.test_episodes,
+                    cfg.eval_max_steps,
+                )
             };
             let last = run(&mut trainer.agent)?;
             let test = match best.as_mut() {
@@ -487,7 +506,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "test CLV per customer ({} customers, {} checkpoint from step {}) ${:.2} (95% CI {:.2} .. {:.2})",
                 args.test_customers,
                 eval_checkpoint,
-                summary.best_valid_env_steps.map_or("-".into(), |s| s.to_string()),
+                summary
+                    .best_valid_env_steps
+                    .map_or("-".into(), |s| s.to_string()),
                 test.mean,
                 summary.eval_clv_ci95.map_or(f64::NAN, |c| c[0]),
                 summary.eval_clv_ci95.map_or(f64::NAN, |c| c[1]),
@@ -497,7 +518,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "test return ({} episodes, {} checkpoint from step {}) {:.1} +- {:.1}",
                 summary.eval_episodes,
                 eval_checkpoint,
-                summary.best_valid_env_steps.map_or("-".into(), |s| s.to_string()),
+                summary
+                    .best_valid_env_steps
+                    .map_or("-".into(), |s| s.to_string()),
                 test.mean,
                 test.std
             )
