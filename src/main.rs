@@ -8,6 +8,7 @@ mod cli;
 mod cmd;
 mod evaluation;
 mod io;
+mod plots;
 mod policies;
 mod scenario_args;
 

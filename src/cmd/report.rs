@@ -1,10 +1,1190 @@
-//! `clv report` (being built).
+//! `clv report`: regenerates the plots (PNG and SVG under `DIR/plots/`) and the Markdown report
+//! (`DIR/report.md`) of a run directory from its saved data, recomputing nothing.
+//!
+//! The kind of directory is told by the files in it:
+//! - a comparison (`clv compare`): `comparison.json` and `series.csv` (and `scenario.ron` for
+//!   the period's length). Plots: policy comparison with intervals, actions by value segment,
+//!   actions over the horizon, outcomes (profit, alive share) over the horizon. The report
+//!   states which policy wins, by how much against the reference, and how sure that is.
+//! - a training run (`clv train`): `metrics.csv` (the fields of `clv_agents::MetricsRow`,
+//!   empty cells for none) and `summary.json`. Plot: training curves (return and loss against
+//!   environment steps). The report states the budget, wall time and final evaluation.
+//! - a folder of training runs of the same task and agent (e.g. one per seed): every direct
+//!   subdirectory holding `metrics.csv`. Plot: the curves' mean and min-max band across runs.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::io;
+use crate::plots::{self, PolicySeries};
+
+/// Where the plots go, relative to the run directory.
+const PLOTS_DIR: &str = "plots";
+/// The report's file name.
+const REPORT_FILE: &str = "report.md";
+/// Classic control tasks: returns are in reward units, not dollars.
+const CLASSIC_ENVS: [&str; 2] = ["cartpole", "pendulum"];
 
 /// Arguments of `clv report`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Run directory: written by `clv compare` (comparison.json, series.csv), by `clv train`
+    /// (metrics.csv, summary.json), or a folder whose subdirectories are training runs of the
+    /// same task and agent (plotted as the spread across runs).
+    pub dir: PathBuf,
+    /// Title of the report and the plots (default: from the run's data).
+    #[arg(long)]
+    pub title: Option<String>,
+}
 
 /// Runs `clv report`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("clv report is not built yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let report = report_dir(&args.dir, args.title.as_deref())?;
+    eprintln!("wrote {}", report.display());
+    Ok(())
+}
+
+/// What a directory holds.
+enum Kind {
+    /// `clv compare` output.
+    Comparison,
+    /// One `clv train` run.
+    Training,
+    /// Several training runs, one per subdirectory (sorted).
+    Runs(Vec<PathBuf>),
+}
+
+/// Regenerates the plots and `report.md` of `dir` from its saved data (a comparison, a
+/// training run, or a folder of training runs); returns the report's path.
+pub fn report_dir(dir: &Path, title: Option<&str>) -> anyhow::Result<PathBuf> {
+    if !dir.exists() {
+        bail!("run directory {} does not exist", dir.display());
+    }
+    if !dir.is_dir() {
+        bail!("{} is not a directory", dir.display());
+    }
+    let (md, what) = match detect(dir)? {
+        Kind::Comparison => (comparison_report(dir, title)?, "comparison"),
+        Kind::Training => (
+            training_report(dir, &[dir.to_path_buf()], title)?,
+            "training",
+        ),
+        Kind::Runs(runs) => (training_report(dir, &runs, title)?, "training runs"),
+    };
+    let path = dir.join(REPORT_FILE);
+    io::write_atomic(&path, md.as_bytes()).with_context(|| format!("writing the {what} report"))?;
+    Ok(path)
+}
+
+/// Tells the kind of `dir` from the files present.
+fn detect(dir: &Path) -> anyhow::Result<Kind> {
+    if dir.join("comparison.json").is_file() {
+        return Ok(Kind::Comparison);
+    }
+    if dir.join("metrics.csv").is_file() {
+        return Ok(Kind::Training);
+    }
+    let mut runs = vec![];
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let p = entry?.path();
+        if p.is_dir() && p.join("metrics.csv").is_file() {
+            runs.push(p);
+        }
+    }
+    runs.sort();
+    if runs.is_empty() {
+        bail!(
+            "{} holds nothing to report on: expected comparison.json and series.csv (written by \
+             `clv compare`), metrics.csv and summary.json (written by `clv train`), or \
+             subdirectories that are `clv train` run directories",
+            dir.display()
+        );
+    }
+    Ok(Kind::Runs(runs))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparisons
+
+/// A mean difference with its interval, as saved in comparison.json.
+#[derive(Debug, Clone, Deserialize)]
+struct Diff {
+    mean: f64,
+    ci95: [f64; 2],
+}
+
+/// One policy row of comparison.json (the fields the report uses).
+#[derive(Debug, Clone, Deserialize)]
+struct Row {
+    policy: String,
+    customers: u64,
+    clv_mean: f64,
+    clv_ci95: [f64; 2],
+    clv52_mean: f64,
+    diff_vs_reference: Diff,
+    contacts_per_customer: f64,
+    marketing_cost_per_customer: f64,
+    #[serde(default)]
+    incremental_margin_vs_none: Option<f64>,
+    #[serde(default)]
+    return_on_marketing_spend: Option<f64>,
+    active_share_end: f64,
+    opt_out_share: f64,
+    #[serde(default)]
+    offers_per_customer: Vec<(String, f64)>,
+}
+
+/// comparison.json (the fields the report uses).
+#[derive(Debug, Deserialize)]
+struct ComparisonDoc {
+    scenario: String,
+    customers_per_seed: u64,
+    seeds: Vec<u64>,
+    horizon: u32,
+    reference: String,
+    policies: Vec<Row>,
+    #[serde(default)]
+    segments: BTreeMap<String, Vec<Row>>,
+}
+
+/// series.csv: per policy (in file order), per period.
+#[derive(Debug, Default)]
+struct Series {
+    /// Policies in order of first appearance.
+    policies: Vec<String>,
+    /// Reward per customer, per policy, per period.
+    reward: Vec<Vec<f64>>,
+    /// Contacts per customer (= share contacted), per policy, per period.
+    contacts: Vec<Vec<f64>>,
+    /// Alive share, per policy, per period.
+    alive: Vec<Vec<f64>>,
+    /// Offer names from the `offers_<name>_per_customer` columns.
+    offers: Vec<String>,
+    /// Contacts per customer by offer, per policy, per offer, per period.
+    by_offer: Vec<Vec<Vec<f64>>>,
+}
+
+/// Reads series.csv (long format: policy, period, then per-customer columns).
+fn read_series(path: &Path) -> anyhow::Result<Series> {
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let header = r.headers()?.clone();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("{} has no column {name}", path.display()))
+    };
+    let (c_policy, c_period) = (col("policy")?, col("period")?);
+    let (c_reward, c_contacts, c_alive) = (
+        col("reward_per_customer")?,
+        col("contacts_per_customer")?,
+        col("alive_share")?,
+    );
+    let offer_cols: Vec<(usize, String)> = header
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            h.strip_prefix("offers_")
+                .and_then(|h| h.strip_suffix("_per_customer"))
+                .map(|n| (i, n.to_string()))
+        })
+        .collect();
+    let mut s = Series {
+        offers: offer_cols.iter().map(|(_, n)| n.clone()).collect(),
+        ..Series::default()
+    };
+    for (line, rec) in r.records().enumerate() {
+        let rec = rec.with_context(|| format!("reading {}", path.display()))?;
+        let num = |c: usize| -> anyhow::Result<f64> {
+            let cell = rec.get(c).unwrap_or("");
+            cell.parse::<f64>().with_context(|| {
+                format!(
+                    "{} row {}: column {} is not a number: {cell:?}",
+                    path.display(),
+                    line + 2,
+                    &header[c]
+                )
+            })
+        };
+        let policy = rec.get(c_policy).unwrap_or("").to_string();
+        let period = num(c_period)? as usize;
+        anyhow::ensure!(
+            period >= 1,
+            "{} row {}: period < 1",
+            path.display(),
+            line + 2
+        );
+        let p = match s.policies.iter().position(|q| *q == policy) {
+            Some(p) => p,
+            None => {
+                s.policies.push(policy);
+                s.reward.push(vec![]);
+                s.contacts.push(vec![]);
+                s.alive.push(vec![]);
+                s.by_offer.push(vec![vec![]; offer_cols.len()]);
+                s.policies.len() - 1
+            }
+        };
+        let put = |v: &mut Vec<f64>, x: f64| {
+            if v.len() < period {
+                v.resize(period, f64::NAN);
+            }
+            v[period - 1] = x;
+        };
+        put(&mut s.reward[p], num(c_reward)?);
+        put(&mut s.contacts[p], num(c_contacts)?);
+        put(&mut s.alive[p], num(c_alive)?);
+        for (k, (c, _)) in offer_cols.iter().enumerate() {
+            put(&mut s.by_offer[p][k], num(*c)?);
+        }
+    }
+    anyhow::ensure!(!s.policies.is_empty(), "{} has no rows", path.display());
+    Ok(s)
+}
+
+/// The period's name and the horizon in words, from the saved scenario (if readable).
+fn period_words(dir: &Path, horizon: u32) -> (String, String) {
+    let path = dir.join("scenario.ron");
+    let weeks = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| clv_envs::scenario::parse_scenario(&t, &path).ok())
+        .map(|s| s.period_weeks);
+    match weeks {
+        Some(w) if (w - 1.0).abs() < 1e-9 => ("week".into(), format!("{horizon} weeks")),
+        Some(w) if (w - 1.0 / 7.0).abs() < 1e-6 => ("day".into(), format!("{horizon} days")),
+        Some(w) => (
+            "period".into(),
+            format!("{horizon} periods of {w:.3} weeks"),
+        ),
+        None => ("period".into(), format!("{horizon} periods")),
+    }
+}
+
+/// Dollars with sign only when negative: `$6.66`, `-$3.65`.
+fn usd(x: f64) -> String {
+    if x < 0.0 {
+        format!("-${:.2}", -x)
+    } else {
+        format!("${x:.2}")
+    }
+}
+
+/// Dollars with a sign always: `+$0.40`, `-$3.65`.
+fn usd_signed(x: f64) -> String {
+    if x < 0.0 {
+        format!("-${:.2}", -x)
+    } else {
+        format!("+${x:.2}")
+    }
+}
+
+/// An interval in dollars: `-$0.21 to +$1.01`.
+fn usd_interval(ci: [f64; 2], signed: bool) -> String {
+    let f = if signed { usd_signed } else { usd };
+    format!("{} to {}", f(ci[0]), f(ci[1]))
+}
+
+/// What an interval of a difference says, in words.
+fn verdict(ci: [f64; 2]) -> &'static str {
+    if ci[0] > 0.0 {
+        "the interval excludes zero: a clear gain at the 95% level"
+    } else if ci[1] < 0.0 {
+        "the interval excludes zero: a clear loss at the 95% level"
+    } else {
+        "the interval includes zero: not distinguishable from no difference with these customers"
+    }
+}
+
+/// Segment names in the order high, mid, low (then any others).
+fn segment_order(doc: &ComparisonDoc) -> Vec<String> {
+    let mut names: Vec<String> = clv_envs::metrics::SEGMENTS
+        .iter()
+        .filter(|s| doc.segments.contains_key(**s))
+        .map(|s| s.to_string())
+        .collect();
+    names.extend(
+        doc.segments
+            .keys()
+            .filter(|k| !names.contains(k))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    names
+}
+
+/// Builds the plots and the Markdown report of a comparison directory.
+fn comparison_report(dir: &Path, title: Option<&str>) -> anyhow::Result<String> {
+    let json_path = dir.join("comparison.json");
+    let text = std::fs::read_to_string(&json_path)
+        .with_context(|| format!("reading {}", json_path.display()))?;
+    let doc: ComparisonDoc =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", json_path.display()))?;
+    anyhow::ensure!(
+        !doc.policies.is_empty(),
+        "{} lists no policies",
+        json_path.display()
+    );
+    let series_path = dir.join("series.csv");
+    anyhow::ensure!(
+        series_path.is_file(),
+        "{} is missing (written by `clv compare` beside comparison.json)",
+        series_path.display()
+    );
+    let series = read_series(&series_path)?;
+    let (period_unit, horizon) = period_words(dir, doc.horizon);
+    let title = title
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("Policy comparison: {}", doc.scenario));
+    let plots_dir = dir.join(PLOTS_DIR);
+    let names: Vec<String> = doc.policies.iter().map(|r| r.policy.clone()).collect();
+    let segs = segment_order(&doc);
+
+    // a. Policy comparison.
+    let comparison = plots::PolicyComparison {
+        title: format!("{title}: realised CLV per customer"),
+        reference: doc.reference.clone(),
+        horizon: horizon.clone(),
+        policies: doc
+            .policies
+            .iter()
+            .map(|r| plots::PolicyInterval {
+                policy: r.policy.clone(),
+                clv_mean: r.clv_mean,
+                clv_ci95: r.clv_ci95,
+                diff_mean: r.diff_vs_reference.mean,
+                diff_ci95: r.diff_vs_reference.ci95,
+            })
+            .collect(),
+    };
+    let mut plot_files = vec![(
+        "Policy comparison",
+        plots::policy_comparison(&plots_dir.join("policy_comparison"), &comparison)?,
+    )];
+
+    // b. Actions by segment (offers that any policy used, in catalogue order).
+    let mut offer_names: Vec<String> = vec![];
+    for rows in std::iter::once(&doc.policies).chain(doc.segments.values()) {
+        for r in rows {
+            for (name, v) in &r.offers_per_customer {
+                if *v > 0.0 && !offer_names.contains(name) {
+                    offer_names.push(name.clone());
+                }
+            }
+        }
+    }
+    let catalogue: Vec<&String> = doc.policies[0]
+        .offers_per_customer
+        .iter()
+        .map(|(n, _)| n)
+        .collect();
+    offer_names.sort_by_key(|n| catalogue.iter().position(|c| *c == n).unwrap_or(usize::MAX));
+    if !segs.is_empty() {
+        let seg_rows = |s: &str, policy: &str| -> Option<&Row> {
+            doc.segments
+                .get(s)
+                .and_then(|rows| rows.iter().find(|r| r.policy == policy))
+        };
+        let contacts = names
+            .iter()
+            .map(|p| {
+                segs.iter()
+                    .map(|s| {
+                        offer_names
+                            .iter()
+                            .map(|o| {
+                                seg_rows(s, p)
+                                    .and_then(|r| {
+                                        r.offers_per_customer.iter().find(|(n, _)| n == o)
+                                    })
+                                    .map_or(0.0, |(_, v)| *v)
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let data = plots::SegmentActions {
+            title: format!("{title}: contacts per customer by value segment and offer"),
+            horizon: horizon.clone(),
+            segments: segs.clone(),
+            segment_customers: segs
+                .iter()
+                .map(|s| doc.segments[s].first().map_or(0, |r| r.customers))
+                .collect(),
+            offers: offer_names.clone(),
+            policies: names.clone(),
+            contacts,
+        };
+        plot_files.push((
+            "Actions by value segment",
+            plots::segment_actions(&plots_dir.join("actions_by_segment"), &data)?,
+        ));
+    }
+
+    // c. Actions over the horizon: every policy's share contacted; the offers of the best
+    // policy that contacts anyone (else the one that contacts most).
+    let series_of = |v: &Vec<Vec<f64>>, p: &str| -> Vec<f64> {
+        series
+            .policies
+            .iter()
+            .position(|q| q == p)
+            .map(|i| v[i].clone())
+            .unwrap_or_default()
+    };
+    let mut by_clv: Vec<&Row> = doc.policies.iter().collect();
+    by_clv.sort_by(|a, b| b.clv_mean.total_cmp(&a.clv_mean));
+    let detail_policy = by_clv
+        .iter()
+        .find(|r| r.contacts_per_customer > 0.0)
+        .map(|r| r.policy.clone());
+    let detail = detail_policy.as_ref().and_then(|p| {
+        let i = series.policies.iter().position(|q| q == p)?;
+        let offers: Vec<(String, Vec<f64>)> = series
+            .offers
+            .iter()
+            .zip(&series.by_offer[i])
+            .filter(|(_, v)| v.iter().any(|x| *x > 0.0))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        Some(plots::OfferBreakdown {
+            policy: p.clone(),
+            offers,
+        })
+    });
+    let actions = plots::ActionsOverTime {
+        title: format!("{title}: contacts over the horizon"),
+        period_unit: period_unit.clone(),
+        reference: doc.reference.clone(),
+        contacted: names
+            .iter()
+            .map(|p| PolicySeries {
+                policy: p.clone(),
+                values: series_of(&series.contacts, p),
+            })
+            .collect(),
+        detail,
+    };
+    plot_files.push((
+        "Contacts over the horizon",
+        plots::actions_over_time(&plots_dir.join("actions_over_time"), &actions)?,
+    ));
+
+    // d. Outcomes over the horizon.
+    let outcomes = plots::OutcomesOverTime {
+        title: format!("{title}: profit and retention over the horizon"),
+        period_unit,
+        reference: doc.reference.clone(),
+        reward: names
+            .iter()
+            .map(|p| PolicySeries {
+                policy: p.clone(),
+                values: series_of(&series.reward, p),
+            })
+            .collect(),
+        alive: names
+            .iter()
+            .map(|p| PolicySeries {
+                policy: p.clone(),
+                values: series_of(&series.alive, p),
+            })
+            .collect(),
+    };
+    plot_files.push((
+        "Profit and retention over the horizon",
+        plots::outcomes_over_time(&plots_dir.join("outcomes_over_time"), &outcomes)?,
+    ));
+
+    Ok(comparison_markdown(
+        dir,
+        &doc,
+        &title,
+        &horizon,
+        &segs,
+        detail_policy.as_deref(),
+        &plot_files,
+    ))
+}
+
+/// The Markdown report of a comparison.
+fn comparison_markdown(
+    dir: &Path,
+    doc: &ComparisonDoc,
+    title: &str,
+    horizon: &str,
+    segs: &[String],
+    detail_policy: Option<&str>,
+    plot_files: &[(&str, Vec<PathBuf>)],
+) -> String {
+    let reference = &doc.reference;
+    let mut s = String::new();
+    let _ = writeln!(s, "# {title}\n");
+    let _ = writeln!(
+        s,
+        "Scenario `{}`: {} customers per seed x {} seed(s) {:?}, scored over {horizon}, every \
+         policy on the same customers and random streams (common random numbers). Reference \
+         policy: `{reference}`.\n",
+        doc.scenario,
+        doc.customers_per_seed,
+        doc.seeds.len(),
+        doc.seeds,
+    );
+
+    // Headline.
+    let mut by_clv: Vec<&Row> = doc.policies.iter().collect();
+    by_clv.sort_by(|a, b| b.clv_mean.total_cmp(&a.clv_mean));
+    let best = by_clv[0];
+    let ref_row = doc.policies.iter().find(|r| r.policy == *reference);
+    let _ = writeln!(s, "## Result\n");
+    if best.policy != *reference {
+        let d = &best.diff_vs_reference;
+        let pct = ref_row
+            .filter(|r| r.clv_mean > 0.0)
+            .map(|r| {
+                format!(
+                    ", {:+.1}% of the reference's CLV",
+                    100.0 * d.mean / r.clv_mean
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "**`{}` {}**: the highest mean realised CLV over {horizon}, {} per customer (95% \
+             CI {}). Against the reference `{reference}` it gains {} per customer (paired 95% \
+             CI {}{pct}); {}.\n",
+            best.policy,
+            if d.ci95[0] > 0.0 {
+                "wins"
+            } else {
+                "comes first, but not clearly"
+            },
+            usd(best.clv_mean),
+            usd_interval(best.clv_ci95, false),
+            usd_signed(d.mean),
+            usd_interval(d.ci95, true),
+            verdict(d.ci95),
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "**The reference `{reference}` wins**: the highest mean realised CLV over {horizon}, \
+             {} per customer (95% CI {}).",
+            usd(best.clv_mean),
+            usd_interval(best.clv_ci95, false),
+        );
+        if let Some(next) = by_clv.get(1) {
+            let d = &next.diff_vs_reference;
+            let _ = writeln!(
+                s,
+                "The closest alternative, `{}`, differs from it by {} per customer (paired 95% \
+                 CI {}); {}.",
+                next.policy,
+                usd_signed(d.mean),
+                usd_interval(d.ci95, true),
+                verdict(d.ci95),
+            );
+        }
+        s.push('\n');
+    }
+    if best.policy != *reference
+        && let Some(next) = by_clv.get(1)
+        && next.policy != *reference
+    {
+        let _ = writeln!(
+            s,
+            "Runner-up: `{}` at {} per customer, {} below the winner (a difference of means; \
+             the saved data hold paired intervals against the reference only).\n",
+            next.policy,
+            usd(next.clv_mean),
+            usd(best.clv_mean - next.clv_mean),
+        );
+    }
+    let others = doc
+        .policies
+        .iter()
+        .filter(|r| r.policy != *reference)
+        .count();
+    let _ = writeln!(
+        s,
+        "How sure: intervals are 95% normal intervals over customers; paired differences use the \
+         common random numbers, so they are usually much narrower than the intervals of the \
+         means. They are per comparison and unadjusted for multiple comparisons{}.\n",
+        if others > 1 {
+            format!(
+                ": with {others} policies compared against the reference, the chance that at \
+                 least one interval excludes zero by luck alone is above 5%"
+            )
+        } else {
+            String::new()
+        }
+    );
+
+    // Table.
+    let _ = writeln!(s, "## Policies\n");
+    let header = format!(
+        "| policy | CLV $ | 95% CI | CLV52 $ | vs {reference} $ | 95% CI | contacts | cost $ | incr. margin $ | ROMS | active end | opted out |\n|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+    );
+    let row = |r: &Row| -> String {
+        format!(
+            "| `{}` | {:.2} | {:.2} .. {:.2} | {:.2} | {:+.2} | {:+.2} .. {:+.2} | {:.2} | {:.2} | {} | {} | {:.1}% | {:.1}% |",
+            r.policy,
+            r.clv_mean,
+            r.clv_ci95[0],
+            r.clv_ci95[1],
+            r.clv52_mean,
+            r.diff_vs_reference.mean,
+            r.diff_vs_reference.ci95[0],
+            r.diff_vs_reference.ci95[1],
+            r.contacts_per_customer,
+            r.marketing_cost_per_customer,
+            r.incremental_margin_vs_none
+                .map(|v| format!("{v:+.2}"))
+                .unwrap_or_default(),
+            r.return_on_marketing_spend
+                .map(|v| format!("{v:.2}"))
+                .unwrap_or_else(|| "-".into()),
+            100.0 * r.active_share_end,
+            100.0 * r.opt_out_share,
+        )
+    };
+    let _ = writeln!(s, "{header}");
+    for r in &by_clv {
+        let _ = writeln!(s, "{}", row(r));
+    }
+    let _ = writeln!(
+        s,
+        "\nCLV: realised, discounted profit per customer over {horizon}; CLV52: over the first \
+         52 weeks. Contacts and cost (discounts + contact costs, undiscounted) per customer \
+         over the horizon; incr. margin: gross margin over `none`; ROMS: incremental margin / \
+         marketing cost; active end: share still buying at the horizon.\n"
+    );
+
+    // Segments in words.
+    if !segs.is_empty() {
+        let _ = writeln!(s, "## By value segment\n");
+        let _ = writeln!(
+            s,
+            "Segments come from each customer's record at the start of the scored window \
+             (pre-treatment), so customers stay paired across policies.\n"
+        );
+        let focus = if best.policy != *reference {
+            Some(best)
+        } else {
+            by_clv.get(1).copied()
+        };
+        if let Some(f) = focus {
+            let total_n: u64 = segs
+                .iter()
+                .filter_map(|g| doc.segments[g].iter().find(|r| r.policy == f.policy))
+                .map(|r| r.customers)
+                .sum();
+            let total_gain = f.diff_vs_reference.mean;
+            let mut parts = vec![];
+            let mut best_seg: Option<(&str, f64)> = None;
+            for g in segs {
+                let Some(r) = doc.segments[g].iter().find(|r| r.policy == f.policy) else {
+                    continue;
+                };
+                let d = &r.diff_vs_reference;
+                let share = if total_gain.abs() > 1e-12 && total_n > 0 {
+                    format!(
+                        ", {:.0}% of the overall difference",
+                        100.0 * d.mean * r.customers as f64 / (total_gain * total_n as f64)
+                    )
+                } else {
+                    String::new()
+                };
+                let sure = if d.ci95[0] > 0.0 {
+                    "clear gain"
+                } else if d.ci95[1] < 0.0 {
+                    "clear loss"
+                } else {
+                    "interval includes zero"
+                };
+                parts.push(format!(
+                    "- **{g}** ({} customers): {} per customer (95% CI {}; {sure}){share}; {:.1} \
+                     contacts per customer.",
+                    r.customers,
+                    usd_signed(d.mean),
+                    usd_interval(d.ci95, true),
+                    r.contacts_per_customer,
+                ));
+                if best_seg.is_none_or(|(_, m)| d.mean > m) {
+                    best_seg = Some((g, d.mean));
+                }
+            }
+            if let Some((g, m)) = best_seg {
+                let _ = writeln!(
+                    s,
+                    "`{}` against `{reference}`: it gains most per customer in the **{g}** \
+                     segment ({}).\n",
+                    f.policy,
+                    usd_signed(m),
+                );
+            }
+            for p in parts {
+                let _ = writeln!(s, "{p}");
+            }
+            s.push('\n');
+        }
+        let mut winners = vec![];
+        for g in segs {
+            if let Some(w) = doc.segments[g]
+                .iter()
+                .max_by(|a, b| a.clv_mean.total_cmp(&b.clv_mean))
+            {
+                winners.push(if w.policy == *reference {
+                    format!("{g}: `{}` ({}, the reference)", w.policy, usd(w.clv_mean))
+                } else {
+                    format!(
+                        "{g}: `{}` ({}; vs `{reference}` {}, CI {})",
+                        w.policy,
+                        usd(w.clv_mean),
+                        usd_signed(w.diff_vs_reference.mean),
+                        usd_interval(w.diff_vs_reference.ci95, true),
+                    )
+                });
+            }
+        }
+        let _ = writeln!(
+            s,
+            "Highest CLV within each segment: {}.\n",
+            winners.join("; ")
+        );
+        let _ = writeln!(
+            s,
+            "| segment | policy | customers | CLV $ | 95% CI | vs {reference} $ | 95% CI | contacts | cost $ |\n|---|---|---:|---:|---|---:|---|---:|---:|"
+        );
+        for g in segs {
+            for r in &doc.segments[g] {
+                let _ = writeln!(
+                    s,
+                    "| {g} | `{}` | {} | {:.2} | {:.2} .. {:.2} | {:+.2} | {:+.2} .. {:+.2} | {:.2} | {:.2} |",
+                    r.policy,
+                    r.customers,
+                    r.clv_mean,
+                    r.clv_ci95[0],
+                    r.clv_ci95[1],
+                    r.diff_vs_reference.mean,
+                    r.diff_vs_reference.ci95[0],
+                    r.diff_vs_reference.ci95[1],
+                    r.contacts_per_customer,
+                    r.marketing_cost_per_customer,
+                );
+            }
+        }
+        s.push('\n');
+    }
+
+    // Plots.
+    let _ = writeln!(s, "## Plots\n");
+    for (name, files) in plot_files {
+        let caption = match *name {
+            "Policy comparison" => format!(
+                "Mean realised CLV per customer with 95% intervals (left), and the paired \
+                 difference to `{reference}` (right), best policy on top. Green: better than \
+                 the reference (interval above zero); blue: not distinguishable; red: worse."
+            ),
+            "Actions by value segment" => "Contacts per customer over the horizon, by value \
+                 segment, stacked by offer."
+                .to_string(),
+            "Contacts over the horizon" => match detail_policy {
+                Some(p) => format!(
+                    "Share of customers contacted in each period by each policy (top), and \
+                     the offers `{p}` sends (bottom)."
+                ),
+                None => "Share of customers contacted in each period by each policy.".into(),
+            },
+            _ => "Profit per customer in each period (top) and the share of customers still \
+                 alive (bottom), by policy."
+                .to_string(),
+        };
+        let _ = writeln!(s, "### {name}\n\n{caption}\n");
+        let _ = write!(s, "{}", embed(dir, name, files));
+    }
+    let _ = writeln!(
+        s,
+        "## Data\n\n[comparison.json](comparison.json), [comparison.csv](comparison.csv), \
+         [series.csv](series.csv) (per period), [scenario.ron](scenario.ron) (the resolved \
+         scenario). This report was regenerated from them by `clv report`."
+    );
+    s
+}
+
+/// The Markdown that embeds a plot's PNG and links its SVG, with paths relative to `dir`.
+fn embed(dir: &Path, name: &str, files: &[PathBuf]) -> String {
+    let rel = |p: &PathBuf| {
+        p.strip_prefix(dir)
+            .unwrap_or(p)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let png = files
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "png"));
+    let svg = files
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "svg"));
+    let mut s = String::new();
+    if let Some(p) = png {
+        let _ = writeln!(s, "![{name}]({})\n", rel(p));
+    }
+    if let Some(p) = svg {
+        let _ = writeln!(s, "[{name} as SVG]({})\n", rel(p));
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training runs
+
+/// One row of metrics.csv (the fields of `clv_agents::MetricsRow`; empty cells are none).
+#[derive(Debug, Deserialize)]
+struct MetricsCsvRow {
+    env_steps: f64,
+    #[serde(default)]
+    train_return_mean: Option<f64>,
+    #[serde(default)]
+    loss: Option<f64>,
+    #[serde(default)]
+    valid_return_mean: Option<f64>,
+    #[serde(default)]
+    valid_return_std: Option<f64>,
+    #[serde(default)]
+    wall_seconds: Option<f64>,
+}
+
+/// A training run as read back.
+struct Run {
+    dir: PathBuf,
+    points: Vec<plots::TrainingPoint>,
+    /// Wall seconds of the last metrics row.
+    wall_seconds: Option<f64>,
+    /// summary.json, if the run finished.
+    summary: Option<Value>,
+}
+
+/// Reads a run directory's metrics.csv and summary.json.
+fn read_run(dir: &Path) -> anyhow::Result<Run> {
+    let path = dir.join("metrics.csv");
+    let mut r =
+        csv::Reader::from_path(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut points = vec![];
+    let mut wall_seconds = None;
+    for (i, row) in r.deserialize::<MetricsCsvRow>().enumerate() {
+        let row = row.with_context(|| format!("{} row {}", path.display(), i + 2))?;
+        wall_seconds = row.wall_seconds.or(wall_seconds);
+        points.push(plots::TrainingPoint {
+            env_steps: row.env_steps,
+            train_return: row.train_return_mean,
+            valid_return: row.valid_return_mean,
+            valid_std: row.valid_return_std,
+            loss: row.loss,
+        });
+    }
+    anyhow::ensure!(!points.is_empty(), "{} has no rows", path.display());
+    let summary_path = dir.join("summary.json");
+    let summary = if summary_path.is_file() {
+        let text = std::fs::read_to_string(&summary_path)
+            .with_context(|| format!("reading {}", summary_path.display()))?;
+        Some(
+            serde_json::from_str::<Value>(&text)
+                .with_context(|| format!("parsing {}", summary_path.display()))?,
+        )
+    } else {
+        None
+    };
+    Ok(Run {
+        dir: dir.to_path_buf(),
+        points,
+        wall_seconds,
+        summary,
+    })
+}
+
+/// A string field of a summary.
+fn field_str(v: &Option<Value>, key: &str) -> Option<String> {
+    v.as_ref()?.get(key).map(|x| match x {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// A number field of a summary.
+fn field_f64(v: &Option<Value>, key: &str) -> Option<f64> {
+    v.as_ref()?.get(key)?.as_f64()
+}
+
+/// The task a run trained on: the summary's `scenario`, else its `env`.
+fn task(run: &Run) -> Option<String> {
+    field_str(&run.summary, "scenario").or_else(|| field_str(&run.summary, "env"))
+}
+
+/// Seconds as `12.3 s`, `4 min 5 s` or `1 h 2 min`.
+fn duration(secs: f64) -> String {
+    if secs < 60.0 {
+        format!("{secs:.1} s")
+    } else if secs < 3600.0 {
+        format!("{} min {:.0} s", (secs / 60.0).floor(), secs % 60.0)
+    } else {
+        format!(
+            "{} h {:.0} min",
+            (secs / 3600.0).floor(),
+            (secs % 3600.0) / 60.0
+        )
+    }
+}
+
+/// A directory's name for display.
+fn dir_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+/// Builds the plot and the Markdown report of one training run (`runs == [dir]`) or of the
+/// runs under `dir`.
+fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow::Result<String> {
+    let runs: Vec<Run> = runs
+        .iter()
+        .map(|d| read_run(d))
+        .collect::<anyhow::Result<_>>()?;
+    let single = runs.len() == 1 && runs[0].dir == dir;
+    // Runs pooled into one spread must be the same task and agent.
+    for key in ["scenario", "env", "agent"] {
+        let values: Vec<(String, String)> = runs
+            .iter()
+            .filter_map(|r| field_str(&r.summary, key).map(|v| (dir_name(&r.dir), v)))
+            .collect();
+        if let Some((_, first)) = values.first()
+            && values.iter().any(|(_, v)| v != first)
+        {
+            let list: Vec<String> = values.iter().map(|(d, v)| format!("{d}: {v}")).collect();
+            bail!(
+                "the runs under {} differ in {key} ({}); a spread across runs needs runs of the \
+                 same task and agent: report them one directory at a time",
+                dir.display(),
+                list.join(", ")
+            );
+        }
+    }
+    let task_name = runs.iter().find_map(task);
+    let agent = runs.iter().find_map(|r| field_str(&r.summary, "agent"));
+    let classic = task_name.as_deref().is_some_and(|t| {
+        CLASSIC_ENVS.contains(&t)
+            && runs
+                .iter()
+                .all(|r| field_str(&r.summary, "scenario").is_none())
+    });
+    let return_desc = if classic || task_name.is_none() {
+        "episode return (reward units)".to_string()
+    } else {
+        "return per customer ($, realised CLV)".to_string()
+    };
+    let what = match (&task_name, &agent) {
+        (Some(t), Some(a)) => format!("{} on {t}", a.to_uppercase()),
+        (Some(t), None) => t.clone(),
+        (None, Some(a)) => a.to_uppercase(),
+        (None, None) => "agent".into(),
+    };
+    let title = title.map(str::to_string).unwrap_or_else(|| {
+        if single {
+            format!("Training: {what} ({})", dir_name(dir))
+        } else {
+            format!("Training: {what}, {} runs ({})", runs.len(), dir_name(dir))
+        }
+    });
+    // Optional reference line from the summary: `best_baseline` {policy, return_mean}.
+    let reference = runs.iter().find_map(|r| {
+        let b = r.summary.as_ref()?.get("best_baseline")?;
+        let v = b.get("return_mean")?.as_f64()?;
+        let p = b
+            .get("policy")
+            .and_then(Value::as_str)
+            .unwrap_or("best baseline");
+        Some((format!("{p} (best baseline)"), v))
+    });
+    let curves = plots::TrainingCurves {
+        title: title.clone(),
+        return_desc,
+        runs: runs
+            .iter()
+            .map(|r| plots::TrainingRun {
+                points: r.points.clone(),
+            })
+            .collect(),
+        reference: reference.clone(),
+    };
+    let files = plots::training_curves(&dir.join(PLOTS_DIR).join("training_curves"), &curves)?;
+
+    let mut s = String::new();
+    let _ = writeln!(s, "# {title}\n");
+    let _ = writeln!(s, "## Result\n");
+    if single {
+        let r = &runs[0];
+        let steps = r.points.last().map_or(0.0, |p| p.env_steps);
+        let steps = field_f64(&r.summary, "env_steps").unwrap_or(steps);
+        let wall = field_f64(&r.summary, "wall_seconds").or(r.wall_seconds);
+        let _ = write!(s, "{steps:.0} environment steps");
+        if let Some(u) = field_f64(&r.summary, "updates") {
+            let _ = write!(s, ", {u:.0} gradient updates");
+        }
+        if let Some(w) = wall {
+            let _ = write!(s, " in {} of training", duration(w));
+        }
+        if let Some(stop) = field_str(&r.summary, "stop") {
+            let _ = write!(s, " (stopped: {stop})");
+        }
+        let _ = writeln!(s, ".\n");
+        match &r.summary {
+            Some(_) => {
+                if let (Some(m), Some(sd)) = (
+                    field_f64(&r.summary, "eval_return_mean"),
+                    field_f64(&r.summary, "eval_return_std"),
+                ) {
+                    let eps = field_f64(&r.summary, "eval_episodes")
+                        .map(|e| format!(" over {e:.0} test episodes"))
+                        .unwrap_or_default();
+                    let ck = field_str(&r.summary, "eval_checkpoint")
+                        .map(|c| format!(" of the `{c}` checkpoint"))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        s,
+                        "**Final evaluation**{ck} on test seeds (used once): mean return \
+                         **{m:.2}** (sd {sd:.2}){eps}.\n"
+                    );
+                }
+                if let (Some(v), Some(at)) = (
+                    field_f64(&r.summary, "best_valid_return_mean"),
+                    field_f64(&r.summary, "best_valid_env_steps"),
+                ) {
+                    let _ = writeln!(
+                        s,
+                        "Best validation return {v:.2}, at {at:.0} environment steps.\n"
+                    );
+                }
+                if let Some(m) = field_f64(&r.summary, "last_eval_return_mean") {
+                    let sd = field_f64(&r.summary, "last_eval_return_std").unwrap_or(f64::NAN);
+                    let _ = writeln!(
+                        s,
+                        "The last checkpoint on the same test seeds: {m:.2} (sd {sd:.2}).\n"
+                    );
+                }
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "No summary.json: the run did not finish, so there is no final evaluation; \
+                     the curves show the metrics logged so far.\n"
+                );
+            }
+        }
+    } else {
+        let _ = writeln!(
+            s,
+            "{} runs of the same task and agent; the curves show their mean and the min-max \
+             band across runs.\n",
+            runs.len()
+        );
+        let _ = writeln!(
+            s,
+            "| run | seed | env steps | wall time | test return (mean) | sd | best validation |\n|---|---:|---:|---:|---:|---:|---:|"
+        );
+        let mut finals = vec![];
+        for r in &runs {
+            let steps = field_f64(&r.summary, "env_steps")
+                .unwrap_or_else(|| r.points.last().map_or(0.0, |p| p.env_steps));
+            let wall = field_f64(&r.summary, "wall_seconds").or(r.wall_seconds);
+            let m = field_f64(&r.summary, "eval_return_mean");
+            finals.extend(m);
+            let f = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
+            let rel = r
+                .dir
+                .strip_prefix(dir)
+                .unwrap_or(&r.dir)
+                .display()
+                .to_string();
+            let _ = writeln!(
+                s,
+                "| [{}]({}/) | {} | {steps:.0} | {} | {} | {} | {} |",
+                dir_name(&r.dir),
+                rel,
+                field_str(&r.summary, "seed").unwrap_or_else(|| "-".into()),
+                wall.map(duration).unwrap_or_else(|| "-".into()),
+                f(m),
+                f(field_f64(&r.summary, "eval_return_std")),
+                f(field_f64(&r.summary, "best_valid_return_mean")),
+            );
+        }
+        s.push('\n');
+        if !finals.is_empty() {
+            let n = finals.len() as f64;
+            let mean = finals.iter().sum::<f64>() / n;
+            let sd = if finals.len() > 1 {
+                (finals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+            } else {
+                0.0
+            };
+            let lo = finals.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = finals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let _ = writeln!(
+                s,
+                "**Final test return across {} finished runs: mean {mean:.2}, sd {sd:.2} across \
+                 runs (min {lo:.2}, max {hi:.2}).**\n",
+                finals.len()
+            );
+        }
+        let unfinished = runs.iter().filter(|r| r.summary.is_none()).count();
+        if unfinished > 0 {
+            let _ = writeln!(
+                s,
+                "{unfinished} run(s) have no summary.json (unfinished): their curves are \
+                 included, their final evaluation is not.\n"
+            );
+        }
+    }
+    if let Some((label, v)) = &reference {
+        let _ = writeln!(s, "Reference line: {label} at {v:.2}.\n");
+    }
+    let _ = writeln!(s, "## Plots\n");
+    let _ = writeln!(
+        s,
+        "Return of training episodes (exploring) and of greedy validation episodes against \
+         environment steps (top); training loss (bottom).\n"
+    );
+    let _ = write!(s, "{}", embed(dir, "Training curves", &files));
+    let _ = writeln!(
+        s,
+        "## Data\n\n{}This report was regenerated from them by `clv report`.",
+        if single {
+            "[metrics.csv](metrics.csv) (one row per logging step and evaluation), \
+             [summary.json](summary.json). "
+        } else {
+            "Each run directory's metrics.csv and summary.json. "
+        }
+    );
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_and_verdicts() {
+        assert_eq!(usd(-3.654), "-$3.65");
+        assert_eq!(usd_signed(0.4), "+$0.40");
+        assert_eq!(usd_interval([-0.21, 1.01], true), "-$0.21 to +$1.01");
+        assert!(verdict([0.1, 0.2]).contains("gain"));
+        assert!(verdict([-0.2, -0.1]).contains("loss"));
+        assert!(verdict([-0.2, 0.1]).contains("includes zero"));
+        assert_eq!(duration(75.0), "1 min 15 s");
+    }
 }

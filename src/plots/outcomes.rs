@@ -1,0 +1,143 @@
+//! Outcomes over the horizon: reward (profit) per customer in each period by policy (top),
+//! and the share of customers still alive (bottom).
+
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{
+    AXIS_DESC_SIZE, CAPTION_SIZE, Figure, GRID, LABEL_SIZE, LEGEND_BAND, OrPlot, PolicySeries,
+    Swatch, legend_strip, padded_range, policy_color, save, text, title_band,
+};
+
+/// The data of the outcomes-over-the-horizon plot.
+#[derive(Debug, Clone)]
+pub struct OutcomesOverTime {
+    /// Figure title.
+    pub title: String,
+    /// The name of one period, e.g. "week".
+    pub period_unit: String,
+    /// The reference policy (drawn grey, dashed).
+    pub reference: String,
+    /// Reward per customer in each period (undiscounted dollars), per policy.
+    pub reward: Vec<PolicySeries>,
+    /// Share of customers alive at the end of each period (0..1), per policy, in the same
+    /// policy order.
+    pub alive: Vec<PolicySeries>,
+}
+
+/// Draws the outcomes-over-the-horizon plot into `<stem>.png` and `<stem>.svg`; returns their
+/// paths.
+pub fn outcomes_over_time(stem: &Path, data: &OutcomesOverTime) -> anyhow::Result<Vec<PathBuf>> {
+    anyhow::ensure!(!data.reward.is_empty(), "no policies to plot");
+    save(data, stem)
+}
+
+impl Figure for OutcomesOverTime {
+    fn size(&self) -> (u32, u32) {
+        (1400, 1000)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        let body = title_band(root, &self.title)?;
+        let (_, h) = body.dim_in_pixel();
+        let (body, legend) = body.split_vertically(h - LEGEND_BAND);
+        let (_, h) = body.dim_in_pixel();
+        let (top, bottom) = body.split_vertically(h / 2);
+        let periods = self
+            .reward
+            .iter()
+            .chain(&self.alive)
+            .map(|s| s.values.len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let x_range = 0.5..periods as f64 + 0.5;
+        let names: Vec<String> = self.reward.iter().map(|s| s.policy.clone()).collect();
+        let panels: [(_, &[PolicySeries], &str, String, f64); 2] = [
+            (
+                top,
+                &self.reward,
+                "Profit per customer in each period (margin - discounts - contact costs)",
+                "profit per customer per period ($, undiscounted)".to_string(),
+                1.0,
+            ),
+            (
+                bottom,
+                &self.alive,
+                "Customers still alive (buying) at the end of each period",
+                "customers alive (%)".to_string(),
+                100.0,
+            ),
+        ];
+        for (area, series, caption, y_desc, scale) in panels {
+            let y_range = padded_range(
+                series
+                    .iter()
+                    .flat_map(|s| s.values.iter().map(move |v| v * scale)),
+                0.08,
+                scale == 1.0,
+            );
+            let mut chart = ChartBuilder::on(&area)
+                .caption(caption, text(CAPTION_SIZE))
+                .margin(12)
+                .margin_right(30)
+                .x_label_area_size(50)
+                .y_label_area_size(80)
+                .build_cartesian_2d(x_range.clone(), y_range)
+                .or_plot()?;
+            chart
+                .configure_mesh()
+                .bold_line_style(GRID)
+                .light_line_style(TRANSPARENT)
+                .x_desc(format!("{} of the horizon", self.period_unit))
+                .y_desc(y_desc)
+                .axis_desc_style(text(AXIS_DESC_SIZE))
+                .label_style(text(LABEL_SIZE))
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .y_label_formatter(&|y| {
+                    if scale == 1.0 {
+                        format!("{y:.2}")
+                    } else {
+                        format!("{y:.1}")
+                    }
+                })
+                .draw()
+                .or_plot()?;
+            for s in series {
+                let i = names.iter().position(|n| *n == s.policy).unwrap_or(0);
+                let color = policy_color(&names, i, &self.reference);
+                let pts: Vec<(f64, f64)> = s
+                    .values
+                    .iter()
+                    .enumerate()
+                    .map(|(t, v)| (t as f64 + 1.0, v * scale))
+                    .collect();
+                if s.policy == self.reference {
+                    chart
+                        .draw_series(DashedLineSeries::new(pts, 8, 5, color.stroke_width(2)))
+                        .or_plot()?;
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+                        .or_plot()?;
+                }
+            }
+        }
+        let entries: Vec<(String, RGBColor, Swatch)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let color = policy_color(&names, i, &self.reference);
+                if *n == self.reference {
+                    (format!("{n} (reference)"), color, Swatch::Dashed)
+                } else {
+                    (n.clone(), color, Swatch::Line)
+                }
+            })
+            .collect();
+        legend_strip(&legend, &entries)?;
+        Ok(())
+    }
+}
