@@ -52,6 +52,8 @@ pub struct DqnConfig {
     /// Use the online network to choose the next action and the target network to value it
     /// (double DQN, van Hasselt et al. 2016). Default `true`.
     pub double_dqn: bool,
+    /// Dueling Q network (Wang et al. 2016): Q = V + A - mean(A). Default `false`.
+    pub dueling: bool,
     /// Hard copy or Polyak averaging of the target network. Default `hard`.
     pub target_update: TargetUpdate,
     /// Updates between target-network updates. Default `50` (500 steps at `train_every` 10).
@@ -115,6 +117,7 @@ impl Default for DqnConfig {
             train_every: 10,
             replay_ratio: 12.8,
             double_dqn: true,
+            dueling: false,
             target_update: TargetUpdate::Hard,
             target_update_period: 50,
             tau: 0.005,

@@ -166,20 +166,22 @@ impl Dqn {
         let init_guard = TORCH_INIT.lock().unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(torch_seed as i64);
         let online_vs = nn::VarStore::new(device);
-        let online = Mlp::new(
+        let online = Mlp::with_head(
             &online_vs.root(),
             obs_dim as i64,
             &config.hidden,
             n_actions as i64,
             config.activation,
+            config.dueling,
         );
         let mut target_vs = nn::VarStore::new(device);
-        let target = Mlp::new(
+        let target = Mlp::with_head(
             &target_vs.root(),
             obs_dim as i64,
             &config.hidden,
             n_actions as i64,
             config.activation,
+            config.dueling,
         );
         drop(init_guard);
         target_vs.freeze();
