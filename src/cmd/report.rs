@@ -911,10 +911,11 @@ fn read_run(dir: &Path) -> anyhow::Result<Run> {
 
 /// A string field of a summary.
 fn field_str(v: &Option<Value>, key: &str) -> Option<String> {
-    v.as_ref()?.get(key).map(|x| match x {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    })
+    match v.as_ref()?.get(key)? {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
 }
 
 /// A number field of a summary.
@@ -1061,6 +1062,24 @@ fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow:
                          **{m:.2}** (sd {sd:.2}){eps}.\n"
                     );
                 }
+                if let Some(m) = field_f64(&r.summary, "eval_clv_mean") {
+                    let ci = r
+                        .summary
+                        .as_ref()
+                        .and_then(|v| v.get("eval_clv_ci95"))
+                        .and_then(Value::as_array)
+                        .and_then(|a| Some([a.first()?.as_f64()?, a.get(1)?.as_f64()?]))
+                        .map(|ci| format!(" (95% CI {})", usd_interval(ci, false)))
+                        .unwrap_or_default();
+                    let n = field_f64(&r.summary, "eval_customers")
+                        .map(|n| format!(" over {n:.0} test customers"))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        s,
+                        "**Realised CLV of the learned policy**: {} per customer{ci}{n}.\n",
+                        usd(m)
+                    );
+                }
                 if let (Some(v), Some(at)) = (
                     field_f64(&r.summary, "best_valid_return_mean"),
                     field_f64(&r.summary, "best_valid_env_steps"),
@@ -1163,11 +1182,14 @@ fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow:
     let _ = writeln!(
         s,
         "## Data\n\n{}This report was regenerated from them by `clv report`.",
-        if single {
-            "[metrics.csv](metrics.csv) (one row per logging step and evaluation), \
-             [summary.json](summary.json). "
-        } else {
-            "Each run directory's metrics.csv and summary.json. "
+        match (single, runs[0].summary.is_some()) {
+            (true, true) => {
+                "[metrics.csv](metrics.csv) (one row per logging step and evaluation), \
+                 [summary.json](summary.json). "
+            }
+            (true, false) =>
+                "[metrics.csv](metrics.csv) (one row per logging step and evaluation). ",
+            (false, _) => "Each run directory's metrics.csv and summary.json. ",
         }
     );
     Ok(s)

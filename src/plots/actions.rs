@@ -127,11 +127,14 @@ impl Figure for ActionsOverTime {
         if let (Some(d), Some(area)) = (&self.detail, bottom) {
             let (_, h) = area.dim_in_pixel();
             let (plot, legend) = area.split_vertically(h - LEGEND_BAND);
-            let mut stacked = vec![vec![0.0; periods]; d.offers.len() + 1];
-            for (o, (_, vals)) in d.offers.iter().enumerate() {
-                for t in 0..periods {
-                    stacked[o + 1][t] = stacked[o][t] + vals.get(t).copied().unwrap_or(0.0) * 100.0;
-                }
+            // Cumulative percentages: stacked[0] is zero, stacked[o + 1] adds offer o.
+            let mut stacked = vec![vec![0.0; periods]];
+            for (_, vals) in &d.offers {
+                let below = &stacked[stacked.len() - 1];
+                let next: Vec<f64> = (0..periods)
+                    .map(|t| below[t] + vals.get(t).copied().unwrap_or(0.0) * 100.0)
+                    .collect();
+                stacked.push(next);
             }
             let y_max = padded_range(stacked.last().into_iter().flatten().copied(), 0.08, true)
                 .end

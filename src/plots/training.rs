@@ -207,7 +207,7 @@ impl Figure for TrainingCurves {
             .draw()
             .or_plot()?;
         let mut entries = vec![];
-        let train_color = series_color(5);
+        let train_color = series_color(4);
         let valid_color = series_color(0);
         if several {
             for (curve, color, name) in [

@@ -1,0 +1,264 @@
+//! `clv report` end to end: a comparison written by `clv compare`, a training run and a folder
+//! of training runs (hand-written fixtures in the format of `clv train`) become PNG and SVG
+//! plots and a Markdown report whose links resolve and whose headline names the winner; bad
+//! input exits 1 with a message naming what was expected.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn clv(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clv"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("clv runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = clv(args);
+    assert!(
+        o.status.success(),
+        "clv {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn fails(args: &[&str]) -> String {
+    let o = clv(args);
+    assert_eq!(o.status.code(), Some(1), "clv {args:?}: exit code");
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!err.contains("panicked"), "clv {args:?} panicked: {err}");
+    err
+}
+
+/// The targets of the Markdown links and images in `md` (`](target)`).
+fn links(md: &str) -> Vec<String> {
+    md.split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Width and height of a PNG, from its IHDR chunk; panics unless it is a PNG.
+fn png_size(path: &Path) -> (u32, u32) {
+    let b = std::fs::read(path).unwrap();
+    assert!(
+        b.len() > 24 && b.starts_with(b"\x89PNG\r\n\x1a\n") && &b[12..16] == b"IHDR",
+        "{} is not a PNG",
+        path.display()
+    );
+    let be = |i: usize| u32::from_be_bytes(b[i..i + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+/// Checks every link of `dir/report.md` resolves, every plot in `dir/plots` is linked, and
+/// every plot is a non-trivial PNG or SVG. Returns the report text.
+fn check_report(dir: &Path, expected_plots: &[&str]) -> String {
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md written");
+    let targets = links(&md);
+    for t in &targets {
+        assert!(!t.starts_with('/'), "link {t} is not relative");
+        assert!(
+            dir.join(t).exists(),
+            "report links {t}, which does not exist"
+        );
+    }
+    for stem in expected_plots {
+        for ext in ["png", "svg"] {
+            let rel = format!("plots/{stem}.{ext}");
+            assert!(targets.contains(&rel), "report does not link {rel}");
+            let path = dir.join(&rel);
+            let len = std::fs::metadata(&path).unwrap().len();
+            assert!(len > 5_000, "{rel} is only {len} bytes");
+            if ext == "png" {
+                let (w, h) = png_size(&path);
+                assert!(w >= 1000 && h >= 400, "{rel} is {w}x{h}");
+            } else {
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(text.contains("<svg") && text.contains("<text"), "{rel}");
+            }
+        }
+    }
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .map(|e| format!("plots/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    on_disk.sort();
+    for f in &on_disk {
+        assert!(targets.contains(f), "{f} is written but not linked");
+    }
+    assert_eq!(on_disk.len(), 2 * expected_plots.len(), "{on_disk:?}");
+    md
+}
+
+#[test]
+fn report_of_a_comparison_links_its_plots_and_names_the_winner() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cmp");
+    let d = dir.to_str().unwrap();
+    ok(&[
+        "compare",
+        "scenarios/default.ron",
+        "--policy",
+        "none",
+        "--policy",
+        "oracle-myopic",
+        "--policy",
+        "fixed:coupon20",
+        "--customers",
+        "2000",
+        "--set",
+        "horizon=26",
+        "--out",
+        d,
+        "--quiet",
+    ]);
+    let o = clv(&["report", d]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = check_report(
+        &dir,
+        &[
+            "policy_comparison",
+            "actions_by_segment",
+            "actions_over_time",
+            "outcomes_over_time",
+        ],
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("comparison.json")).unwrap())
+            .unwrap();
+    let best = doc["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by(|a, b| {
+            a["clv_mean"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["clv_mean"].as_f64().unwrap())
+        })
+        .unwrap();
+    let name = best["policy"].as_str().unwrap();
+    let headline = md
+        .split("## Result")
+        .nth(1)
+        .and_then(|r| r.trim_start().lines().next())
+        .expect("a Result section");
+    assert!(
+        headline.starts_with(&format!("**`{name}`"))
+            || headline.contains(&format!("`{name}` wins")),
+        "headline does not name {name}: {headline}"
+    );
+    assert!(
+        headline.contains(&format!("${:.2}", best["clv_mean"].as_f64().unwrap())),
+        "{headline}"
+    );
+    assert!(headline.contains("95% CI"), "{headline}");
+    assert!(md.contains("unadjusted for multiple comparisons"));
+    assert!(md.contains("## By value segment") && md.contains("gains most"));
+    // The title option, and a rerun replaces the files without leaving temporaries.
+    ok(&["report", d, "--title", "Offer test Q3"]);
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.starts_with("# Offer test Q3\n"), "{md}");
+    for e in std::fs::read_dir(dir.join("plots")).unwrap() {
+        let n = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!n.starts_with('.'), "temporary file left: {n}");
+    }
+}
+
+/// Writes a training run directory like `clv train`'s: metrics.csv (the fields of
+/// `MetricsRow`, empty cells for none) and, if `finished`, summary.json.
+fn write_run(dir: &Path, seed: u64, agent: &str, finished: bool) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut csv = String::from(
+        "env_steps,updates,episodes,train_return_mean,loss,q_mean,grad_norm,epsilon,valid_return_mean,valid_return_std,wall_seconds\n",
+    );
+    for k in 1..=20u64 {
+        let steps = k * 500;
+        let ret = 20.0 + 8.0 * k as f64 + seed as f64 * 3.0;
+        let loss = if k == 1 {
+            String::new()
+        } else {
+            format!("{}", 0.5 / k as f64)
+        };
+        let valid = if k % 4 == 0 {
+            (format!("{}", ret + 15.0), "12.5".to_string())
+        } else {
+            (String::new(), String::new())
+        };
+        csv.push_str(&format!(
+            "{steps},{},{},{ret},{loss},,,{},{},{},{}\n",
+            k * 100,
+            k * 10,
+            1.0 - 0.04 * k as f64,
+            valid.0,
+            valid.1,
+            0.5 * k as f64
+        ));
+    }
+    std::fs::write(dir.join("metrics.csv"), csv).unwrap();
+    if finished {
+        let summary = serde_json::json!({
+            "env": "cartpole", "scenario": null, "agent": agent, "seed": seed,
+            "env_steps": 10000, "updates": 2000, "stop": "EnvSteps",
+            "wall_seconds": 10.0, "eval_checkpoint": "best", "eval_episodes": 100,
+            "eval_return_mean": 187.25 + seed as f64, "eval_return_std": 20.5,
+            "best_valid_return_mean": 195.0, "best_valid_env_steps": 10000,
+            "last_eval_return_mean": 180.0, "last_eval_return_std": 25.0,
+        });
+        std::fs::write(dir.join("summary.json"), summary.to_string()).unwrap();
+    }
+}
+
+#[test]
+fn report_of_training_runs_single_and_across_seeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seeds = tmp.path().join("seeds");
+    for s in 0..3 {
+        write_run(&seeds.join(format!("seed{s}")), s, "dqn", s < 2);
+    }
+    // One run.
+    let one = seeds.join("seed0");
+    ok(&["report", one.to_str().unwrap()]);
+    let md = check_report(&one, &["training_curves"]);
+    assert!(md.contains("10000 environment steps"), "{md}");
+    assert!(md.contains("187.25"), "{md}");
+    assert!(md.contains("[metrics.csv](metrics.csv)"));
+    // An unfinished run still reports its curves.
+    let unfinished = seeds.join("seed2");
+    ok(&["report", unfinished.to_str().unwrap()]);
+    let md = check_report(&unfinished, &["training_curves"]);
+    assert!(md.contains("No summary.json"), "{md}");
+    // The folder of runs: the spread across seeds.
+    ok(&["report", seeds.to_str().unwrap()]);
+    let md = check_report(&seeds, &["training_curves"]);
+    assert!(md.contains("3 runs"), "{md}");
+    assert!(md.contains("across 2 finished runs: mean 187.75"), "{md}");
+    // Runs of different agents are not pooled.
+    write_run(&seeds.join("other"), 9, "ddpg", true);
+    let err = fails(&["report", seeds.to_str().unwrap()]);
+    assert!(err.contains("differ in agent"), "{err}");
+}
+
+#[test]
+fn bad_directories_fail_with_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope");
+    let err = fails(&["report", missing.to_str().unwrap()]);
+    assert!(err.contains("does not exist"), "{err}");
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = fails(&["report", empty.to_str().unwrap()]);
+    assert!(
+        err.contains("expected comparison.json") && err.contains("metrics.csv"),
+        "{err}"
+    );
+    assert!(!empty.join("report.md").exists());
+    // A comparison without its series.
+    std::fs::write(empty.join("comparison.json"), "{}").unwrap();
+    let err = fails(&["report", empty.to_str().unwrap()]);
+    assert!(err.contains("comparison.json"), "{err}");
+    assert!(!empty.join("report.md").exists());
+}
