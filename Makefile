@@ -11,7 +11,7 @@ export CARGO_TERM_COLOR ?= auto
 
 ## The main job on the default scenario.
 demo: build
-	./target/release/clv doctor
+	./target/release/clv demo scenarios/default.ron
 
 ## Every test: formatting, clippy with -D warnings, all crates' tests.
 test: setup fmt clippy unit

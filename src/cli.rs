@@ -20,6 +20,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole pipeline on a scenario: tuned baselines, DQN (2 seeds), comparison, report.
+    Demo(cmd::demo::Args),
     /// Run one policy over a scenario's population and report what it realised.
     Simulate(cmd::simulate::Args),
     /// Compare policies on the same customers (common random numbers), with paired intervals.

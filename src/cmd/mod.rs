@@ -3,6 +3,7 @@
 pub mod acceptance;
 pub mod bench;
 pub mod compare;
+pub mod demo;
 pub mod doctor;
 pub mod fit;
 pub mod report;
@@ -16,6 +17,7 @@ use crate::cli::{Cli, Command};
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Tune(args) => tune::run(args),

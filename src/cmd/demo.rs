@@ -1,0 +1,124 @@
+//! `clv demo`: the whole pipeline on one scenario, end to end: tune every parameterised
+//! baseline on validation seeds, train DQN with two seeds at the default budget, compare
+//! everything once on test seeds (common random numbers), then plots and a report.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::cmd::acceptance::TUNED_KINDS;
+use crate::scenario_args::ScenarioArgs;
+
+/// Arguments of `clv demo`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Output directory.
+    #[arg(long, default_value = "results/demo")]
+    pub out: PathBuf,
+    /// Training seeds of the agents.
+    #[arg(long, default_values_t = vec![0u64, 1])]
+    pub train_seeds: Vec<u64>,
+    /// Validation customers for tuning the baselines.
+    #[arg(long, default_value_t = 5000)]
+    pub tune_customers: u64,
+    /// Test customers of the comparison.
+    #[arg(long, default_value_t = 20_000)]
+    pub test_customers: u64,
+    /// Override the agents' environment-step budget (default: the config's).
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// No progress output.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Runs `clv demo`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let scenario = args.scenario.load()?;
+    let say = |m: String| {
+        if !args.quiet {
+            eprintln!("[{:>5.0} s] {m}", started.elapsed().as_secs_f64());
+        }
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let mut policies = vec!["none".to_string(), "oracle-myopic".to_string()];
+    for kind in TUNED_KINDS {
+        say(format!("tuning {kind} on validation seeds"));
+        let ranking = crate::cmd::tune::tune(
+            &scenario,
+            args.scenario.base_dir(),
+            kind,
+            1,
+            args.tune_customers,
+            &|_, _| {},
+        )?;
+        say(format!(
+            "  best: {} (validation CLV ${:.2})",
+            ranking[0].0, ranking[0].1
+        ));
+        // `fixed:none` is `none` under another name.
+        if ranking[0].0 != "fixed:none" && !policies.contains(&ranking[0].0) {
+            policies.push(ranking[0].0.clone());
+        }
+    }
+    let mut runs = vec![];
+    for seed in &args.train_seeds {
+        let dir = args.out.join("training").join(format!("dqn-seed{seed}"));
+        say(format!("training DQN seed {seed} -> {}", dir.display()));
+        crate::cmd::train::run(crate::cmd::train::Args {
+            scenario: Some(args.scenario.scenario.clone()),
+            overrides: args.scenario.overrides.clone(),
+            gamma: None,
+            valid_customers: 4000,
+            test_customers: 1000,
+            env: None,
+            agent: crate::cmd::train::AgentKind::Dqn,
+            config: None,
+            steps: args.steps,
+            seed: *seed,
+            out: Some(dir.clone()),
+            device: clv_agents::DeviceChoice::Auto,
+            resume: None,
+            quiet: true,
+        })?;
+        policies.push(format!("dqn:{}", dir.display()));
+        runs.push(dir);
+    }
+    say(format!(
+        "comparing {} policies on {} test customers",
+        policies.len(),
+        args.test_customers
+    ));
+    let cmp_dir = args.out.join("comparison");
+    let (_, overall, _) = crate::cmd::compare::compare_to_dir(
+        &scenario,
+        args.scenario.base_dir(),
+        &policies,
+        "none",
+        &[0],
+        args.test_customers,
+        Some(&cmp_dir),
+        args.quiet,
+    )?;
+    let report = crate::cmd::report::report_dir(&cmp_dir, Some("clv demo"))?;
+    crate::cmd::report::report_dir(&args.out.join("training"), Some("DQN training"))?;
+    let best = overall
+        .iter()
+        .max_by(|a, b| a.summary.clv_mean.total_cmp(&b.summary.clv_mean))
+        .expect("at least one policy");
+    println!(
+        "best policy on test seeds: {} (${:.2} per customer, {:+.2} vs none)",
+        best.policy, best.summary.clv_mean, best.diff_vs_reference.mean
+    );
+    println!(
+        "report: {} ({:.0} s)",
+        report.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
