@@ -1,0 +1,174 @@
+//! `clv train SCENARIO` end to end at a smoke budget: the run directory, the trained policy
+//! usable as `dqn:RUN_DIR` / `myopic:RUN_DIR` wherever a policy spec is, and clear errors.
+
+use std::process::{Command, Output};
+
+fn clv(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clv"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("clv runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = clv(args);
+    assert!(
+        o.status.success(),
+        "clv {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// A short horizon and a tiny budget keep this to a few seconds.
+const SMOKE: [&str; 10] = [
+    "--set",
+    "horizon=20",
+    "--steps",
+    "60000",
+    "--valid-customers",
+    "300",
+    "--test-customers",
+    "500",
+    "--device",
+    "cpu",
+];
+
+#[test]
+fn scenario_training_writes_a_run_usable_as_a_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("dqn");
+    let mut args = vec!["train", "scenarios/default.ron", "--agent", "dqn", "--out"];
+    args.push(run.to_str().unwrap());
+    args.extend(SMOKE);
+    args.push("--quiet");
+    ok(&args);
+    for f in ["config.ron", "scenario.ron", "metrics.csv", "summary.json"] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    assert!(run.join("checkpoint/last").is_dir());
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["env_steps"].as_u64().unwrap() % 1024, 0);
+    assert!(s["env_steps"].as_u64().unwrap() >= 60000);
+    let ci = s["eval_clv_ci95"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= s["eval_clv_mean"].as_f64().unwrap());
+    assert_eq!(s["eval_customers"], 500);
+    // The discount factor of the scenario is the default gamma.
+    let gamma = s["gamma"].as_f64().unwrap();
+    assert!((gamma - 1.1f64.powf(-1.0 / 52.0)).abs() < 1e-12, "{gamma}");
+
+    // The policy works in simulate and compare.
+    let spec = format!("dqn:{}", run.display());
+    let out = ok(&[
+        "simulate",
+        "scenarios/default.ron",
+        "--policy",
+        &spec,
+        "--customers",
+        "300",
+        "--periods",
+        "10",
+        "--json",
+        "--quiet",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["policy"].as_str().unwrap(), spec);
+    let cmp = dir.path().join("cmp");
+    ok(&[
+        "compare",
+        "scenarios/default.ron",
+        "--policy",
+        "none",
+        "--policy",
+        &spec,
+        "--customers",
+        "300",
+        "--set",
+        "horizon=10",
+        "--out",
+        cmp.to_str().unwrap(),
+        "--quiet",
+    ]);
+
+    // A myopic run is gamma 0; a dqn run is not accepted as myopic.
+    let myo = dir.path().join("myopic");
+    let mut args = vec![
+        "train",
+        "scenarios/default.ron",
+        "--agent",
+        "myopic",
+        "--out",
+    ];
+    args.push(myo.to_str().unwrap());
+    args.extend(SMOKE);
+    args.push("--quiet");
+    ok(&args);
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(myo.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["gamma"], 0.0);
+    ok(&[
+        "simulate",
+        "scenarios/default.ron",
+        "--policy",
+        &format!("myopic:{}", myo.display()),
+        "--customers",
+        "100",
+        "--periods",
+        "5",
+        "--quiet",
+    ]);
+    let o = clv(&[
+        "simulate",
+        "scenarios/default.ron",
+        "--policy",
+        &format!("myopic:{}", run.display()),
+        "--customers",
+        "100",
+        "--periods",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("gamma"));
+
+    // A scenario with another catalogue does not fit the agent: a clear error.
+    let o = clv(&[
+        "simulate",
+        "scenarios/default.ron",
+        "--policy",
+        &spec,
+        "--set",
+        "offers=[{\"name\":\"none\"},{\"name\":\"c\",\"discount\":0.1,\"contact\":true}]",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("offers") && !e.contains("panicked"), "{e}");
+}
+
+#[test]
+fn bad_training_requests_fail_clearly() {
+    let o = clv(&["train", "scenarios/default.ron", "--env", "cartpole"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = clv(&[
+        "train",
+        "scenarios/default.ron",
+        "--agent",
+        "myopic",
+        "--gamma",
+        "0.9",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("gamma"));
+    let o = clv(&["train", "scenarios/default.ron", "--set", "horizon=0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("horizon"));
+    let o = clv(&[
+        "simulate",
+        "scenarios/default.ron",
+        "--policy",
+        "dqn:/no/such/run",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/no/such/run"));
+}
