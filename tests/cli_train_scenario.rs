@@ -172,3 +172,52 @@ fn bad_training_requests_fail_clearly() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/no/such/run"));
 }
+
+/// The acceptance command at a smoke scale: tuned baselines, a DQN and a myopic run, one
+/// test comparison, and the margin rule applied (whatever the verdict at this budget).
+#[test]
+fn acceptance_smoke_run_reports_the_margin_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("acc");
+    ok(&[
+        "bench",
+        "acceptance",
+        "scenarios/default.ron",
+        "--train-seeds",
+        "0",
+        "--need",
+        "1",
+        "--steps",
+        "30000",
+        "--test-customers",
+        "400",
+        "--tune-customers",
+        "200",
+        "--valid-customers",
+        "200",
+        "--set",
+        "horizon=10",
+        "--myopic",
+        "default",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("acceptance.json")).unwrap())
+            .unwrap();
+    let s = &v["scenarios"][0];
+    assert_eq!(s["scenario"], "default");
+    assert!(s["best_tuned_baseline"].as_str().unwrap() != "oracle-myopic");
+    assert_eq!(s["tuned"].as_array().unwrap().len(), 5);
+    let margin = s["required_lower_bound"].as_f64().unwrap();
+    assert!(margin >= 0.25);
+    let d = &s["dqn"][0];
+    let lo = d["diff_vs_best_baseline"]["ci95"][0].as_f64().unwrap();
+    let vs_myopic = d["diff_vs_myopic"]["ci95"][0].as_f64().unwrap();
+    assert_eq!(
+        d["pass"].as_bool().unwrap(),
+        lo > margin && vs_myopic > margin
+    );
+    assert!(out.join("acceptance.md").is_file());
+}
