@@ -301,6 +301,23 @@ fn verdict(ci: [f64; 2]) -> &'static str {
     }
 }
 
+/// Names the reference by its policy row: the saved `reference` is the spec as given, which a
+/// policy may report in a longer form (`rfm-winback:8` runs as `rfm-winback:8:coupon20`). If
+/// no row has that name, the one row whose difference to the reference is exactly zero is it.
+fn resolve_reference(doc: &mut ComparisonDoc) {
+    if doc.policies.iter().any(|r| r.policy == doc.reference) {
+        return;
+    }
+    let zero: Vec<&Row> = doc
+        .policies
+        .iter()
+        .filter(|r| r.diff_vs_reference.mean == 0.0 && r.diff_vs_reference.ci95 == [0.0, 0.0])
+        .collect();
+    if let [r] = zero.as_slice() {
+        doc.reference = r.policy.clone();
+    }
+}
+
 /// Segment names in the order high, mid, low (then any others).
 fn segment_order(doc: &ComparisonDoc) -> Vec<String> {
     let mut names: Vec<String> = clv_envs::metrics::SEGMENTS
@@ -323,8 +340,9 @@ fn comparison_report(dir: &Path, title: Option<&str>) -> anyhow::Result<String> 
     let json_path = dir.join("comparison.json");
     let text = std::fs::read_to_string(&json_path)
         .with_context(|| format!("reading {}", json_path.display()))?;
-    let doc: ComparisonDoc =
+    let mut doc: ComparisonDoc =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", json_path.display()))?;
+    resolve_reference(&mut doc);
     anyhow::ensure!(
         !doc.policies.is_empty(),
         "{} lists no policies",

@@ -8,7 +8,8 @@ use plotters::prelude::*;
 
 use super::{
     AXIS_DESC_SIZE, CAPTION_SIZE, Figure, GRID, LABEL_SIZE, LEGEND_BAND, OrPlot, PolicySeries,
-    Swatch, legend_strip, padded_range, policy_color, save, series_color, text, title_band,
+    Swatch, legend_strip, padded_range, policy_color, save, series_color, smooth, smoothing_note,
+    smoothing_window, text, title_band,
 };
 
 /// One policy's contacts per customer in each period, by offer.
@@ -57,6 +58,13 @@ impl Figure for ActionsOverTime {
             .unwrap_or(1)
             .max(1);
         let x_range = 0.5..periods as f64 + 0.5;
+        let window = smoothing_window(periods);
+        let note = smoothing_note(window, &self.period_unit);
+        let contacted: Vec<Vec<f64>> = self
+            .contacted
+            .iter()
+            .map(|s| smooth(&s.values, window))
+            .collect();
         let (top, bottom) = match &self.detail {
             Some(_) => {
                 let (_, h) = body.dim_in_pixel();
@@ -69,9 +77,7 @@ impl Figure for ActionsOverTime {
         let (_, h) = top.dim_in_pixel();
         let (plot, legend) = top.split_vertically(h - LEGEND_BAND);
         let y_max = padded_range(
-            self.contacted
-                .iter()
-                .flat_map(|s| s.values.iter().map(|v| v * 100.0)),
+            contacted.iter().flat_map(|s| s.iter().map(|v| v * 100.0)),
             0.08,
             true,
         )
@@ -79,7 +85,10 @@ impl Figure for ActionsOverTime {
         .min(105.0);
         let mut chart = ChartBuilder::on(&plot)
             .caption(
-                "Share of customers contacted in each period",
+                format!(
+                    "Share of customers contacted in each {}{note}",
+                    self.period_unit
+                ),
                 text(CAPTION_SIZE),
             )
             .margin(12)
@@ -103,8 +112,7 @@ impl Figure for ActionsOverTime {
         let mut entries = vec![];
         for (i, s) in self.contacted.iter().enumerate() {
             let color = policy_color(&names, i, &self.reference);
-            let pts: Vec<(f64, f64)> = s
-                .values
+            let pts: Vec<(f64, f64)> = contacted[i]
                 .iter()
                 .enumerate()
                 .map(|(t, v)| (t as f64 + 1.0, v * 100.0))
@@ -130,6 +138,7 @@ impl Figure for ActionsOverTime {
             // Cumulative percentages: stacked[0] is zero, stacked[o + 1] adds offer o.
             let mut stacked = vec![vec![0.0; periods]];
             for (_, vals) in &d.offers {
+                let vals = smooth(vals, window);
                 let below = &stacked[stacked.len() - 1];
                 let next: Vec<f64> = (0..periods)
                     .map(|t| below[t] + vals.get(t).copied().unwrap_or(0.0) * 100.0)
@@ -141,7 +150,10 @@ impl Figure for ActionsOverTime {
                 .min(105.0);
             let mut chart = ChartBuilder::on(&plot)
                 .caption(
-                    format!("Offers sent by {} in each period", d.policy),
+                    format!(
+                        "Offers sent by {} in each {}{note}",
+                        d.policy, self.period_unit
+                    ),
                     text(CAPTION_SIZE),
                 )
                 .margin(12)

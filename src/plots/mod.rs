@@ -298,6 +298,57 @@ pub(crate) fn label_width(labels: &[String]) -> u32 {
     (chars as f64 * LABEL_SIZE as f64 * 0.62) as u32 + 20
 }
 
+/// Horizons up to this many periods are drawn period by period; longer ones are smoothed.
+const SMOOTH_ABOVE_PERIODS: usize = 52;
+/// The smoothing window grows by this many periods per 520 periods of horizon (a multiple of
+/// common cadences: 2, 3, 4, 6 periods).
+const SMOOTH_STEP: usize = 12;
+
+/// The rolling-mean window for a horizon of `periods`: 1 (none) up to 52 periods, else 12 per
+/// started 520 periods (12 for 53..=520), so that cadences and noise do not hide the trend.
+pub(crate) fn smoothing_window(periods: usize) -> usize {
+    if periods <= SMOOTH_ABOVE_PERIODS {
+        1
+    } else {
+        SMOOTH_STEP * periods.div_ceil(520)
+    }
+}
+
+/// The centred rolling mean of `values` over `window` periods (truncated at the ends; NaNs
+/// skipped).
+pub(crate) fn smooth(values: &[f64], window: usize) -> Vec<f64> {
+    if window <= 1 {
+        return values.to_vec();
+    }
+    let half_lo = (window - 1) / 2;
+    let half_hi = window / 2;
+    (0..values.len())
+        .map(|t| {
+            let lo = t.saturating_sub(half_lo);
+            let hi = (t + half_hi + 1).min(values.len());
+            let xs: Vec<f64> = values[lo..hi]
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .collect();
+            if xs.is_empty() {
+                f64::NAN
+            } else {
+                xs.iter().sum::<f64>() / xs.len() as f64
+            }
+        })
+        .collect()
+}
+
+/// " (rolling mean over k weeks)" when `window` > 1, else "".
+pub(crate) fn smoothing_note(window: usize, unit: &str) -> String {
+    if window > 1 {
+        format!(" ({window}-{unit} rolling mean)")
+    } else {
+        String::new()
+    }
+}
+
 /// A line per policy over periods.
 #[derive(Debug, Clone)]
 pub struct PolicySeries {
@@ -319,6 +370,20 @@ mod tests {
         let r = padded_range([2.0, 2.0], 0.1, false);
         assert_eq!(r, 1.5..2.5);
         assert_eq!(padded_range([], 0.1, false), 0.0..1.0);
+    }
+
+    #[test]
+    fn smoothing_is_a_centred_rolling_mean_only_on_long_horizons() {
+        assert_eq!(smoothing_window(26), 1);
+        assert_eq!(smoothing_window(104), 12);
+        assert_eq!(smoothing_window(260), 12);
+        assert_eq!(smoothing_window(1040), 24);
+        assert_eq!(smooth(&[1.0, 2.0], 1), vec![1.0, 2.0]);
+        // Window 4: one before, two after.
+        let s = smooth(&[0.0, 4.0, 0.0, 0.0, 4.0, 0.0], 4);
+        assert_eq!(s[1], 1.0);
+        assert_eq!(s[0], 4.0 / 3.0);
+        assert_eq!(s[5], 2.0);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Outcomes over the horizon: reward (profit) per customer in each period by policy (top),
-//! and the share of customers still alive (bottom).
+//! Outcomes over the horizon, by policy: profit per customer in each period (top; a rolling
+//! mean on long horizons), cumulative profit per customer (middle), and the share of customers
+//! still alive (bottom).
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +9,8 @@ use plotters::prelude::*;
 
 use super::{
     AXIS_DESC_SIZE, CAPTION_SIZE, Figure, GRID, LABEL_SIZE, LEGEND_BAND, OrPlot, PolicySeries,
-    Swatch, legend_strip, padded_range, policy_color, save, text, title_band,
+    Swatch, legend_strip, padded_range, policy_color, save, smooth, smoothing_note,
+    smoothing_window, text, title_band,
 };
 
 /// The data of the outcomes-over-the-horizon plot.
@@ -36,15 +38,14 @@ pub fn outcomes_over_time(stem: &Path, data: &OutcomesOverTime) -> anyhow::Resul
 
 impl Figure for OutcomesOverTime {
     fn size(&self) -> (u32, u32) {
-        (1400, 1000)
+        (1400, 1300)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
         let body = title_band(root, &self.title)?;
         let (_, h) = body.dim_in_pixel();
         let (body, legend) = body.split_vertically(h - LEGEND_BAND);
-        let (_, h) = body.dim_in_pixel();
-        let (top, bottom) = body.split_vertically(h / 2);
+        let rows = body.split_evenly((3, 1));
         let periods = self
             .reward
             .iter()
@@ -55,18 +56,53 @@ impl Figure for OutcomesOverTime {
             .max(1);
         let x_range = 0.5..periods as f64 + 0.5;
         let names: Vec<String> = self.reward.iter().map(|s| s.policy.clone()).collect();
-        let panels: [(_, &[PolicySeries], &str, String, f64); 2] = [
+        let unit = &self.period_unit;
+        let window = smoothing_window(periods);
+        let smoothed: Vec<PolicySeries> = self
+            .reward
+            .iter()
+            .map(|s| PolicySeries {
+                policy: s.policy.clone(),
+                values: smooth(&s.values, window),
+            })
+            .collect();
+        let cumulative: Vec<PolicySeries> = self
+            .reward
+            .iter()
+            .map(|s| PolicySeries {
+                policy: s.policy.clone(),
+                values: s
+                    .values
+                    .iter()
+                    .scan(0.0, |acc, v| {
+                        *acc += if v.is_finite() { *v } else { 0.0 };
+                        Some(*acc)
+                    })
+                    .collect(),
+            })
+            .collect();
+        let panels: [(_, &[PolicySeries], String, String, f64); 3] = [
             (
-                top,
-                &self.reward,
-                "Profit per customer in each period (margin - discounts - contact costs)",
-                "profit per customer per period ($, undiscounted)".to_string(),
+                &rows[0],
+                &smoothed,
+                format!(
+                    "Profit per customer in each {unit}: margin - discounts - contact costs{}",
+                    smoothing_note(window, unit)
+                ),
+                format!("profit per customer per {unit} ($)"),
                 1.0,
             ),
             (
-                bottom,
+                &rows[1],
+                &cumulative,
+                "Cumulative profit per customer (undiscounted)".to_string(),
+                "cumulative profit per customer ($)".to_string(),
+                1.0,
+            ),
+            (
+                &rows[2],
                 &self.alive,
-                "Customers still alive (buying) at the end of each period",
+                format!("Customers still alive (buying) at the end of each {unit}"),
                 "customers alive (%)".to_string(),
                 100.0,
             ),
@@ -79,7 +115,7 @@ impl Figure for OutcomesOverTime {
                 0.08,
                 scale == 1.0,
             );
-            let mut chart = ChartBuilder::on(&area)
+            let mut chart = ChartBuilder::on(area)
                 .caption(caption, text(CAPTION_SIZE))
                 .margin(12)
                 .margin_right(30)

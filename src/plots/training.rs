@@ -144,6 +144,21 @@ fn trim(x: f64) -> String {
     if s == "-0" { "0".into() } else { s.to_string() }
 }
 
+/// A positive number to three significant digits: 0.0316, 3.16, 316; scientific outside
+/// 0.001 to 10,000.
+fn significant(v: f64) -> String {
+    if !(1e-3..1e4).contains(&v) {
+        return format!("{v:.1e}");
+    }
+    let decimals = (2 - v.log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 impl Figure for TrainingCurves {
     fn size(&self) -> (u32, u32) {
         (1400, 1000)
@@ -339,7 +354,7 @@ impl Figure for TrainingCurves {
             .x_label_formatter(&|x| compact(*x))
             .y_label_formatter(&|y| {
                 if log {
-                    format!("{:.2e}", 10f64.powf(*y))
+                    significant(10f64.powf(*y))
                 } else {
                     compact(*y)
                 }
@@ -406,5 +421,9 @@ mod tests {
         assert_eq!(compact(3e6), "3M");
         assert_eq!(compact(0.5), "0.5");
         assert_eq!(compact(-0.0), "0");
+        assert_eq!(significant(0.0316228), "0.0316");
+        assert_eq!(significant(1.0), "1");
+        assert_eq!(significant(316.2), "316");
+        assert_eq!(significant(1e-5), "1.0e-5");
     }
 }
