@@ -30,6 +30,8 @@ pub enum Command {
     Tune(cmd::tune::Args),
     /// Validate a scenario file, or show it resolved.
     Scenario(cmd::scenario::Args),
+    /// The trained critic as a CLV predictor, against the classical BG/NBD x Gamma-Gamma one.
+    Critic(cmd::critic::Args),
     /// Regenerate plots and the Markdown report of a run directory from its saved data.
     Report(cmd::report::Args),
     /// Benchmarks (simulator throughput, ...).

@@ -3,6 +3,7 @@
 pub mod acceptance;
 pub mod bench;
 pub mod compare;
+pub mod critic;
 pub mod demo;
 pub mod doctor;
 pub mod fit;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compare(args) => compare::run(args),
         Command::Tune(args) => tune::run(args),
         Command::Scenario(args) => scenario::run(args),
+        Command::Critic(args) => critic::run(args),
         Command::Report(args) => report::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Doctor(args) => doctor::run(args),

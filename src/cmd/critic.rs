@@ -1,0 +1,365 @@
+//! `clv critic RUN_DIR`: the trained critic as a CLV predictor.
+//!
+//! For each customer at the start of the scored window (after the burn-in, so histories
+//! differ), the agent's value V(s) = max_a Q(s, a), with the reward scaling undone and one
+//! period's discount applied (so that it is on the scale of realised CLV when gamma = delta),
+//! is set against the CLV the customer then realises under the agent's greedy policy. A linear
+//! calibration (realised = a + b * predicted) is fitted on validation customers and applied to
+//! test customers, on whom everything is reported once.
+//!
+//! Beside it, the classical predictor: BG/NBD conditional expected purchases over the same
+//! window x Gamma-Gamma conditional spend x gross margin, discounted, which ignores marketing.
+//! For both: Spearman rank correlation, share of realised value captured by the predicted top
+//! decile, mean absolute error (after calibration), and mean realised value by predicted
+//! decile.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clv_agents::{BEST_CHECKPOINT, DeviceChoice, LAST_CHECKPOINT, load_checkpoint};
+use clv_envs::btyd::{bgnbd, gamma_gamma};
+use clv_envs::{Population, Scenario, SeedDomain};
+use serde::Serialize;
+
+use crate::agent_policy::CatalogueAgent;
+use crate::io;
+
+/// Arguments of `clv critic`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A `clv train SCENARIO --agent dqn` run directory.
+    pub run: PathBuf,
+    /// Scenario (default: the run's scenario.ron).
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Validation customers (the calibration is fitted on them).
+    #[arg(long, default_value_t = 4000)]
+    pub valid_customers: u64,
+    /// Test customers (the reported figures).
+    #[arg(long, default_value_t = 20_000)]
+    pub test_customers: u64,
+    /// Output directory (default RUN/critic).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Accuracy of one predictor on test customers.
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictorScore {
+    /// Predictor name.
+    pub predictor: String,
+    /// Calibration fitted on validation customers: realised = intercept + slope * raw.
+    pub intercept: f64,
+    /// Slope of the calibration.
+    pub slope: f64,
+    /// Spearman rank correlation of prediction and realised CLV.
+    pub spearman: f64,
+    /// Share of the total realised CLV held by the customers in the predicted top decile.
+    pub top_decile_share: f64,
+    /// Mean absolute error of the calibrated prediction, dollars.
+    pub mae: f64,
+    /// Mean absolute error of the raw prediction, dollars.
+    pub mae_raw: f64,
+    /// Mean realised CLV by predicted decile (1 = highest predictions), dollars.
+    pub realised_by_decile: Vec<f64>,
+    /// Mean calibrated prediction by predicted decile, dollars.
+    pub predicted_by_decile: Vec<f64>,
+}
+
+/// The result of `clv critic`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CriticReport {
+    /// Run directory.
+    pub run: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Validation customers.
+    pub valid_customers: u64,
+    /// Test customers.
+    pub test_customers: u64,
+    /// Mean realised CLV per test customer under the agent, dollars.
+    pub realised_mean: f64,
+    /// The critic and the classical predictor.
+    pub predictors: Vec<PredictorScore>,
+}
+
+/// Runs `clv critic`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let scenario_path = args
+        .scenario
+        .clone()
+        .unwrap_or_else(|| args.run.join("scenario.ron"));
+    let sa = crate::scenario_args::ScenarioArgs {
+        scenario: scenario_path,
+        overrides: vec![],
+    };
+    let scenario = sa.load()?;
+    let report = critic(
+        &args.run,
+        &scenario,
+        sa.base_dir(),
+        args.valid_customers,
+        args.test_customers,
+    )?;
+    let out = args.out.clone().unwrap_or_else(|| args.run.join("critic"));
+    std::fs::create_dir_all(&out)?;
+    io::write_json(&out.join("critic.json"), &report)?;
+    let mut rows = vec![];
+    for p in &report.predictors {
+        for (d, (r, q)) in p
+            .realised_by_decile
+            .iter()
+            .zip(&p.predicted_by_decile)
+            .enumerate()
+        {
+            rows.push(vec![
+                p.predictor.clone(),
+                (d + 1).to_string(),
+                q.to_string(),
+                r.to_string(),
+            ]);
+        }
+    }
+    io::write_csv(
+        &out.join("deciles.csv"),
+        &["predictor", "decile", "predicted_mean", "realised_mean"],
+        &rows,
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{}: realised CLV ${:.2} per test customer ({} customers)",
+            report.scenario, report.realised_mean, report.test_customers
+        );
+        println!(
+            "{:<12} {:>9} {:>12} {:>9} {:>9}",
+            "predictor", "spearman", "top decile", "MAE $", "raw MAE $"
+        );
+        for p in &report.predictors {
+            println!(
+                "{:<12} {:>9.3} {:>11.1}% {:>9.2} {:>9.2}",
+                p.predictor,
+                p.spearman,
+                100.0 * p.top_decile_share,
+                p.mae,
+                p.mae_raw
+            );
+        }
+        eprintln!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+/// Computes the critic and classical predictions against realised CLV.
+pub fn critic(
+    run: &Path,
+    scenario: &Scenario,
+    base_dir: &Path,
+    valid_customers: u64,
+    test_customers: u64,
+) -> anyhow::Result<CriticReport> {
+    let root = run.join("checkpoint");
+    let ck = [BEST_CHECKPOINT, LAST_CHECKPOINT]
+        .iter()
+        .map(|n| root.join(n))
+        .find(|p| p.is_dir())
+        .with_context(|| format!("{} holds no checkpoint", run.display()))?;
+    let device = DeviceChoice::Auto.resolve()?;
+    let agent = load_checkpoint(&ck, device)
+        .with_context(|| format!("loading {}", ck.display()))?
+        .agent;
+    let mut policy = CatalogueAgent::new(agent, format!("dqn:{}", run.display()), scenario)?;
+    let seed = 0;
+    let mut measure =
+        |domain: SeedDomain, n: u64| -> anyhow::Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+            let mut pop = Population::new(scenario, domain, seed, n, base_dir)?;
+            let critic = critic_values(&pop, &policy.agent, scenario)?;
+            let classical = classical_values(&pop, scenario);
+            let r = pop.evaluate(&mut policy, &|_| {});
+            Ok((critic, classical, r.clv))
+        };
+    let (vc, vk, vr) = measure(SeedDomain::Validation, valid_customers)?;
+    let (tc, tk, tr) = measure(SeedDomain::Test, test_customers)?;
+    let realised_mean = tr.iter().sum::<f64>() / tr.len().max(1) as f64;
+    let predictors = vec![
+        score("critic", &vc, &vr, &tc, &tr),
+        score("classical", &vk, &vr, &tk, &tr),
+    ];
+    Ok(CriticReport {
+        run: run.display().to_string(),
+        scenario: scenario.name.clone(),
+        valid_customers,
+        test_customers,
+        realised_mean,
+        predictors,
+    })
+}
+
+/// max_a Q(s, a) / reward_scale * delta for every customer of `pop`, dollars.
+fn critic_values(
+    pop: &Population,
+    agent: &clv_agents::Dqn,
+    scenario: &Scenario,
+) -> anyhow::Result<Vec<f64>> {
+    let batch = pop.batch();
+    let dim = batch.obs_dim();
+    let n_actions = scenario.offers.len();
+    let scale = agent.config().reward_scale;
+    let delta = scenario.discount_factor();
+    let mut out = Vec::with_capacity(pop.len());
+    let mut obs = vec![];
+    let mut start = 0;
+    while start < pop.len() {
+        let end = (start + clv_envs::policy::ACT_CHUNK).min(pop.len());
+        obs.resize((end - start) * dim, 0.0);
+        batch.features_into(start..end, &mut obs);
+        let q = agent.q_values(&obs, end - start)?;
+        out.extend(q.chunks(n_actions).map(|row| {
+            let v = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+            v / scale * delta
+        }));
+        start = end;
+    }
+    Ok(out)
+}
+
+/// Periods per block when discounting the classical predictor (expected purchases are
+/// evaluated at block ends and discounted at block midpoints).
+const CLASSICAL_BLOCK_PERIODS: u32 = 4;
+
+/// BG/NBD conditional expected purchases x Gamma-Gamma conditional spend x margin, discounted
+/// over the scenario horizon, for every customer of `pop`, dollars.
+fn classical_values(pop: &Population, s: &Scenario) -> Vec<f64> {
+    let w = s.period_weeks;
+    let delta = s.discount_factor();
+    let bg = &s.population.bgnbd;
+    (0..pop.len())
+        .map(|i| {
+            let r = pop.record(i);
+            let x = r.repeat_purchases as f64;
+            let (tx, big_t) = (r.last_purchase as f64 * w, r.age as f64 * w);
+            let spend = gamma_gamma::conditional_expected_spend(
+                &s.population.spend,
+                x,
+                r.mean_repeat_spend() as f64,
+            );
+            let mut value = 0.0;
+            let mut prev = 0.0;
+            let mut t = 0;
+            while t < s.horizon {
+                let end = (t + CLASSICAL_BLOCK_PERIODS).min(s.horizon);
+                let e = bgnbd::conditional_expected_purchases(bg, end as f64 * w, x, tx, big_t);
+                let mid = (t + end) as f64 / 2.0 + 0.5;
+                value += (e - prev) * delta.powf(mid);
+                prev = e;
+                t = end;
+            }
+            value * spend * s.economics.gross_margin
+        })
+        .collect()
+}
+
+fn fit_line(x: &[f64], y: &[f64]) -> (f64, f64) {
+    let n = x.len().max(1) as f64;
+    let mx = x.iter().sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    (my - slope * mx, slope)
+}
+
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|a, b| v[*a].total_cmp(&v[*b]));
+    let mut r = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for k in i..=j {
+            r[idx[k]] = avg;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+/// Spearman rank correlation (Pearson correlation of the average ranks).
+pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len().max(1) as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma) * (x - ma)).sum();
+    let vb: f64 = rb.iter().map(|y| (y - mb) * (y - mb)).sum();
+    if va > 0.0 && vb > 0.0 {
+        cov / (va * vb).sqrt()
+    } else {
+        0.0
+    }
+}
+
+fn score(name: &str, vx: &[f64], vy: &[f64], tx: &[f64], ty: &[f64]) -> PredictorScore {
+    let (a, b) = fit_line(vx, vy);
+    let cal: Vec<f64> = tx.iter().map(|x| a + b * x).collect();
+    let n = ty.len().max(1);
+    let mae = cal.iter().zip(ty).map(|(p, y)| (p - y).abs()).sum::<f64>() / n as f64;
+    let mae_raw = tx.iter().zip(ty).map(|(p, y)| (p - y).abs()).sum::<f64>() / n as f64;
+    let mut order: Vec<usize> = (0..ty.len()).collect();
+    order.sort_by(|i, j| tx[*j].total_cmp(&tx[*i]).then(i.cmp(j)));
+    let total: f64 = ty.iter().sum();
+    let mut realised_by_decile = vec![];
+    let mut predicted_by_decile = vec![];
+    for d in 0..10 {
+        let lo = d * n / 10;
+        let hi = ((d + 1) * n / 10).max(lo + 1).min(n);
+        let ids = &order[lo..hi];
+        let k = ids.len().max(1) as f64;
+        realised_by_decile.push(ids.iter().map(|i| ty[*i]).sum::<f64>() / k);
+        predicted_by_decile.push(ids.iter().map(|i| cal[*i]).sum::<f64>() / k);
+    }
+    let top: f64 = order[..(n / 10).max(1)].iter().map(|i| ty[*i]).sum();
+    PredictorScore {
+        predictor: name.into(),
+        intercept: a,
+        slope: b,
+        spearman: spearman(tx, ty),
+        top_decile_share: if total != 0.0 { top / total } else { f64::NAN },
+        mae,
+        mae_raw,
+        realised_by_decile,
+        predicted_by_decile,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spearman_handles_ties_and_monotone_maps() {
+        let a = [1.0, 2.0, 3.0, 4.0];
+        assert!((spearman(&a, &[10.0, 20.0, 30.0, 40.0]) - 1.0).abs() < 1e-12);
+        assert!((spearman(&a, &[4.0, 3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+        assert_eq!(ranks(&[5.0, 1.0, 5.0]), vec![2.5, 1.0, 2.5]);
+    }
+
+    #[test]
+    fn calibration_recovers_a_line() {
+        let x: Vec<f64> = (0..50).map(|i| i as f64).collect();
+        let y: Vec<f64> = x.iter().map(|v| 3.0 + 0.5 * v).collect();
+        let (a, b) = fit_line(&x, &y);
+        assert!((a - 3.0).abs() < 1e-9 && (b - 0.5).abs() < 1e-9);
+        let s = score("t", &x, &y, &x, &y);
+        assert!(s.mae < 1e-9);
+        assert!((s.realised_by_decile[0] - s.predicted_by_decile[0]).abs() < 1e-9);
+    }
+}
