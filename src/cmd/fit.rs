@@ -194,6 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         staged.bytes(&histories_path, &histories_csv(&summary)?)?;
     }
     if let Some(h) = &holdout {
+        crate::plots::register_fonts()?;
         staged.bytes(&sibling(out, "tracking.csv")?, &tracking_csv(h)?)?;
         let png = sibling(out, "tracking.png")?;
         let tmp = staged.path(&png)?;
