@@ -54,6 +54,12 @@ pub struct DqnConfig {
     pub double_dqn: bool,
     /// Dueling Q network (Wang et al. 2016): Q = V + A - mean(A). Default `false`.
     pub dueling: bool,
+    /// A default action (e.g. "no offer") that greedy acting keeps unless another action's Q
+    /// value exceeds it by more than `action_margin`: a guard against acting on noise in Q
+    /// differences. `None` = plain argmax. Default `None`.
+    pub keep_action: Option<u32>,
+    /// Margin of `keep_action`, in scaled-reward units (>= 0). Default `0.0`.
+    pub action_margin: f64,
     /// Hard copy or Polyak averaging of the target network. Default `hard`.
     pub target_update: TargetUpdate,
     /// Updates between target-network updates. Default `50` (500 steps at `train_every` 10).
@@ -118,6 +124,8 @@ impl Default for DqnConfig {
             replay_ratio: 12.8,
             double_dqn: true,
             dueling: false,
+            keep_action: None,
+            action_margin: 0.0,
             target_update: TargetUpdate::Hard,
             target_update_period: 50,
             tau: 0.005,
@@ -217,6 +225,11 @@ impl DqnConfig {
         positive(self.huber_delta, "dqn.huber_delta")?;
         positive(self.max_grad_norm, "dqn.max_grad_norm")?;
         positive(self.reward_scale, "dqn.reward_scale")?;
+        check(
+            self.action_margin.is_finite() && self.action_margin >= 0.0,
+            "dqn.action_margin",
+            || format!("must be >= 0, got {}", self.action_margin),
+        )?;
         positive(self.obs_clip, "dqn.obs_clip")?;
         unit(self.eps_start, "dqn.eps_start")?;
         unit(self.eps_end, "dqn.eps_end")?;

@@ -160,6 +160,13 @@ impl Dqn {
                 "DQN needs obs_dim > 0 and n_actions > 0, got {obs_dim} and {n_actions}"
             )));
         }
+        if let Some(k) = config.keep_action
+            && k as usize >= n_actions
+        {
+            return Err(AgentError::EnvMismatch(format!(
+                "dqn.keep_action is {k}, but there are only {n_actions} actions"
+            )));
+        }
         tch::set_num_threads(config.num_threads as i32);
         // libtorch's generator is global: hold a process-wide lock from seeding to the last
         // initialised weight, so agents built on several threads still get their seed's weights.
@@ -380,10 +387,13 @@ impl Policy for Dqn {
         self.n_actions
     }
 
-    /// Greedy: the argmax of the online Q values. Explore: with probability epsilon (at the
-    /// agent's current step) a uniform random action, drawn from the agent's own RNG.
+    /// Greedy: the argmax of the online Q values (keeping `keep_action` unless the best
+    /// action beats it by more than `action_margin`). Explore: with probability epsilon (at
+    /// the agent's current step) a uniform random action, drawn from the agent's own RNG.
     fn act(&mut self, obs: &[f32], n: usize, mode: Mode) -> Result<Vec<u32>, AgentError> {
         let q = self.q_values(obs, n)?;
+        let keep = self.config.keep_action;
+        let margin = self.config.action_margin as f32;
         let greedy = q.chunks(self.n_actions).map(|row| {
             let mut best = 0;
             for (a, v) in row.iter().enumerate() {
@@ -391,7 +401,10 @@ impl Policy for Dqn {
                     best = a;
                 }
             }
-            best as u32
+            match keep {
+                Some(k) if row[best] - row[k as usize] <= margin => k,
+                _ => best as u32,
+            }
         });
         match mode {
             Mode::Greedy => Ok(greedy.collect()),
@@ -415,6 +428,34 @@ impl Policy for Dqn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keep_action_holds_unless_beaten_by_the_margin() {
+        let obs = [0.3f32, -0.2, 0.5];
+        let mut plain = Dqn::new(DqnConfig::default(), 3, 2, Device::Cpu, 0, 1).unwrap();
+        let q = plain.q_values(&obs, 1).unwrap();
+        let (best, other) = if q[0] >= q[1] { (0u32, 1u32) } else { (1, 0) };
+        assert_eq!(plain.act(&obs, 1, Mode::Greedy).unwrap(), vec![best]);
+        let gap = (q[best as usize] - q[other as usize]) as f64;
+        let with = |margin: f64| {
+            let cfg = DqnConfig {
+                keep_action: Some(other),
+                action_margin: margin,
+                ..DqnConfig::default()
+            };
+            Dqn::new(cfg, 3, 2, Device::Cpu, 0, 1)
+                .unwrap()
+                .act(&obs, 1, Mode::Greedy)
+                .unwrap()
+        };
+        assert_eq!(with(gap * 2.0), vec![other], "a gap below the margin keeps the default");
+        assert_eq!(with(gap * 0.5), vec![best], "a gap above the margin takes the argmax");
+        let bad = DqnConfig {
+            keep_action: Some(5),
+            ..DqnConfig::default()
+        };
+        assert!(Dqn::new(bad, 3, 2, Device::Cpu, 0, 1).is_err());
+    }
 
     fn agent(config: DqnConfig) -> Dqn {
         Dqn::new(config, 3, 2, Device::Cpu, 0, 1).unwrap()

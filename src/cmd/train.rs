@@ -325,6 +325,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             (Task::Classic, AgentKind::Dqn, None) => {}
         }
+        // On a scenario, the empty offer is the action kept when Q differences are within
+        // the config's margin (unless the config names another).
+        if let Task::Scenario { scenario, .. } = &task
+            && config.keep_action.is_none()
+        {
+            config.keep_action = scenario
+                .offers
+                .iter()
+                .position(|o| !o.contact)
+                .map(|i| i as u32);
+        }
         config.validate().context("checking the config")?;
         let out = args.out.clone().unwrap_or_else(|| {
             PathBuf::from("results").join(format!(
