@@ -237,6 +237,7 @@ pub fn compare_to_dir(
         &seg_reports,
     );
     io::write_atomic(&out.join("comparison.md"), md.as_bytes())?;
+    crate::cmd::report::report_dir(&out, None)?;
     Ok((doc, overall, out))
 }
 

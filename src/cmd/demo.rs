@@ -105,16 +105,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(&cmp_dir),
         args.quiet,
     )?;
-    let report = crate::cmd::report::report_dir(&cmp_dir, Some("clv demo"))?;
+    crate::cmd::report::report_dir(&cmp_dir, Some(&format!("clv demo: {}", scenario.name)))?;
     crate::cmd::report::report_dir(&args.out.join("training"), Some("DQN training"))?;
+    // oracle-myopic reads hidden traits: a reference, not a policy a firm could run.
     let best = overall
         .iter()
+        .filter(|r| r.policy != "oracle-myopic")
         .max_by(|a, b| a.summary.clv_mean.total_cmp(&b.summary.clv_mean))
         .expect("at least one policy");
-    println!(
-        "best policy on test seeds: {} (${:.2} per customer, {:+.2} vs none)",
-        best.policy, best.summary.clv_mean, best.diff_vs_reference.mean
+    let headline = format!(
+        "best policy on test seeds (oracle-myopic aside): `{}` (${:.2} per customer, {:+.2} vs `none`, paired 95% CI {:+.2} .. {:+.2})",
+        best.policy,
+        best.summary.clv_mean,
+        best.diff_vs_reference.mean,
+        best.diff_vs_reference.ci95[0],
+        best.diff_vs_reference.ci95[1]
     );
+    let report = args.out.join("report.md");
+    let text = format!(
+        "# clv demo: {}\n\n{}.\n\nBaselines tuned on validation seeds ({} customers), DQN trained with seeds {:?}, one comparison on test seeds ({} customers, common random numbers), {:.0} s in all.\n\n- [Policy comparison](comparison/report.md)\n- [DQN training curves](training/report.md)\n",
+        scenario.name,
+        headline,
+        args.tune_customers,
+        args.train_seeds,
+        args.test_customers,
+        started.elapsed().as_secs_f64()
+    );
+    crate::io::write_atomic(&report, text.as_bytes())?;
+    println!("{headline}");
     println!(
         "report: {} ({:.0} s)",
         report.display(),

@@ -511,6 +511,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &out.join("summary.json"),
         &serde_json::to_vec_pretty(&summary)?,
     )?;
+    crate::cmd::report::report_dir(&out, None)?;
     if !args.quiet {
         let what = if summary.eval_clv_mean.is_some() {
             format!(
