@@ -137,7 +137,7 @@ fn compare_writes_csv_json_markdown_with_paired_differences() {
     for f in [
         "comparison.csv",
         "comparison.json",
-        "comparison.md",
+        "report.md",
         "scenario.ron",
     ] {
         assert!(out.join(f).is_file(), "{f} missing");

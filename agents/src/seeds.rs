@@ -2,27 +2,7 @@
 //! seed a run uses is a hash of (domain, run seed, stream), never a sum such as `seed + i`, so
 //! training, validation and test episodes never share an environment seed.
 
-/// Which of the three seed domains a seed belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SeedDomain {
-    /// Drives learning: network initialisation, exploration, replay sampling, training envs.
-    Train,
-    /// Chooses checkpoints and hyperparameters.
-    Validation,
-    /// Used once, for the reported result.
-    Test,
-}
-
-impl SeedDomain {
-    /// A fixed tag per domain, mixed into every derived seed.
-    fn tag(self) -> u64 {
-        match self {
-            SeedDomain::Train => 0x7472_6169_6e00_0001, // "train"
-            SeedDomain::Validation => 0x7661_6c69_6400_0002, // "valid"
-            SeedDomain::Test => 0x7465_7374_0000_0003,  // "test"
-        }
-    }
-}
+pub use clv_envs::SeedDomain;
 
 /// Named streams within the training domain.
 pub mod stream {

@@ -22,7 +22,8 @@ pub enum SeedDomain {
 }
 
 impl SeedDomain {
-    fn tag(self) -> u64 {
+    /// A fixed tag per domain, mixed into every seed derived in it.
+    pub fn tag(self) -> u64 {
         match self {
             SeedDomain::Train => 0x7472_6169_6e00_0001,
             SeedDomain::Validation => 0x7661_6c69_6400_0002,

@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Output directory (default results/compare-<time>): comparison.csv, comparison.json,
-    /// comparison.md, series.csv (per period), scenario.ron.
+    /// series.csv (per period), scenario.ron, and report.md with plots/ (`clv report`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Print the comparison as one JSON object instead of the table.
@@ -76,8 +76,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Compares `policies` (specs) against `reference` on the test-seed populations `seeds` of
-/// `customers` customers each, and writes comparison.{json,csv,md}, series.csv and
-/// scenario.ron into `out` (default results/compare-<time>). Returns the JSON document, the
+/// `customers` customers each, and writes comparison.{json,csv}, series.csv, scenario.ron
+/// and the report (report.md, plots/) into `out` (default results/compare-<time>). Returns the JSON document, the
 /// overall rows and the directory.
 #[allow(clippy::too_many_arguments)]
 pub fn compare_to_dir(
@@ -228,15 +228,6 @@ pub fn compare_to_dir(
     }
     io::write_csv(&out.join("comparison.csv"), &header, &rows)?;
     write_series(&out.join("series.csv"), &results, &shown, &names)?;
-    let md = markdown(
-        &scenario.name,
-        reference,
-        customers,
-        seeds,
-        &overall,
-        &seg_reports,
-    );
-    io::write_atomic(&out.join("comparison.md"), md.as_bytes())?;
     crate::cmd::report::report_dir(&out, None)?;
     Ok((doc, overall, out))
 }
@@ -323,86 +314,6 @@ fn table(rows: &[PolicyReport], reference: &str) -> String {
                 .map(|v| format!("{v:.2}"))
                 .unwrap_or_else(|| "-".into()),
         );
-    }
-    s
-}
-
-/// The comparison as a short Markdown report.
-pub fn markdown(
-    scenario: &str,
-    reference: &str,
-    customers: u64,
-    seeds: &[u64],
-    overall: &[PolicyReport],
-    by_segment: &[(&str, Vec<PolicyReport>)],
-) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "# Policy comparison: {scenario}\n");
-    let _ = writeln!(
-        s,
-        "{} customers per seed x {} seed(s) ({:?}), common random numbers. Intervals are 95% normal intervals over customers, per comparison and unadjusted for multiple comparisons.\n",
-        customers,
-        seeds.len(),
-        seeds
-    );
-    if let Some(best) = overall
-        .iter()
-        .max_by(|a, b| a.summary.clv_mean.total_cmp(&b.summary.clv_mean))
-    {
-        let d = &best.diff_vs_reference;
-        let sure = if best.policy == reference {
-            "it is the reference".to_string()
-        } else if d.ci95[0] > 0.0 {
-            "the paired 95% interval excludes zero".to_string()
-        } else {
-            "the paired 95% interval includes zero: not a clear win".to_string()
-        };
-        let _ = writeln!(
-            s,
-            "**{}** has the highest realised CLV, ${:.2} per customer, {:+.2} (95% CI {:+.2} .. {:+.2}) vs `{}`; {}.\n",
-            best.policy, best.summary.clv_mean, d.mean, d.ci95[0], d.ci95[1], reference, sure
-        );
-    }
-    let _ = writeln!(
-        s,
-        "| segment | policy | CLV $ | 95% CI | CLV52 $ | vs {reference} $ | 95% CI | contacts | cost $ | incr. margin $ | ROMS | active end | opted out |"
-    );
-    let _ = writeln!(
-        s,
-        "|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"
-    );
-    let mut row = |seg: &str, r: &PolicyReport| {
-        let m = &r.summary;
-        let _ = writeln!(
-            s,
-            "| {seg} | `{}` | {:.2} | {:.2} .. {:.2} | {:.2} | {:+.2} | {:+.2} .. {:+.2} | {:.2} | {:.2} | {} | {} | {:.1}% | {:.1}% |",
-            r.policy,
-            m.clv_mean,
-            m.clv_ci95[0],
-            m.clv_ci95[1],
-            m.clv52_mean,
-            r.diff_vs_reference.mean,
-            r.diff_vs_reference.ci95[0],
-            r.diff_vs_reference.ci95[1],
-            m.contacts_per_customer,
-            m.marketing_cost_per_customer,
-            r.incremental_margin_vs_none
-                .map(|v| format!("{v:+.2}"))
-                .unwrap_or_default(),
-            r.return_on_marketing_spend
-                .map(|v| format!("{v:.2}"))
-                .unwrap_or_else(|| "-".into()),
-            100.0 * m.active_share_end,
-            100.0 * m.opt_out_share,
-        );
-    };
-    for r in overall {
-        row("all", r);
-    }
-    for (name, rs) in by_segment {
-        for r in rs {
-            row(name, r);
-        }
     }
     s
 }
