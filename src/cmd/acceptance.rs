@@ -55,6 +55,10 @@ pub struct Args {
     /// Override the agents' environment-step budget (default: the config's).
     #[arg(long)]
     pub steps: Option<u64>,
+    /// Action margins tried for the myopic learner (seed 0, chosen on validation), so that
+    /// the myopic baseline is tuned like every other baseline.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![0.0, 0.02, 0.05])]
+    pub myopic_margins: Vec<f64>,
     /// Scenario names (not files) on which DQN must also beat the myopic learner.
     #[arg(long, default_values_t = vec!["habituation".to_string()])]
     pub myopic: Vec<String>,
@@ -113,6 +117,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The best validation CLV of a training run (its summary.json).
+fn best_validation(run_dir: &Path) -> anyhow::Result<f64> {
+    let path = run_dir.join("summary.json");
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+    )?;
+    v["best_valid_return_mean"]
+        .as_f64()
+        .with_context(|| format!("{} has no best_valid_return_mean", path.display()))
+}
+
 fn say(quiet: bool, msg: String) {
     if !quiet {
         eprintln!("{msg}");
@@ -159,35 +174,70 @@ fn one_scenario(
     let best_baseline = tuned[0].0.clone();
 
     // 2. Train the agents.
-    let myopic_too = args.myopic.contains(&name);
+    let train = |agent, seed: u64, margin: Option<f64>, run_dir: &Path| {
+        crate::cmd::train::run(crate::cmd::train::Args {
+            scenario: Some(path.to_path_buf()),
+            overrides: args.overrides.clone(),
+            gamma: None,
+            action_margin: margin,
+            valid_customers: args.valid_customers,
+            test_customers: 1000,
+            env: None,
+            agent,
+            config: None,
+            steps: args.steps,
+            seed,
+            out: Some(run_dir.to_path_buf()),
+            device: clv_agents::DeviceChoice::Cpu,
+            resume: None,
+            quiet: true,
+        })
+    };
     let mut agent_specs = vec![];
     for seed in &args.train_seeds {
-        for (kind, agent) in [
-            ("dqn", crate::cmd::train::AgentKind::Dqn),
-            ("myopic", crate::cmd::train::AgentKind::Myopic),
-        ] {
-            if kind == "myopic" && !myopic_too {
-                continue;
+        let run_dir = dir.join(format!("dqn-seed{seed}"));
+        say(args.quiet, format!("[{name}] training dqn seed {seed}"));
+        train(crate::cmd::train::AgentKind::Dqn, *seed, None, &run_dir)?;
+        agent_specs.push(("dqn", *seed, format!("dqn:{}", run_dir.display())));
+    }
+    let mut myopic_margin = None;
+    if args.myopic.contains(&name) {
+        // Tune the myopic learner's margin on validation with the first seed.
+        let seed0 = args.train_seeds[0];
+        let mut best: Option<(f64, f64, PathBuf)> = None;
+        for m in &args.myopic_margins {
+            let run_dir = dir.join(format!("myopic-seed{seed0}-margin{m}"));
+            say(
+                args.quiet,
+                format!("[{name}] training myopic seed {seed0} margin {m}"),
+            );
+            train(
+                crate::cmd::train::AgentKind::Myopic,
+                seed0,
+                Some(*m),
+                &run_dir,
+            )?;
+            let v = best_validation(&run_dir)?;
+            if best.as_ref().is_none_or(|b| v > b.1) {
+                best = Some((*m, v, run_dir));
             }
-            let run_dir = dir.join(format!("{kind}-seed{seed}"));
-            say(args.quiet, format!("[{name}] training {kind} seed {seed}"));
-            crate::cmd::train::run(crate::cmd::train::Args {
-                scenario: Some(path.to_path_buf()),
-                overrides: args.overrides.clone(),
-                gamma: None,
-                valid_customers: args.valid_customers,
-                test_customers: 1000,
-                env: None,
-                agent,
-                config: None,
-                steps: args.steps,
-                seed: *seed,
-                out: Some(run_dir.clone()),
-                device: clv_agents::DeviceChoice::Cpu,
-                resume: None,
-                quiet: true,
-            })?;
-            agent_specs.push((kind, *seed, format!("{kind}:{}", run_dir.display())));
+        }
+        let (m, _, dir0) = best.context("--myopic-margins is empty")?;
+        myopic_margin = Some(m);
+        agent_specs.push(("myopic", seed0, format!("myopic:{}", dir0.display())));
+        for seed in args.train_seeds.iter().skip(1) {
+            let run_dir = dir.join(format!("myopic-seed{seed}-margin{m}"));
+            say(
+                args.quiet,
+                format!("[{name}] training myopic seed {seed} margin {m}"),
+            );
+            train(
+                crate::cmd::train::AgentKind::Myopic,
+                *seed,
+                Some(m),
+                &run_dir,
+            )?;
+            agent_specs.push(("myopic", *seed, format!("myopic:{}", run_dir.display())));
         }
     }
 
@@ -295,6 +345,7 @@ fn one_scenario(
         "tuned": tuned.iter().map(|(s, v)| json!({"policy": s, "validation_clv": v})).collect::<Vec<_>>(),
         "test_clv": {"none": none_m, "best_baseline": best_m, "oracle_myopic": oracle_m},
         "required_lower_bound": margin,
+        "myopic_action_margin": myopic_margin,
         "dqn": rows,
         "passes": passes,
         "pass": ok,

@@ -74,6 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             scenario: Some(args.scenario.scenario.clone()),
             overrides: args.scenario.overrides.clone(),
             gamma: None,
+            action_margin: None,
             valid_customers: 4000,
             test_customers: 1000,
             env: None,

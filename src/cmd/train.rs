@@ -73,6 +73,10 @@ pub struct Args {
     /// --agent myopic; on a classic task: the config's).
     #[arg(long)]
     pub gamma: Option<f64>,
+    /// Greedy acting keeps the empty offer unless another beats it by this margin, in
+    /// scaled-reward units (overrides the config's `action_margin`).
+    #[arg(long)]
+    pub action_margin: Option<f64>,
     /// Validation customers (scenario runs): checkpoints are chosen on their realised CLV.
     #[arg(long, default_value_t = 4000)]
     pub valid_customers: u64,
@@ -287,8 +291,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Config: the saved one when resuming, else --config, else the built-in file for the task.
     let (mut trainer, config_source, out) = if let Some(run_dir) = &args.resume {
         let ck = run_dir.join("checkpoint").join(LAST_CHECKPOINT);
-        if args.config.is_some() || args.gamma.is_some() {
-            bail!("--resume uses the config saved in the checkpoint; drop --config / --gamma");
+        if args.config.is_some() || args.gamma.is_some() || args.action_margin.is_some() {
+            bail!(
+                "--resume uses the config saved in the checkpoint; drop --config / --gamma / --action-margin"
+            );
         }
         let trainer = DqnTrainer::resume(&ck, device, args.steps)
             .with_context(|| format!("resuming from {}", ck.display()))?;
@@ -313,6 +319,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         };
         if let Some(steps) = args.steps {
             config.total_env_steps = steps;
+        }
+        if let Some(m) = args.action_margin {
+            config.action_margin = m;
         }
         match (&task, args.agent, args.gamma) {
             (_, AgentKind::Myopic, Some(g)) if g != 0.0 => {
