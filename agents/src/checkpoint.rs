@@ -1,6 +1,6 @@
-//! Checkpoints: everything needed to act with a trained DQN agent and to resume its training.
+//! Checkpoints: everything needed to act with a trained agent and to resume its training.
 //!
-//! A checkpoint is a folder:
+//! A DQN checkpoint is a folder:
 //! - `q_online.safetensors`, `q_target.safetensors`: both networks' weights (`VarStore::save`,
 //!   safetensors chosen by the extension);
 //! - `replay.safetensors` (when `checkpoint_replay`): the replay buffer's rows;
@@ -10,14 +10,22 @@
 //!   and the training loop's state (episode count, recent returns, update credit, next
 //!   evaluation / log step, best validation score, metrics rows so far).
 //!
-//! What a resume restores exactly: weights of both networks, normaliser, counters (so the
-//! epsilon schedule, target-update phase and budgets continue), both RNG positions, the
-//! replay rows and the loop state above.
+//! A DDPG / TD3 checkpoint ([`crate::save_ddpg_checkpoint`]) has the same layout with
+//! `actor.safetensors`, `actor_target.safetensors`, `critic.safetensors` (both critics, `q1.*`
+//! and `q2.*`) and `critic_target.safetensors` in place of the Q networks, and its JSON adds
+//! `algorithm: "ddpg"`, the action bounds, the actor-update count, the exploration noise
+//! process (its OU state and RNG position) and the target-smoothing RNG. Loading one
+//! algorithm's checkpoint as another's fails naming both.
+//!
+//! What a resume restores exactly: weights of every network and target, normaliser, counters
+//! (so the epsilon schedule or random-action phase, the target-update and actor-delay phases
+//! and the budgets continue), every RNG position (exploration, OU state, target smoothing,
+//! replay sampling), the replay rows and the loop state above.
 //!
 //! What it does not restore:
-//! - Adam's moment estimates and step count: tch's optimisers expose no state to save, so a
-//!   resumed run restarts Adam from zero moments (its first updates are sign-like steps of
-//!   size `lr`).
+//! - Adam's moment estimates and step count (of every optimiser): tch's optimisers expose no
+//!   state to save, so a resumed run restarts Adam from zero moments (its first updates are
+//!   sign-like steps of size `lr`).
 //! - The training environments' state: [`clv_envs::VecEnv`] exposes none. A resume resets the
 //!   training envs with a fresh seed of the training domain (`stream::ENV` plus the resume
 //!   count), so episodes in flight at the save are abandoned and the n-step windows pending in
@@ -97,7 +105,7 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     dir.with_file_name(name)
 }
 
-fn remove_dir_if_exists(dir: &Path) -> Result<(), AgentError> {
+pub(crate) fn remove_dir_if_exists(dir: &Path) -> Result<(), AgentError> {
     match std::fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(AgentError::io("removing", dir, e))
@@ -106,40 +114,17 @@ fn remove_dir_if_exists(dir: &Path) -> Result<(), AgentError> {
     }
 }
 
-/// Writes a checkpoint folder at `dir` atomically (built as `dir.tmp`, then renamed).
-pub fn save_checkpoint(
+/// Builds a checkpoint folder atomically: `fill` writes into `dir.tmp`, which then replaces
+/// `dir` (the old folder is moved to `dir.old` and removed), so a crash never leaves a
+/// half-written checkpoint under the final name. Shared by every algorithm's checkpoints.
+pub(crate) fn write_dir_atomically(
     dir: &Path,
-    agent: &Dqn,
-    replay: Option<&ReplayBuffer>,
-    loop_state: Option<&LoopState>,
+    fill: impl FnOnce(&Path) -> Result<(), AgentError>,
 ) -> Result<(), AgentError> {
     let tmp = sibling(dir, ".tmp");
     remove_dir_if_exists(&tmp)?;
     std::fs::create_dir_all(&tmp).map_err(|e| AgentError::io("creating", &tmp, e))?;
-    agent.online_vars().save(tmp.join(ONLINE_FILE))?;
-    agent.target_vars().save(tmp.join(TARGET_FILE))?;
-    let replay = match replay {
-        Some(r) => Some(r.save_rows(&tmp.join(REPLAY_FILE))?),
-        None => None,
-    };
-    let meta = CheckpointMeta {
-        format: CHECKPOINT_FORMAT,
-        config: agent.config().clone(),
-        obs_dim: crate::Policy::obs_dim(agent),
-        n_actions: crate::Policy::n_actions(agent),
-        normalizer: agent.normalizer.clone(),
-        env_steps: agent.env_steps,
-        updates: agent.updates(),
-        explore_rng: agent.explore_rng().clone(),
-        replay,
-        loop_state: loop_state.cloned(),
-    };
-    let json = serde_json::to_vec_pretty(&meta).map_err(|e| AgentError::Checkpoint {
-        path: dir.into(),
-        reason: e.to_string(),
-    })?;
-    let meta_path = tmp.join(META_FILE);
-    std::fs::write(&meta_path, json).map_err(|e| AgentError::io("writing", meta_path, e))?;
+    fill(&tmp)?;
     let old = sibling(dir, ".old");
     remove_dir_if_exists(&old)?;
     if dir.exists() {
@@ -149,14 +134,73 @@ pub fn save_checkpoint(
     remove_dir_if_exists(&old)
 }
 
+/// Name of the algorithm of a checkpoint JSON without an `algorithm` field (DQN's layout).
+const DQN_ALGORITHM: &str = "dqn";
+
+/// Reads a checkpoint's JSON at `path` as `T`, first checking that its `algorithm` field
+/// (absent = `dqn`) is `expected`, so that loading one algorithm's checkpoint as another's
+/// says so plainly.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    expected: &str,
+) -> Result<T, AgentError> {
+    let text = std::fs::read_to_string(path).map_err(|e| AgentError::io("reading", path, e))?;
+    let bad = |reason: String| AgentError::Checkpoint {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let found = value
+        .get("algorithm")
+        .and_then(|a| a.as_str())
+        .unwrap_or(DQN_ALGORITHM);
+    if found != expected {
+        return Err(bad(format!(
+            "holds a {found} checkpoint, but a {expected} one was expected"
+        )));
+    }
+    serde_json::from_value(value).map_err(|e| bad(e.to_string()))
+}
+
+/// Writes a checkpoint folder at `dir` atomically (built as `dir.tmp`, then renamed).
+pub fn save_checkpoint(
+    dir: &Path,
+    agent: &Dqn,
+    replay: Option<&ReplayBuffer>,
+    loop_state: Option<&LoopState>,
+) -> Result<(), AgentError> {
+    write_dir_atomically(dir, |tmp| {
+        agent.online_vars().save(tmp.join(ONLINE_FILE))?;
+        agent.target_vars().save(tmp.join(TARGET_FILE))?;
+        let replay = match replay {
+            Some(r) => Some(r.save_rows(&tmp.join(REPLAY_FILE))?),
+            None => None,
+        };
+        let meta = CheckpointMeta {
+            format: CHECKPOINT_FORMAT,
+            config: agent.config().clone(),
+            obs_dim: crate::Policy::obs_dim(agent),
+            n_actions: crate::Policy::n_actions(agent),
+            normalizer: agent.normalizer.clone(),
+            env_steps: agent.env_steps,
+            updates: agent.updates(),
+            explore_rng: agent.explore_rng().clone(),
+            replay,
+            loop_state: loop_state.cloned(),
+        };
+        let json = serde_json::to_vec_pretty(&meta).map_err(|e| AgentError::Checkpoint {
+            path: dir.into(),
+            reason: e.to_string(),
+        })?;
+        let meta_path = tmp.join(META_FILE);
+        std::fs::write(&meta_path, json).map_err(|e| AgentError::io("writing", meta_path, e))
+    })
+}
+
 /// Reads only the JSON part of a checkpoint.
 pub fn read_checkpoint_meta(dir: &Path) -> Result<CheckpointMeta, AgentError> {
     let path = dir.join(META_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| AgentError::io("reading", &path, e))?;
-    let meta: CheckpointMeta = serde_json::from_str(&text).map_err(|e| AgentError::Checkpoint {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
+    let meta: CheckpointMeta = read_json(&path, DQN_ALGORITHM)?;
     if meta.format != CHECKPOINT_FORMAT {
         return Err(AgentError::Checkpoint {
             path,

@@ -153,7 +153,11 @@ impl Default for DqnConfig {
     }
 }
 
-fn check(ok: bool, field: &'static str, reason: impl FnOnce() -> String) -> Result<(), AgentError> {
+pub(crate) fn check(
+    ok: bool,
+    field: &'static str,
+    reason: impl FnOnce() -> String,
+) -> Result<(), AgentError> {
     if ok {
         Ok(())
     } else {
@@ -164,13 +168,13 @@ fn check(ok: bool, field: &'static str, reason: impl FnOnce() -> String) -> Resu
     }
 }
 
-fn positive(x: f64, field: &'static str) -> Result<(), AgentError> {
+pub(crate) fn positive(x: f64, field: &'static str) -> Result<(), AgentError> {
     check(x.is_finite() && x > 0.0, field, || {
         format!("must be finite and > 0, got {x}")
     })
 }
 
-fn at_least_one<T: Into<u64> + Copy + std::fmt::Display>(
+pub(crate) fn at_least_one<T: Into<u64> + Copy + std::fmt::Display>(
     x: T,
     field: &'static str,
 ) -> Result<(), AgentError> {
@@ -179,7 +183,7 @@ fn at_least_one<T: Into<u64> + Copy + std::fmt::Display>(
     })
 }
 
-fn unit(x: f64, field: &'static str) -> Result<(), AgentError> {
+pub(crate) fn unit(x: f64, field: &'static str) -> Result<(), AgentError> {
     check((0.0..=1.0).contains(&x), field, || {
         format!("must be in [0,1], got {x}")
     })

@@ -29,7 +29,7 @@ pub const CLIP_EPS: f64 = 1e-6;
 pub const NORM_EPS: f64 = 1e-8;
 
 /// Serialises seeding libtorch and initialising a network (see [`Dqn::new`]).
-static TORCH_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static TORCH_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The TD target `reward + discount * (1 - terminated) * next_value`.
 ///
@@ -448,8 +448,16 @@ mod tests {
                 .act(&obs, 1, Mode::Greedy)
                 .unwrap()
         };
-        assert_eq!(with(gap * 2.0), vec![other], "a gap below the margin keeps the default");
-        assert_eq!(with(gap * 0.5), vec![best], "a gap above the margin takes the argmax");
+        assert_eq!(
+            with(gap * 2.0),
+            vec![other],
+            "a gap below the margin keeps the default"
+        );
+        assert_eq!(
+            with(gap * 0.5),
+            vec![best],
+            "a gap above the margin takes the argmax"
+        );
         let bad = DqnConfig {
             keep_action: Some(5),
             ..DqnConfig::default()

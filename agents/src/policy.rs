@@ -34,3 +34,75 @@ impl<P: Policy + ?Sized> Policy for &mut P {
         (**self).act(obs, n, mode)
     }
 }
+
+/// A policy over a continuous action box, acting on whole batches.
+pub trait ContinuousPolicy {
+    /// Values per observation.
+    fn obs_dim(&self) -> usize;
+    /// Lower bound of each action value, env units.
+    fn action_low(&self) -> &[f32];
+    /// Upper bound of each action value, env units.
+    fn action_high(&self) -> &[f32];
+    /// `action_dim` values within the bounds for each of the `n` observations in `obs`,
+    /// row-major `[n, obs_dim]` (raw); returns row-major `[n, action_dim]`.
+    fn act_continuous(&mut self, obs: &[f32], n: usize, mode: Mode)
+    -> Result<Vec<f32>, AgentError>;
+}
+
+/// An owned batch of actions for a vector env, one per sub-environment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnvActions {
+    /// One index per sub-environment.
+    Discrete(Vec<u32>),
+    /// `action_dim` values per sub-environment, row-major, env units.
+    Continuous(Vec<f32>),
+}
+
+impl EnvActions {
+    /// The batch as the env's [`clv_envs::Actions`].
+    pub fn as_actions(&self) -> clv_envs::Actions<'_> {
+        match self {
+            EnvActions::Discrete(a) => clv_envs::Actions::Discrete(a),
+            EnvActions::Continuous(a) => clv_envs::Actions::Continuous(a),
+        }
+    }
+
+    /// The batch as replay rows (`f32` values, `action_dim` per sub-environment; a discrete
+    /// index as its value).
+    pub fn replay_rows(&self) -> Vec<f32> {
+        match self {
+            EnvActions::Discrete(a) => a.iter().map(|&x| x as f32).collect(),
+            EnvActions::Continuous(a) => a.clone(),
+        }
+    }
+}
+
+/// Anything that acts on a vector env's observation batches: every discrete [`Policy`], and
+/// the continuous agents. What evaluation and the training loop drive.
+pub trait EnvActor {
+    /// Checks that the env's observation size and action space fit the actor.
+    fn check_env(&self, obs_dim: usize, space: &clv_envs::ActionSpace) -> Result<(), AgentError>;
+    /// Actions for `n` raw observations, row-major `[n, obs_dim]`.
+    fn act_env(&mut self, obs: &[f32], n: usize, mode: Mode) -> Result<EnvActions, AgentError>;
+}
+
+impl<P: Policy + ?Sized> EnvActor for P {
+    fn check_env(&self, obs_dim: usize, space: &clv_envs::ActionSpace) -> Result<(), AgentError> {
+        match space {
+            clv_envs::ActionSpace::Discrete { n }
+                if *n == self.n_actions() && obs_dim == self.obs_dim() =>
+            {
+                Ok(())
+            }
+            other => Err(AgentError::EnvMismatch(format!(
+                "agent expects obs_dim {} and {} discrete actions; env has obs_dim {obs_dim} and {other:?}",
+                self.obs_dim(),
+                self.n_actions()
+            ))),
+        }
+    }
+
+    fn act_env(&mut self, obs: &[f32], n: usize, mode: Mode) -> Result<EnvActions, AgentError> {
+        Ok(EnvActions::Discrete(self.act(obs, n, mode)?))
+    }
+}

@@ -1,6 +1,8 @@
-//! The DQN training loop, generic over any [`VecEnv`] with a discrete action space: CartPole
-//! to validate the agent, the customer population for the real task (f32 feature
-//! observations, dollar rewards scaled by `reward_scale`, the horizon end `terminated`).
+//! The training loop shared by every learner ([`Trainer`], generic over a [`Learner`]): DQN
+//! ([`DqnTrainer`]) on a discrete action space and DDPG / TD3 ([`DdpgTrainer`]) on a
+//! continuous one, over any [`VecEnv`]: CartPole and Pendulum to validate the agents, the
+//! customer population for the real task (f32 feature observations, dollar rewards scaled by
+//! `reward_scale`, the horizon end `terminated`).
 //!
 //! Budgets count environment transitions and gradient updates, never wall-clock time.
 //! `replay_ratio` is the number of transitions sampled per transition collected: every
@@ -12,20 +14,23 @@
 //! the optimiser step with [`AgentError::Diverged`], leaving the last good checkpoint in place.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tch::Device;
 
-use clv_envs::{ActionSpace, Actions, VecEnv};
+use clv_envs::VecEnv;
 
 use crate::AgentError;
 use crate::checkpoint::{LoadedCheckpoint, load_checkpoint, save_checkpoint};
 use crate::config::DqnConfig;
-use crate::dqn::Dqn;
-use crate::policy::{Mode, Policy};
-use crate::replay::{ReplayBuffer, ReplaySpec};
+use crate::ddpg::{Ddpg, LoadedDdpgCheckpoint, load_ddpg_checkpoint, save_ddpg_checkpoint};
+use crate::ddpg_config::DdpgConfig;
+use crate::dqn::{Dqn, UpdateStats};
+use crate::normalize::RunningNorm;
+use crate::policy::{EnvActor, Mode};
+use crate::replay::{Batch, ReplayBuffer, ReplaySpec};
 use crate::seeds::{SeedDomain, derive_seed, mix64, stream};
 
 /// Folder name of the latest checkpoint under the checkpoint root.
@@ -58,14 +63,14 @@ impl EvalStats {
 /// Each round resets `env` with a seed hashed from `(seed, round)` and runs until every
 /// sub-env has finished its first episode; rounds repeat until enough episodes are in.
 /// `max_steps` bounds one round's vector steps.
-pub fn evaluate<P: Policy + ?Sized, E: VecEnv + ?Sized>(
+pub fn evaluate<P: EnvActor + ?Sized, E: VecEnv + ?Sized>(
     policy: &mut P,
     env: &mut E,
     seed: u64,
     episodes: usize,
     max_steps: u64,
 ) -> Result<EvalStats, AgentError> {
-    check_env(&*policy, env.obs_dim(), &env.action_space())?;
+    policy.check_env(env.obs_dim(), &env.action_space())?;
     let n = env.num_envs();
     let mut returns = Vec::with_capacity(episodes);
     let mut round = 0u64;
@@ -77,11 +82,11 @@ pub fn evaluate<P: Policy + ?Sized, E: VecEnv + ?Sized>(
         while done.iter().any(|d| !d) {
             if steps >= max_steps {
                 return Err(AgentError::EnvMismatch(format!(
-                    "evaluation episodes did not end within {max_steps} steps (dqn.eval_max_steps)"
+                    "evaluation episodes did not end within {max_steps} steps (dqn.eval_max_steps / ddpg.eval_max_steps)"
                 )));
             }
-            let actions = policy.act(&obs, n, Mode::Greedy)?;
-            let b = env.step(Actions::Discrete(&actions));
+            let actions = policy.act_env(&obs, n, Mode::Greedy)?;
+            let b = env.step(actions.as_actions());
             for i in 0..n {
                 if !done[i] {
                     acc[i] += f64::from(b.reward[i]);
@@ -98,11 +103,11 @@ pub fn evaluate<P: Policy + ?Sized, E: VecEnv + ?Sized>(
     Ok(EvalStats::from_returns(returns))
 }
 
-/// How the training loop scores the greedy policy when it chooses checkpoints: on validation
-/// seeds, higher is better.
-pub trait Validator {
+/// How the training loop scores the greedy policy of an agent `A` when it chooses
+/// checkpoints: on validation seeds, higher is better.
+pub trait Validator<A: ?Sized = Dqn> {
     /// Scores `agent`'s greedy policy; `seed` is from the validation domain.
-    fn validate(&mut self, agent: &mut Dqn, seed: u64) -> Result<EvalStats, AgentError>;
+    fn validate(&mut self, agent: &mut A, seed: u64) -> Result<EvalStats, AgentError>;
 }
 
 /// Greedy episodes on a vector env (see [`evaluate`]).
@@ -124,26 +129,9 @@ impl<'a, V: VecEnv + ?Sized> EpisodeValidator<'a, V> {
     }
 }
 
-impl<V: VecEnv + ?Sized> Validator for EpisodeValidator<'_, V> {
-    fn validate(&mut self, agent: &mut Dqn, seed: u64) -> Result<EvalStats, AgentError> {
+impl<A: EnvActor + ?Sized, V: VecEnv + ?Sized> Validator<A> for EpisodeValidator<'_, V> {
+    fn validate(&mut self, agent: &mut A, seed: u64) -> Result<EvalStats, AgentError> {
         evaluate(agent, self.env, seed, self.episodes, self.max_steps)
-    }
-}
-
-fn check_env<P: Policy + ?Sized>(
-    policy: &P,
-    obs_dim: usize,
-    space: &ActionSpace,
-) -> Result<(), AgentError> {
-    match space {
-        ActionSpace::Discrete { n } if *n == policy.n_actions() && obs_dim == policy.obs_dim() => {
-            Ok(())
-        }
-        other => Err(AgentError::EnvMismatch(format!(
-            "agent expects obs_dim {} and {} discrete actions; env has obs_dim {obs_dim} and {other:?}",
-            policy.obs_dim(),
-            policy.n_actions()
-        ))),
     }
 }
 
@@ -152,19 +140,21 @@ fn check_env<P: Policy + ?Sized>(
 pub struct MetricsRow {
     /// Environment transitions collected.
     pub env_steps: u64,
-    /// Gradient updates done.
+    /// Gradient updates done (DDPG / TD3: critic updates).
     pub updates: u64,
     /// Training episodes finished.
     pub episodes: u64,
     /// Mean return of the last `return_window` training episodes (exploring), env units.
     pub train_return_mean: Option<f64>,
-    /// Mean Huber loss of the updates since the previous row, scaled-reward units.
+    /// Mean loss of the updates since the previous row (DQN: Huber; DDPG / TD3: the critic's
+    /// squared error, summed over critics), scaled-reward units.
     pub loss: Option<f64>,
-    /// Mean batch Q value of those updates, scaled-reward units.
+    /// Mean batch Q value of those updates (DDPG / TD3: the first critic's), scaled-reward units.
     pub q_mean: Option<f64>,
-    /// Mean gradient norm (before clipping) of those updates.
+    /// Mean gradient norm (before clipping) of those updates (DDPG / TD3: the critic's).
     pub grad_norm: Option<f64>,
-    /// Exploration epsilon at this step.
+    /// Exploration at this step: DQN's epsilon; DDPG / TD3's noise standard deviation in half
+    /// action ranges (1 while actions are uniform over the box).
     pub epsilon: f64,
     /// Greedy validation mean return, when an evaluation ran at this row, env units.
     pub valid_return_mean: Option<f64>,
@@ -172,6 +162,10 @@ pub struct MetricsRow {
     pub valid_return_std: Option<f64>,
     /// Seconds of training so far (accumulated across resumes).
     pub wall_seconds: f64,
+    /// DDPG / TD3: mean actor loss `-Q_1(s, mu(s))` of the actor updates since the previous
+    /// row, scaled-reward units. DQN: none.
+    #[serde(default)]
+    pub actor_loss: Option<f64>,
 }
 
 /// The training loop's own state, saved in checkpoints.
@@ -217,7 +211,7 @@ pub struct Progress {
     pub total_env_steps: u64,
     /// Gradient updates done.
     pub updates: u64,
-    /// Exploration epsilon.
+    /// Exploration (see [`MetricsRow::epsilon`]).
     pub epsilon: f64,
     /// Mean return of recent training episodes, env units.
     pub train_return_mean: Option<f64>,
@@ -243,7 +237,7 @@ pub enum StopReason {
     Updates,
 }
 
-/// The outcome of [`DqnTrainer::run`].
+/// The outcome of [`Trainer::run`].
 #[derive(Debug, Clone)]
 pub struct TrainReport {
     /// Transitions collected.
@@ -258,6 +252,208 @@ pub struct TrainReport {
     pub wall_seconds: f64,
 }
 
+/// What one update of any learner measured.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LearnerStats {
+    /// The (critic's) loss of the batch, scaled-reward units.
+    pub loss: f64,
+    /// Global gradient L2 norm of the (critic's) update before clipping.
+    pub grad_norm: f64,
+    /// Mean `Q(s, a)` over the batch, scaled-reward units.
+    pub q_mean: f64,
+    /// Actor loss, when this update also updated an actor.
+    pub actor_loss: Option<f64>,
+}
+
+impl From<UpdateStats> for LearnerStats {
+    fn from(s: UpdateStats) -> Self {
+        Self {
+            loss: s.loss,
+            grad_norm: s.grad_norm,
+            q_mean: s.q_mean,
+            actor_loss: None,
+        }
+    }
+}
+
+/// The settings of the training loop, read from a learner's config (DQN and DDPG configs hold
+/// the same loop fields, documented there).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopSettings {
+    /// Budget: environment transitions.
+    pub total_env_steps: u64,
+    /// Budget: updates, if set.
+    pub max_updates: Option<u64>,
+    /// Training sub-environments.
+    pub num_envs: usize,
+    /// Transitions before the first update.
+    pub learning_starts: u64,
+    /// Transitions between training phases.
+    pub train_every: u64,
+    /// Transitions sampled per transition collected.
+    pub replay_ratio: f64,
+    /// Transitions per update.
+    pub batch_size: usize,
+    /// Transitions between evaluations (0 = none).
+    pub eval_every: u64,
+    /// Transitions between metrics rows.
+    pub log_every: u64,
+    /// Episodes averaged into `train_return_mean`.
+    pub return_window: usize,
+    /// Whether the learner normalises observations (the loop feeds its normaliser).
+    pub normalize_obs: bool,
+    /// Whether checkpoints hold the replay rows.
+    pub checkpoint_replay: bool,
+    /// The replay buffer's shape and returns.
+    pub replay: ReplaySpec,
+}
+
+/// An agent the shared loop can train: it acts (an [`EnvActor`]), learns from replay batches,
+/// counts its steps and saves itself.
+pub trait Learner: EnvActor {
+    /// The loop settings of the learner's config.
+    fn settings(&self) -> LoopSettings;
+    /// Environment transitions collected so far.
+    fn env_steps(&self) -> u64;
+    /// Counts `n` more collected transitions.
+    fn add_env_steps(&mut self, n: u64);
+    /// Gradient updates done.
+    fn updates(&self) -> u64;
+    /// The observation normaliser (the loop merges training observations into it).
+    fn normalizer_mut(&mut self) -> &mut RunningNorm;
+    /// Exploration at the current step (see [`MetricsRow::epsilon`]).
+    fn exploration(&self) -> f64;
+    /// One gradient update on `batch`.
+    fn learn(&mut self, batch: &Batch) -> Result<LearnerStats, AgentError>;
+    /// Replaces the transition budget.
+    fn set_total_env_steps(&mut self, total: u64) -> Result<(), AgentError>;
+    /// Writes a checkpoint folder at `dir`.
+    fn save(
+        &self,
+        dir: &Path,
+        replay: Option<&ReplayBuffer>,
+        state: Option<&LoopState>,
+    ) -> Result<(), AgentError>;
+}
+
+impl Learner for Dqn {
+    fn settings(&self) -> LoopSettings {
+        let c = self.config();
+        LoopSettings {
+            total_env_steps: c.total_env_steps,
+            max_updates: c.max_updates,
+            num_envs: c.num_envs,
+            learning_starts: c.learning_starts,
+            train_every: c.train_every,
+            replay_ratio: c.replay_ratio,
+            batch_size: c.batch_size,
+            eval_every: c.eval_every,
+            log_every: c.log_every,
+            return_window: c.return_window,
+            normalize_obs: c.normalize_obs,
+            checkpoint_replay: c.checkpoint_replay,
+            replay: ReplaySpec {
+                capacity: c.buffer_size,
+                obs_dim: crate::Policy::obs_dim(self),
+                action_dim: 1,
+                num_envs: c.num_envs,
+                n_step: c.n_step,
+                gamma: c.gamma,
+            },
+        }
+    }
+    fn env_steps(&self) -> u64 {
+        self.env_steps
+    }
+    fn add_env_steps(&mut self, n: u64) {
+        self.env_steps += n;
+    }
+    fn updates(&self) -> u64 {
+        Dqn::updates(self)
+    }
+    fn normalizer_mut(&mut self) -> &mut RunningNorm {
+        &mut self.normalizer
+    }
+    fn exploration(&self) -> f64 {
+        self.epsilon()
+    }
+    fn learn(&mut self, batch: &Batch) -> Result<LearnerStats, AgentError> {
+        self.update(batch).map(LearnerStats::from)
+    }
+    fn set_total_env_steps(&mut self, total: u64) -> Result<(), AgentError> {
+        Dqn::set_total_env_steps(self, total)
+    }
+    fn save(
+        &self,
+        dir: &Path,
+        replay: Option<&ReplayBuffer>,
+        state: Option<&LoopState>,
+    ) -> Result<(), AgentError> {
+        save_checkpoint(dir, self, replay, state)
+    }
+}
+
+impl Learner for Ddpg {
+    fn settings(&self) -> LoopSettings {
+        let c = self.config();
+        LoopSettings {
+            total_env_steps: c.total_env_steps,
+            max_updates: c.max_updates,
+            num_envs: c.num_envs,
+            learning_starts: c.learning_starts,
+            train_every: c.train_every,
+            replay_ratio: c.replay_ratio,
+            batch_size: c.batch_size,
+            eval_every: c.eval_every,
+            log_every: c.log_every,
+            return_window: c.return_window,
+            normalize_obs: c.normalize_obs,
+            checkpoint_replay: c.checkpoint_replay,
+            replay: ReplaySpec {
+                capacity: c.buffer_size,
+                obs_dim: self.obs_dim(),
+                action_dim: self.low().len(),
+                num_envs: c.num_envs,
+                n_step: c.n_step,
+                gamma: c.gamma,
+            },
+        }
+    }
+    fn env_steps(&self) -> u64 {
+        self.env_steps
+    }
+    fn add_env_steps(&mut self, n: u64) {
+        self.env_steps += n;
+    }
+    fn updates(&self) -> u64 {
+        Ddpg::updates(self)
+    }
+    fn normalizer_mut(&mut self) -> &mut RunningNorm {
+        &mut self.normalizer
+    }
+    fn exploration(&self) -> f64 {
+        if self.env_steps < self.config().random_steps {
+            1.0
+        } else {
+            self.config().explore_noise
+        }
+    }
+    fn learn(&mut self, batch: &Batch) -> Result<LearnerStats, AgentError> {
+        self.update(batch)
+    }
+    fn set_total_env_steps(&mut self, total: u64) -> Result<(), AgentError> {
+        Ddpg::set_total_env_steps(self, total)
+    }
+    fn save(
+        &self,
+        dir: &Path,
+        replay: Option<&ReplayBuffer>,
+        state: Option<&LoopState>,
+    ) -> Result<(), AgentError> {
+        save_ddpg_checkpoint(dir, self, replay, state)
+    }
+}
+
 /// Running sums of update statistics between metrics rows.
 #[derive(Debug, Default)]
 struct UpdateSums {
@@ -265,20 +461,28 @@ struct UpdateSums {
     loss: f64,
     q: f64,
     grad: f64,
+    actor_n: u64,
+    actor: f64,
 }
 
-/// A DQN agent with its replay buffer and loop state: build fresh or resume, then [`run`](Self::run).
+/// An agent with its replay buffer and loop state: build fresh or resume, then
+/// [`run`](Self::run).
 #[derive(Debug)]
-pub struct DqnTrainer {
+pub struct Trainer<L> {
     /// The agent.
-    pub agent: Dqn,
+    pub agent: L,
     /// The replay buffer.
     pub replay: ReplayBuffer,
     /// The loop state.
     pub state: LoopState,
 }
 
-impl DqnTrainer {
+/// The DQN trainer.
+pub type DqnTrainer = Trainer<Dqn>;
+/// The DDPG / TD3 trainer.
+pub type DdpgTrainer = Trainer<Ddpg>;
+
+impl Trainer<Dqn> {
     /// A fresh trainer for an env with `obs_dim` observations and `n_actions` actions, every
     /// RNG seeded from `seed` in the training domain (network initialisation, exploration,
     /// replay sampling, training envs each on their own stream).
@@ -290,14 +494,6 @@ impl DqnTrainer {
         seed: u64,
     ) -> Result<Self, AgentError> {
         let train = |s| derive_seed(SeedDomain::Train, seed, s);
-        let spec = ReplaySpec {
-            capacity: config.buffer_size,
-            obs_dim,
-            action_dim: 1,
-            num_envs: config.num_envs,
-            n_step: config.n_step,
-            gamma: config.gamma,
-        };
         let agent = Dqn::new(
             config,
             obs_dim,
@@ -306,47 +502,112 @@ impl DqnTrainer {
             train(stream::TORCH),
             train(stream::EXPLORE),
         )?;
-        Ok(Self {
-            agent,
-            replay: ReplayBuffer::new(spec, train(stream::REPLAY)),
-            state: LoopState {
-                seed,
-                ..Default::default()
-            },
-        })
+        Ok(Self::fresh(agent, seed))
     }
 
     /// Resumes from a checkpoint folder written by [`run`](Self::run) (see
     /// the checkpoint module doc for what is restored). `total_env_steps`, when given, replaces
     /// the saved transition budget (to train further).
     pub fn resume(
-        dir: &std::path::Path,
+        dir: &Path,
         device: Device,
         total_env_steps: Option<u64>,
     ) -> Result<Self, AgentError> {
         let LoadedCheckpoint {
-            mut agent,
+            agent,
             replay,
             loop_state,
         } = load_checkpoint(dir, device)?;
-        let bad = |reason: &str| AgentError::Checkpoint {
+        Self::from_checkpoint(dir, agent, replay, loop_state, total_env_steps)
+    }
+
+    /// The agent's config.
+    pub fn config(&self) -> &DqnConfig {
+        self.agent.config()
+    }
+}
+
+impl Trainer<Ddpg> {
+    /// A fresh DDPG / TD3 trainer for an env with `obs_dim` observations and the action box
+    /// `[low, high]`, every RNG seeded from `seed` in the training domain (as
+    /// [`DqnTrainer::new`]).
+    pub fn new(
+        config: DdpgConfig,
+        obs_dim: usize,
+        low: &[f32],
+        high: &[f32],
+        device: Device,
+        seed: u64,
+    ) -> Result<Self, AgentError> {
+        let train = |s| derive_seed(SeedDomain::Train, seed, s);
+        let agent = Ddpg::new(
+            config,
+            obs_dim,
+            low,
+            high,
+            device,
+            train(stream::TORCH),
+            train(stream::EXPLORE),
+        )?;
+        Ok(Self::fresh(agent, seed))
+    }
+
+    /// Resumes from a DDPG / TD3 checkpoint folder written by [`run`](Self::run) (see the
+    /// checkpoint module doc for what is restored). `total_env_steps`, when given, replaces
+    /// the saved transition budget.
+    pub fn resume(
+        dir: &Path,
+        device: Device,
+        total_env_steps: Option<u64>,
+    ) -> Result<Self, AgentError> {
+        let LoadedDdpgCheckpoint {
+            agent,
+            replay,
+            loop_state,
+        } = load_ddpg_checkpoint(dir, device)?;
+        Self::from_checkpoint(dir, agent, replay, loop_state, total_env_steps)
+    }
+
+    /// The agent's config.
+    pub fn config(&self) -> &DdpgConfig {
+        self.agent.config()
+    }
+}
+
+impl<L: Learner> Trainer<L> {
+    /// A trainer around a fresh `agent` with an empty replay buffer (sampling stream of the
+    /// training domain of `seed`).
+    fn fresh(agent: L, seed: u64) -> Self {
+        let spec = agent.settings().replay;
+        Self {
+            agent,
+            replay: ReplayBuffer::new(spec, derive_seed(SeedDomain::Train, seed, stream::REPLAY)),
+            state: LoopState {
+                seed,
+                ..Default::default()
+            },
+        }
+    }
+
+    /// A trainer from the parts of a loaded checkpoint: counts the resume, applies a new
+    /// budget, and rebuilds an empty replay buffer (on a fresh sampling stream) when its rows
+    /// were not saved.
+    fn from_checkpoint(
+        dir: &Path,
+        mut agent: L,
+        replay: Option<ReplayBuffer>,
+        loop_state: Option<LoopState>,
+        total_env_steps: Option<u64>,
+    ) -> Result<Self, AgentError> {
+        let mut state = loop_state.ok_or_else(|| AgentError::Checkpoint {
             path: dir.to_path_buf(),
-            reason: reason.to_string(),
-        };
-        let mut state = loop_state
-            .ok_or_else(|| bad("holds no training-loop state (not written by the trainer)"))?;
+            reason: "holds no training-loop state (not written by the trainer)".into(),
+        })?;
         state.resumes += 1;
         if let Some(t) = total_env_steps {
             agent.set_total_env_steps(t)?;
         }
-        let spec = ReplaySpec {
-            capacity: agent.config().buffer_size,
-            obs_dim: agent.obs_dim(),
-            action_dim: 1,
-            num_envs: agent.config().num_envs,
-            n_step: agent.config().n_step,
-            gamma: agent.config().gamma,
-        };
+        let spec = agent.settings().replay;
         let replay = match replay {
             Some(r) => r,
             None => ReplayBuffer::new(
@@ -365,33 +626,32 @@ impl DqnTrainer {
         })
     }
 
-    /// The agent's config.
-    pub fn config(&self) -> &DqnConfig {
-        self.agent.config()
-    }
-
-    fn save(&self, root: &std::path::Path, name: &str) -> Result<PathBuf, AgentError> {
+    fn save(&self, root: &Path, name: &str) -> Result<PathBuf, AgentError> {
         let dir = root.join(name);
-        let replay = self.config().checkpoint_replay.then_some(&self.replay);
-        save_checkpoint(&dir, &self.agent, replay, Some(&self.state))?;
+        let replay = self
+            .agent
+            .settings()
+            .checkpoint_replay
+            .then_some(&self.replay);
+        self.agent.save(&dir, replay, Some(&self.state))?;
         Ok(dir)
     }
 
-    /// Trains until a budget is spent. `env` must have `config.num_envs` sub-envs;
+    /// Trains until a budget is spent. `env` must have `num_envs` sub-envs (the config's);
     /// `validator` scores the greedy policy on validation-domain seeds. `on_event` sees every
     /// step's progress and every metrics row.
     pub fn run<E: VecEnv + ?Sized>(
         &mut self,
         env: &mut E,
-        validator: &mut dyn Validator,
+        validator: &mut dyn Validator<L>,
         opts: &TrainOptions,
         on_event: &mut dyn FnMut(TrainEvent<'_>),
     ) -> Result<TrainReport, AgentError> {
-        let cfg = self.agent.config().clone();
-        check_env(&self.agent, env.obs_dim(), &env.action_space())?;
+        let cfg = self.agent.settings();
+        self.agent.check_env(env.obs_dim(), &env.action_space())?;
         if env.num_envs() != cfg.num_envs {
             return Err(AgentError::EnvMismatch(format!(
-                "training env has {} sub-envs, dqn.num_envs is {}",
+                "training env has {} sub-envs, the config's num_envs is {}",
                 env.num_envs(),
                 cfg.num_envs
             )));
@@ -417,26 +677,25 @@ impl DqnTrainer {
             self.state.next_eval = cfg.eval_every;
         }
         let stop = loop {
-            if self.agent.env_steps >= cfg.total_env_steps {
+            if self.agent.env_steps() >= cfg.total_env_steps {
                 break StopReason::EnvSteps;
             }
             if cfg.max_updates.is_some_and(|m| self.agent.updates() >= m) {
                 break StopReason::Updates;
             }
             // Collect one vector step.
-            if cfg.normalize_obs && !self.agent.normalizer.frozen {
-                self.agent.normalizer.update(&obs);
+            if cfg.normalize_obs && !self.agent.normalizer_mut().frozen {
+                self.agent.normalizer_mut().update(&obs);
             }
-            let actions = self.agent.act(&obs, n, Mode::Explore)?;
-            let b = env.step(Actions::Discrete(&actions));
+            let actions = self.agent.act_env(&obs, n, Mode::Explore)?;
+            let b = env.step(actions.as_actions());
             let mut next_true = b.obs.clone();
             for (i, last) in &b.final_obs {
                 next_true[i * o..(i + 1) * o].copy_from_slice(last);
             }
-            let action_f: Vec<f32> = actions.iter().map(|&a| a as f32).collect();
             self.replay.push(
                 &obs,
-                &action_f,
+                &actions.replay_rows(),
                 &b.reward,
                 &b.terminated,
                 &b.truncated,
@@ -454,8 +713,8 @@ impl DqnTrainer {
                 }
             }
             obs = b.obs;
-            self.agent.env_steps += n as u64;
-            let steps = self.agent.env_steps;
+            self.agent.add_env_steps(n as u64);
+            let steps = self.agent.env_steps();
 
             // Train.
             if steps > cfg.learning_starts {
@@ -469,7 +728,7 @@ impl DqnTrainer {
                 {
                     self.state.update_credit -= 1.0;
                     let batch = self.replay.sample(cfg.batch_size);
-                    let s = self.agent.update(&batch).map_err(|e| match e {
+                    let s = self.agent.learn(&batch).map_err(|e| match e {
                         AgentError::Diverged {
                             env_steps,
                             updates,
@@ -489,6 +748,10 @@ impl DqnTrainer {
                     sums.loss += s.loss;
                     sums.q += s.q_mean;
                     sums.grad += s.grad_norm;
+                    if let Some(a) = s.actor_loss {
+                        sums.actor_n += 1;
+                        sums.actor += a;
+                    }
                 }
             }
 
@@ -528,10 +791,11 @@ impl DqnTrainer {
                     loss: per(sums.loss),
                     q_mean: per(sums.q),
                     grad_norm: per(sums.grad),
-                    epsilon: self.agent.epsilon(),
+                    epsilon: self.agent.exploration(),
                     valid_return_mean: valid.as_ref().map(|v| v.mean),
                     valid_return_std: valid.as_ref().map(|v| v.std),
                     wall_seconds: wall(&self.state),
+                    actor_loss: (sums.actor_n > 0).then(|| sums.actor / sums.actor_n as f64),
                 };
                 sums = UpdateSums::default();
                 self.state.rows.push(row);
@@ -553,7 +817,7 @@ impl DqnTrainer {
                 env_steps: steps,
                 total_env_steps: cfg.total_env_steps,
                 updates: self.agent.updates(),
-                epsilon: self.agent.epsilon(),
+                epsilon: self.agent.exploration(),
                 train_return_mean: (!recent.is_empty())
                     .then(|| recent.iter().sum::<f64>() / recent.len() as f64),
                 last_valid_return: last_valid,
@@ -564,7 +828,7 @@ impl DqnTrainer {
             self.save(root, LAST_CHECKPOINT)?;
         }
         Ok(TrainReport {
-            env_steps: self.agent.env_steps,
+            env_steps: self.agent.env_steps(),
             updates: self.agent.updates(),
             stop,
             best_valid: self.state.best_valid,
@@ -576,7 +840,7 @@ impl DqnTrainer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clv_envs::StepBatch;
+    use clv_envs::{ActionSpace, Actions, StepBatch};
 
     /// A toy vector env: obs `[t, 1]`, 2 actions, reward 1 per step (NaN from
     /// transition `nan_after` on, when set), terminated after `len` steps.
@@ -658,7 +922,12 @@ mod tests {
         let mut t = DqnTrainer::new(small(), 2, 2, Device::Cpu, 0).unwrap();
         let (mut env, mut valid) = (Toy::new(1, 5, None), Toy::new(3, 5, None));
         let r = t
-            .run(&mut env, &mut EpisodeValidator::new(&mut valid, 3, 1000), &TrainOptions::default(), &mut |_| {})
+            .run(
+                &mut env,
+                &mut EpisodeValidator::new(&mut valid, 3, 1000),
+                &TrainOptions::default(),
+                &mut |_| {},
+            )
             .unwrap();
         assert_eq!((r.env_steps, r.stop), (300, StopReason::EnvSteps));
         assert_eq!(r.updates, 20, "(300 - 100) transitions * 3.2 / 32");
@@ -686,7 +955,12 @@ mod tests {
         let mut t = DqnTrainer::new(cfg, 2, 2, Device::Cpu, 0).unwrap();
         let mut env = Toy::new(4, 5, None);
         let r = t
-            .run(&mut env, &mut EpisodeValidator::new(&mut valid, 3, 1000), &TrainOptions::default(), &mut |_| {})
+            .run(
+                &mut env,
+                &mut EpisodeValidator::new(&mut valid, 3, 1000),
+                &TrainOptions::default(),
+                &mut |_| {},
+            )
             .unwrap();
         assert_eq!((r.updates, r.stop), (7, StopReason::Updates));
         assert_eq!(r.env_steps % 4, 0);
@@ -697,8 +971,13 @@ mod tests {
         let run = || {
             let mut t = DqnTrainer::new(small(), 2, 2, Device::Cpu, 3).unwrap();
             let (mut env, mut valid) = (Toy::new(1, 5, None), Toy::new(3, 5, None));
-            t.run(&mut env, &mut EpisodeValidator::new(&mut valid, 3, 1000), &TrainOptions::default(), &mut |_| {})
-                .unwrap();
+            t.run(
+                &mut env,
+                &mut EpisodeValidator::new(&mut valid, 3, 1000),
+                &TrainOptions::default(),
+                &mut |_| {},
+            )
+            .unwrap();
             t.state
                 .rows
                 .iter()
@@ -718,7 +997,14 @@ mod tests {
         let opts = TrainOptions {
             checkpoint_dir: Some(dir.path().to_path_buf()),
         };
-        let err = t.run(&mut env, &mut EpisodeValidator::new(&mut valid, 3, 1000), &opts, &mut |_| {}).unwrap_err();
+        let err = t
+            .run(
+                &mut env,
+                &mut EpisodeValidator::new(&mut valid, 3, 1000),
+                &opts,
+                &mut |_| {},
+            )
+            .unwrap_err();
         let AgentError::Diverged {
             last_good: Some(path),
             env_steps,

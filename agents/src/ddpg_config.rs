@@ -1,0 +1,385 @@
+//! `DdpgConfig`: every hyperparameter of DDPG (with TD3's options) and of its training loop,
+//! with documented defaults, loadable from RON (partial files fill in defaults; unknown fields
+//! are errors) and validated once at load with messages that name the field.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::AgentError;
+use crate::config::{at_least_one, check, positive};
+use crate::mlp::Activation;
+use crate::noise::NoiseKind;
+
+/// TD3's actor delay when `--agent td3` turns the options on over a config that has none
+/// (Fujimoto et al. 2018, section 5.2: `d = 2`).
+pub const TD3_POLICY_DELAY: u64 = 2;
+/// TD3's target smoothing noise in that case, in units of half the action range (paper: 0.2).
+pub const TD3_TARGET_NOISE: f64 = 0.2;
+/// TD3's smoothing noise clip in that case, in units of half the action range (paper: 0.5).
+pub const TD3_TARGET_NOISE_CLIP: f64 = 0.5;
+
+/// DDPG / TD3 and its training loop. Defaults are CleanRL's `td3_continuous_action.py`
+/// settings (TD3 on); the tuned Pendulum files are `agents/configs/pendulum-{td3,ddpg}.ron`.
+/// "Steps" are environment transitions (one per sub-environment per vector step); "updates"
+/// are critic gradient steps. Noise scales are in units of half the action range
+/// (`(high - low) / 2` per dimension), as CleanRL's `action_scale`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DdpgConfig {
+    /// Hidden layer widths of the actor, units. Default `[256, 256]`.
+    pub actor_hidden: Vec<i64>,
+    /// Hidden layer widths of each critic, units. Default `[256, 256]`.
+    pub critic_hidden: Vec<i64>,
+    /// Hidden-layer activation of both (`relu` or `tanh`). Default `relu`.
+    pub activation: Activation,
+    /// Adam learning rate of the actor, per update. Default `3e-4`.
+    pub actor_lr: f64,
+    /// Adam learning rate of the critic(s), per update. Default `3e-4`.
+    pub critic_lr: f64,
+    /// Discount per environment step, in `[0, 1)`. Default `0.99`.
+    pub gamma: f64,
+    /// Steps summed into one return (1 = one-step TD), at least 1. Default `1`.
+    pub n_step: usize,
+    /// Transitions per gradient update. Default `256`.
+    pub batch_size: usize,
+    /// Replay capacity, transitions. Default `1000000`.
+    pub buffer_size: usize,
+    /// Transitions collected before the first update. Default `25000`.
+    pub learning_starts: u64,
+    /// Transitions during which exploring actions are uniform over the action box instead of
+    /// the actor's (CleanRL uses `learning_starts`). Default `25000`.
+    pub random_steps: u64,
+    /// Transitions collected between training phases. Default `1`.
+    pub train_every: u64,
+    /// Transitions sampled per transition collected (updates per phase =
+    /// `replay_ratio * collected / batch_size`, fractions carried over). Default `256` (one
+    /// update per step).
+    pub replay_ratio: f64,
+    /// Polyak rate of the target networks in `(0, 1]`, per target update. Default `0.005`.
+    pub tau: f64,
+    /// TD3: two critics, the target is the smaller of their target values. Default `true`.
+    pub twin_critics: bool,
+    /// TD3: critic updates per actor (and target) update, at least 1 (1 = DDPG). Default `2`.
+    pub policy_delay: u64,
+    /// TD3: standard deviation of the target policy smoothing noise (0 = off, DDPG), half
+    /// action ranges. Default `0.2`.
+    pub target_noise: f64,
+    /// TD3: the smoothing noise is clipped to `+-target_noise_clip`, half action ranges
+    /// (> 0). Default `0.5`.
+    pub target_noise_clip: f64,
+    /// Exploration noise process (`gaussian` or `ornstein_uhlenbeck`). Default `gaussian`.
+    pub exploration: NoiseKind,
+    /// Standard deviation of the exploration noise (OU: its `sigma`), half action ranges
+    /// (>= 0). Default `0.1`.
+    pub explore_noise: f64,
+    /// OU mean-reversion rate, per unit time (> 0). Default `0.15`.
+    pub ou_theta: f64,
+    /// OU time step (> 0). Default `0.01`.
+    pub ou_dt: f64,
+    /// Largest global gradient L2 norm of each network, if set (`Some(x)` in RON); larger
+    /// gradients are rescaled. Default `None` (no clipping, as CleanRL).
+    pub max_grad_norm: Option<f64>,
+    /// Rewards are multiplied by this before learning (Q values are in scaled units). Default `1.0`.
+    pub reward_scale: f64,
+    /// Normalise observations with running mean / variance (frozen during evaluation). Default `false`.
+    pub normalize_obs: bool,
+    /// Normalised observations are clipped to `+-obs_clip` standard deviations (> 0). Default `10.0`.
+    pub obs_clip: f64,
+    /// Training sub-environments stepped together (at least 1). Default `1`.
+    pub num_envs: usize,
+    /// Budget: environment transitions to collect. Default `1000000`.
+    pub total_env_steps: u64,
+    /// Budget: stop after this many critic updates, if set (`Some(n)` in RON). Default `None`.
+    pub max_updates: Option<u64>,
+    /// Steps between greedy evaluations on validation seeds (and checkpoint writes); 0
+    /// disables. Default `5000`.
+    pub eval_every: u64,
+    /// Greedy validation episodes per evaluation (seeds from the validation domain). Default `10`.
+    pub eval_episodes: usize,
+    /// Greedy test episodes for the final report (seeds from the test domain). Default `20`.
+    pub test_episodes: usize,
+    /// Guard: vector-env steps one evaluation round may take before it gives up. Default `100000`.
+    pub eval_max_steps: u64,
+    /// Steps between metrics rows. Default `1000`.
+    pub log_every: u64,
+    /// Training episodes averaged into a metrics row's `train_return_mean`. Default `20`.
+    pub return_window: usize,
+    /// libtorch intra-op threads (`tch::set_num_threads`), at least 1. Default `1`.
+    pub num_threads: usize,
+    /// Observations per forward pass when acting on a large batch (bounds memory). Default `4096`.
+    pub act_chunk: usize,
+    /// Save the replay buffer's rows in checkpoints (exact resume; large for big buffers).
+    /// Default `true`.
+    pub checkpoint_replay: bool,
+}
+
+impl Default for DdpgConfig {
+    fn default() -> Self {
+        Self {
+            actor_hidden: vec![256, 256],
+            critic_hidden: vec![256, 256],
+            activation: Activation::Relu,
+            actor_lr: 3e-4,
+            critic_lr: 3e-4,
+            gamma: 0.99,
+            n_step: 1,
+            batch_size: 256,
+            buffer_size: 1_000_000,
+            learning_starts: 25_000,
+            random_steps: 25_000,
+            train_every: 1,
+            replay_ratio: 256.0,
+            tau: 0.005,
+            twin_critics: true,
+            policy_delay: TD3_POLICY_DELAY,
+            target_noise: TD3_TARGET_NOISE,
+            target_noise_clip: TD3_TARGET_NOISE_CLIP,
+            exploration: NoiseKind::Gaussian,
+            explore_noise: 0.1,
+            ou_theta: 0.15,
+            ou_dt: 0.01,
+            max_grad_norm: None,
+            reward_scale: 1.0,
+            normalize_obs: false,
+            obs_clip: 10.0,
+            num_envs: 1,
+            total_env_steps: 1_000_000,
+            max_updates: None,
+            eval_every: 5_000,
+            eval_episodes: 10,
+            test_episodes: 20,
+            eval_max_steps: 100_000,
+            log_every: 1_000,
+            return_window: 20,
+            num_threads: 1,
+            act_chunk: 4096,
+            checkpoint_replay: true,
+        }
+    }
+}
+
+fn non_negative(x: f64, field: &'static str) -> Result<(), AgentError> {
+    check(x.is_finite() && x >= 0.0, field, || {
+        format!("must be finite and >= 0, got {x}")
+    })
+}
+
+fn widths(h: &[i64], field: &'static str) -> Result<(), AgentError> {
+    check(!h.is_empty() && h.iter().all(|&w| w > 0), field, || {
+        format!("must list at least one positive width, got {h:?}")
+    })
+}
+
+impl DdpgConfig {
+    /// Checks every field's range; the error names the first bad field
+    /// (`ddpg.gamma must be in [0,1), got 1.2`).
+    pub fn validate(&self) -> Result<(), AgentError> {
+        widths(&self.actor_hidden, "ddpg.actor_hidden")?;
+        widths(&self.critic_hidden, "ddpg.critic_hidden")?;
+        positive(self.actor_lr, "ddpg.actor_lr")?;
+        positive(self.critic_lr, "ddpg.critic_lr")?;
+        check((0.0..1.0).contains(&self.gamma), "ddpg.gamma", || {
+            format!("must be in [0,1), got {}", self.gamma)
+        })?;
+        at_least_one(self.n_step as u64, "ddpg.n_step")?;
+        at_least_one(self.batch_size as u64, "ddpg.batch_size")?;
+        check(
+            self.buffer_size >= self.batch_size,
+            "ddpg.buffer_size",
+            || {
+                format!(
+                    "must be at least ddpg.batch_size ({}), got {}",
+                    self.batch_size, self.buffer_size
+                )
+            },
+        )?;
+        at_least_one(self.train_every, "ddpg.train_every")?;
+        positive(self.replay_ratio, "ddpg.replay_ratio")?;
+        check(self.tau > 0.0 && self.tau <= 1.0, "ddpg.tau", || {
+            format!("must be in (0,1], got {}", self.tau)
+        })?;
+        at_least_one(self.policy_delay, "ddpg.policy_delay")?;
+        non_negative(self.target_noise, "ddpg.target_noise")?;
+        positive(self.target_noise_clip, "ddpg.target_noise_clip")?;
+        non_negative(self.explore_noise, "ddpg.explore_noise")?;
+        positive(self.ou_theta, "ddpg.ou_theta")?;
+        positive(self.ou_dt, "ddpg.ou_dt")?;
+        if let Some(m) = self.max_grad_norm {
+            positive(m, "ddpg.max_grad_norm")?;
+        }
+        positive(self.reward_scale, "ddpg.reward_scale")?;
+        positive(self.obs_clip, "ddpg.obs_clip")?;
+        at_least_one(self.num_envs as u64, "ddpg.num_envs")?;
+        at_least_one(self.total_env_steps, "ddpg.total_env_steps")?;
+        if let Some(m) = self.max_updates {
+            at_least_one(m, "ddpg.max_updates")?;
+        }
+        at_least_one(self.eval_episodes as u64, "ddpg.eval_episodes")?;
+        at_least_one(self.test_episodes as u64, "ddpg.test_episodes")?;
+        at_least_one(self.eval_max_steps, "ddpg.eval_max_steps")?;
+        at_least_one(self.log_every, "ddpg.log_every")?;
+        at_least_one(self.return_window as u64, "ddpg.return_window")?;
+        at_least_one(self.num_threads as u64, "ddpg.num_threads")?;
+        at_least_one(self.act_chunk as u64, "ddpg.act_chunk")?;
+        Ok(())
+    }
+
+    /// Whether any TD3 option is on.
+    pub fn is_td3(&self) -> bool {
+        self.twin_critics || self.policy_delay > 1 || self.target_noise > 0.0
+    }
+
+    /// The config with TD3's three options on (`--agent td3`: twin critics; the configured
+    /// delay and smoothing noise, or TD3's defaults where the config has them off) or off
+    /// (`--agent ddpg`: one critic, delay 1, no smoothing noise).
+    pub fn with_td3(mut self, on: bool) -> Self {
+        self.twin_critics = on;
+        if on {
+            if self.policy_delay <= 1 {
+                self.policy_delay = TD3_POLICY_DELAY;
+            }
+            if self.target_noise == 0.0 {
+                self.target_noise = TD3_TARGET_NOISE;
+            }
+        } else {
+            self.policy_delay = 1;
+            self.target_noise = 0.0;
+        }
+        self
+    }
+
+    /// Parses a RON config (missing fields take their defaults) and validates it. `origin`
+    /// names the source in errors.
+    pub fn from_ron_str(text: &str, origin: &str) -> Result<Self, AgentError> {
+        let cfg: Self = ron::from_str(text).map_err(|e| AgentError::ConfigParse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Reads, parses and validates a RON config file.
+    pub fn from_ron_file(path: &Path) -> Result<Self, AgentError> {
+        let text = std::fs::read_to_string(path).map_err(|e| AgentError::io("reading", path, e))?;
+        Self::from_ron_str(&text, &path.display().to_string())
+    }
+
+    /// The config as pretty RON (every field, resolved).
+    pub fn to_ron(&self) -> String {
+        ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default())
+            .expect("DdpgConfig holds only RON-representable values")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_round_trip() {
+        let cfg = DdpgConfig::default();
+        cfg.validate().unwrap();
+        assert_eq!(DdpgConfig::from_ron_str(&cfg.to_ron(), "t").unwrap(), cfg);
+        let p = DdpgConfig::from_ron_str(
+            "(actor_lr: 1e-3, exploration: ornstein_uhlenbeck, max_grad_norm: Some(5.0))",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(p.exploration, NoiseKind::OrnsteinUhlenbeck);
+        assert_eq!(p.critic_lr, DdpgConfig::default().critic_lr);
+    }
+
+    #[test]
+    fn td3_switch() {
+        let ddpg = DdpgConfig::default().with_td3(false);
+        assert!(!ddpg.twin_critics && ddpg.policy_delay == 1 && ddpg.target_noise == 0.0);
+        assert!(!ddpg.is_td3());
+        let td3 = ddpg.with_td3(true);
+        assert!(td3.twin_critics && td3.policy_delay == 2 && td3.target_noise == 0.2);
+        let custom = DdpgConfig {
+            policy_delay: 3,
+            ..Default::default()
+        }
+        .with_td3(true);
+        assert_eq!(custom.policy_delay, 3, "a configured delay is kept");
+    }
+
+    #[test]
+    fn validate_names_the_field() {
+        let cases: Vec<(DdpgConfig, &str)> = vec![
+            (
+                DdpgConfig {
+                    gamma: 1.2,
+                    ..Default::default()
+                },
+                "ddpg.gamma must be in [0,1), got 1.2",
+            ),
+            (
+                DdpgConfig {
+                    actor_lr: 0.0,
+                    ..Default::default()
+                },
+                "ddpg.actor_lr",
+            ),
+            (
+                DdpgConfig {
+                    critic_hidden: vec![],
+                    ..Default::default()
+                },
+                "ddpg.critic_hidden",
+            ),
+            (
+                DdpgConfig {
+                    policy_delay: 0,
+                    ..Default::default()
+                },
+                "ddpg.policy_delay",
+            ),
+            (
+                DdpgConfig {
+                    target_noise_clip: 0.0,
+                    ..Default::default()
+                },
+                "ddpg.target_noise_clip",
+            ),
+            (
+                DdpgConfig {
+                    tau: 0.0,
+                    ..Default::default()
+                },
+                "ddpg.tau",
+            ),
+            (
+                DdpgConfig {
+                    explore_noise: -0.1,
+                    ..Default::default()
+                },
+                "ddpg.explore_noise",
+            ),
+            (
+                DdpgConfig {
+                    max_grad_norm: Some(-1.0),
+                    ..Default::default()
+                },
+                "ddpg.max_grad_norm",
+            ),
+            (
+                DdpgConfig {
+                    batch_size: 2_000_000,
+                    ..Default::default()
+                },
+                "ddpg.buffer_size",
+            ),
+        ];
+        for (cfg, want) in cases {
+            let err = cfg.validate().unwrap_err().to_string();
+            assert!(err.starts_with(want), "{err:?} should start with {want:?}");
+        }
+        let err = DdpgConfig::from_ron_str("(gama: 0.9)", "x.ron")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("gama") && err.contains("x.ron"), "{err}");
+    }
+}
