@@ -57,7 +57,7 @@ pub struct Args {
     pub steps: Option<u64>,
     /// Action margins tried for the myopic learner (seed 0, chosen on validation), so that
     /// the myopic baseline is tuned like every other baseline.
-    #[arg(long, value_delimiter = ',', default_values_t = vec![0.0, 0.02, 0.05])]
+    #[arg(long, value_delimiter = ',', default_values_t = vec![0.0, 0.05, 0.15, 0.25])]
     pub myopic_margins: Vec<f64>,
     /// Scenario names (not files) on which DQN must also beat the myopic learner.
     #[arg(long, default_values_t = vec!["habituation".to_string()])]
