@@ -106,3 +106,23 @@ impl<P: Policy + ?Sized> EnvActor for P {
         Ok(EnvActions::Discrete(self.act(obs, n, mode)?))
     }
 }
+
+impl<P: ContinuousPolicy + ?Sized> ContinuousPolicy for &mut P {
+    fn obs_dim(&self) -> usize {
+        (**self).obs_dim()
+    }
+    fn action_low(&self) -> &[f32] {
+        (**self).action_low()
+    }
+    fn action_high(&self) -> &[f32] {
+        (**self).action_high()
+    }
+    fn act_continuous(
+        &mut self,
+        obs: &[f32],
+        n: usize,
+        mode: Mode,
+    ) -> Result<Vec<f32>, AgentError> {
+        (**self).act_continuous(obs, n, mode)
+    }
+}

@@ -1,5 +1,7 @@
 //! `clv train`: trains an agent on a scenario's customer population or on a classic control
-//! task, writing a run directory:
+//! task: DQN (`--agent dqn`, and `myopic` = DQN with gamma 0) on CartPole or the offer
+//! catalogue, DDPG / TD3 (`--agent ddpg|td3`) on Pendulum or the continuous offer. Every
+//! learner goes through the same training loop and writes the same run directory:
 //! - `config.ron`: the resolved agent config;
 //! - `metrics.csv`: one row per `log_every` steps and per evaluation (steps, returns, loss,
 //!   epsilon, mean Q, ...);
@@ -21,12 +23,15 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clv_agents::{
-    BEST_CHECKPOINT, DeviceChoice, DqnConfig, DqnTrainer, EpisodeValidator, EvalStats,
-    LAST_CHECKPOINT, MetricsRow, SeedDomain, TrainEvent, TrainOptions, derive_seed, evaluate,
-    load_checkpoint,
+    BEST_CHECKPOINT, DdpgConfig, DdpgTrainer, DeviceChoice, DqnConfig, DqnTrainer,
+    EpisodeValidator, EvalStats, LAST_CHECKPOINT, Learner, MetricsRow, SeedDomain, TrainEvent,
+    TrainOptions, Trainer, derive_seed, evaluate, load_checkpoint, load_ddpg_checkpoint,
+    read_ddpg_checkpoint_meta,
 };
 use clv_envs::VecEnv;
-use clv_envs::classic::CartPoleVecEnv;
+use clv_envs::classic::{CartPoleVecEnv, PendulumVecEnv};
+
+use crate::agent_policy::ScenarioAgent;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
@@ -54,7 +59,25 @@ pub enum AgentKind {
     /// The same DQN learner with gamma = 0 (greedy on one period's reward): the baseline a
     /// far-sighted agent must beat.
     Myopic,
+    /// DDPG over a continuous action box (on a scenario: the continuous offer), TD3's
+    /// options off.
+    Ddpg,
+    /// DDPG with TD3's options on: twin critics, target policy smoothing, delayed actor.
+    Td3,
 }
+
+/// The tuned Pendulum TD3 settings, used for `--env pendulum --agent td3` without `--config`.
+const PENDULUM_TD3_RON: &str = include_str!("../../agents/configs/pendulum-td3.ron");
+/// Where that file lives in the repository.
+const PENDULUM_TD3_PATH: &str = "agents/configs/pendulum-td3.ron";
+/// The Pendulum DDPG settings (TD3's file with the options off).
+const PENDULUM_DDPG_RON: &str = include_str!("../../agents/configs/pendulum-ddpg.ron");
+/// Where that file lives in the repository.
+const PENDULUM_DDPG_PATH: &str = "agents/configs/pendulum-ddpg.ron";
+/// The population TD3 settings (DDPG: the same with TD3's options off), used for scenarios.
+const POPULATION_TD3_RON: &str = include_str!("../../agents/configs/population-td3.ron");
+/// Where that file lives in the repository.
+const POPULATION_TD3_PATH: &str = "agents/configs/population-td3.ron";
 
 /// The tuned population DQN settings, used for scenarios without `--config`.
 const POPULATION_DQN_RON: &str = include_str!("../../agents/configs/population-dqn.ron");
@@ -89,8 +112,9 @@ pub struct Args {
     /// Learning algorithm.
     #[arg(long, value_enum, default_value = "dqn")]
     pub agent: AgentKind,
-    /// Agent config (RON; missing fields take defaults, unknown fields are errors). Default for
-    /// CartPole: agents/configs/cartpole-dqn.ron.
+    /// Agent config (RON; missing fields take defaults, unknown fields are errors). Defaults:
+    /// agents/configs/cartpole-dqn.ron, pendulum-td3.ron / pendulum-ddpg.ron,
+    /// population-dqn.ron, population-td3.ron (DDPG: TD3's options turned off).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Environment-step budget (overrides the config's total_env_steps).
@@ -105,7 +129,8 @@ pub struct Args {
     /// Device for the networks: cpu, cuda or auto (CUDA when available).
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
-    /// Resume the run in this directory from its checkpoint/last (writes into it unless --out).
+    /// Resume the run in this directory from its checkpoint/last (writes into it unless --out);
+    /// the learner and its config are the checkpoint's.
     #[arg(long)]
     pub resume: Option<PathBuf>,
     /// No progress bar.
@@ -203,12 +228,45 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
 
 /// Where the agent trains and is scored.
 enum Task {
-    Classic,
+    Classic(ClassicEnv),
     Scenario {
         scenario: Box<clv_envs::Scenario>,
         path: PathBuf,
         base_dir: PathBuf,
     },
+}
+
+impl ClassicEnv {
+    fn name(self) -> &'static str {
+        match self {
+            ClassicEnv::Cartpole => "cartpole",
+            ClassicEnv::Pendulum => "pendulum",
+        }
+    }
+
+    /// `n` copies of the task (reset before use).
+    fn vec_env(self, n: usize) -> Box<dyn VecEnv> {
+        match self {
+            ClassicEnv::Cartpole => Box::new(CartPoleVecEnv::new(n, 0)),
+            ClassicEnv::Pendulum => Box::new(PendulumVecEnv::new(n, 0)),
+        }
+    }
+}
+
+impl AgentKind {
+    fn name(self) -> &'static str {
+        match self {
+            AgentKind::Dqn => "dqn",
+            AgentKind::Myopic => "myopic",
+            AgentKind::Ddpg => "ddpg",
+            AgentKind::Td3 => "td3",
+        }
+    }
+
+    /// DDPG or TD3: the continuous learner.
+    fn continuous(self) -> bool {
+        matches!(self, AgentKind::Ddpg | AgentKind::Td3)
+    }
 }
 
 /// Scores the greedy policy by the mean realised CLV per customer of a fixed population
@@ -230,27 +288,61 @@ impl PopulationValidator {
         })
     }
 
-    fn score(
+    fn score<A: ScenarioAgent>(
         &self,
-        agent: &mut clv_agents::Dqn,
+        agent: &mut A,
     ) -> Result<clv_envs::EvalResult, clv_agents::AgentError> {
         let scenario = self.start.scenario();
-        let mut policy = crate::agent_policy::CatalogueAgent::new(agent, "dqn".into(), scenario)
+        let mut policy = agent
+            .scenario_policy("agent".into(), scenario)
             .map_err(|e| clv_agents::AgentError::EnvMismatch(e.to_string()))?;
         let mut pop = self.start.clone();
-        Ok(pop.evaluate(&mut policy, &|_| {}))
+        Ok(pop.evaluate(policy.as_mut(), &|_| {}))
     }
 }
 
-impl clv_agents::Validator for PopulationValidator {
-    fn validate(
-        &mut self,
-        agent: &mut clv_agents::Dqn,
-        _seed: u64,
-    ) -> Result<EvalStats, clv_agents::AgentError> {
+impl<A: ScenarioAgent> clv_agents::Validator<A> for PopulationValidator {
+    fn validate(&mut self, agent: &mut A, _seed: u64) -> Result<EvalStats, clv_agents::AgentError> {
         let r = self.score(agent)?;
         Ok(EvalStats::from_returns(r.clv))
     }
+}
+
+/// The loop fields the command needs, whichever the learner.
+struct RunSettings {
+    num_envs: usize,
+    total_env_steps: u64,
+    eval_episodes: usize,
+    eval_max_steps: u64,
+    test_episodes: usize,
+    gamma: f64,
+}
+
+/// A trainer ready to run, with where its config came from and where the run goes.
+struct Prepared<L> {
+    trainer: Trainer<L>,
+    config_source: String,
+    config_ron: String,
+    out: PathBuf,
+    settings: RunSettings,
+    agent: AgentKind,
+}
+
+/// The default run directory.
+fn default_out(args: &Args, env_name: &str) -> PathBuf {
+    args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("results").join(format!(
+            "{env_name}-{}-seed{}-{}",
+            args.agent.name(),
+            args.seed,
+            utc_timestamp()
+        ))
+    })
+}
+
+/// Whether the checkpoint at `ck` is a DDPG / TD3 one (its JSON names the algorithm).
+fn is_ddpg_checkpoint(ck: &Path) -> bool {
+    read_ddpg_checkpoint_meta(ck).is_ok()
 }
 
 /// Runs `clv train`.
@@ -258,13 +350,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let task = match (&args.scenario, args.env) {
         (Some(_), Some(_)) => bail!("give either a SCENARIO or --env, not both"),
-        (None, None) => bail!("nothing to train on: give a SCENARIO file or --env cartpole"),
-        (None, Some(ClassicEnv::Pendulum)) => bail!(
-            "--env pendulum has a continuous action space; --agent dqn needs discrete actions (DDPG / TD3 are not built yet)"
-        ),
-        (None, Some(ClassicEnv::Cartpole)) => {
+        (None, None) => {
+            bail!("nothing to train on: give a SCENARIO file or --env cartpole|pendulum")
+        }
+        (None, Some(env)) => {
             anyhow::ensure!(args.overrides.is_empty(), "--set applies to scenarios only");
-            Task::Classic
+            Task::Classic(env)
         }
         (Some(path), None) => {
             let sa = crate::scenario_args::ScenarioArgs {
@@ -280,29 +371,80 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let device = args.device.resolve().context("resolving --device")?;
     let env_name = match &task {
-        Task::Classic => "cartpole".to_string(),
+        Task::Classic(env) => env.name().to_string(),
         Task::Scenario { scenario, .. } => scenario.name.clone(),
     };
-    let agent_name = match args.agent {
-        AgentKind::Dqn => "dqn",
-        AgentKind::Myopic => "myopic",
+    let resume_ck = args
+        .resume
+        .as_ref()
+        .map(|d| d.join("checkpoint").join(LAST_CHECKPOINT));
+    if resume_ck.is_some()
+        && (args.config.is_some() || args.gamma.is_some() || args.action_margin.is_some())
+    {
+        bail!(
+            "--resume uses the config saved in the checkpoint; drop --config / --gamma / --action-margin"
+        );
+    }
+    // On a resume the checkpoint says which learner it holds.
+    let continuous = match &resume_ck {
+        Some(ck) => is_ddpg_checkpoint(ck),
+        None => args.agent.continuous(),
     };
+    match (&task, continuous) {
+        (Task::Classic(ClassicEnv::Pendulum), false) => bail!(
+            "--env pendulum has a continuous action space; --agent {} needs discrete actions: use --agent td3 or --agent ddpg",
+            args.agent.name()
+        ),
+        (Task::Classic(ClassicEnv::Cartpole), true) => bail!(
+            "--env cartpole has discrete actions; --agent {} needs a continuous action space: use --agent dqn",
+            args.agent.name()
+        ),
+        _ => {}
+    }
+    if continuous {
+        let prep = prepare_ddpg(&args, &task, &env_name, device, resume_ck.as_deref())?;
+        execute(
+            &args,
+            &task,
+            env_name,
+            prep,
+            device,
+            started,
+            &|dir, device| Ok(load_ddpg_checkpoint(dir, device)?.agent),
+            clv_envs::OfferActions::Continuous,
+        )
+    } else {
+        let prep = prepare_dqn(&args, &task, &env_name, device, resume_ck.as_deref())?;
+        execute(
+            &args,
+            &task,
+            env_name,
+            prep,
+            device,
+            started,
+            &|dir, device| Ok(load_checkpoint(dir, device)?.agent),
+            clv_envs::OfferActions::Catalogue,
+        )
+    }
+}
 
-    // Config: the saved one when resuming, else --config, else the built-in file for the task.
-    let (mut trainer, config_source, out) = if let Some(run_dir) = &args.resume {
-        let ck = run_dir.join("checkpoint").join(LAST_CHECKPOINT);
-        if args.config.is_some() || args.gamma.is_some() || args.action_margin.is_some() {
-            bail!(
-                "--resume uses the config saved in the checkpoint; drop --config / --gamma / --action-margin"
-            );
-        }
-        let trainer = DqnTrainer::resume(&ck, device, args.steps)
+/// DQN (and myopic): the saved config when resuming, else --config, else the built-in file.
+fn prepare_dqn(
+    args: &Args,
+    task: &Task,
+    env_name: &str,
+    device: tch::Device,
+    resume: Option<&Path>,
+) -> anyhow::Result<Prepared<clv_agents::Dqn>> {
+    let (trainer, config_source, out) = if let Some(ck) = resume {
+        let trainer = DqnTrainer::resume(ck, device, args.steps)
             .with_context(|| format!("resuming from {}", ck.display()))?;
-        let out = args.out.clone().unwrap_or_else(|| run_dir.clone());
+        let run_dir = args.resume.clone().expect("resuming");
+        let out = args.out.clone().unwrap_or(run_dir);
         (trainer, format!("checkpoint {}", ck.display()), out)
     } else {
-        let (builtin, builtin_path) = match &task {
-            Task::Classic => (CARTPOLE_DQN_RON, CARTPOLE_DQN_PATH),
+        let (builtin, builtin_path) = match task {
+            Task::Classic(_) => (CARTPOLE_DQN_RON, CARTPOLE_DQN_PATH),
             Task::Scenario { .. } => (POPULATION_DQN_RON, POPULATION_DQN_PATH),
         };
         let (mut config, source) = match &args.config {
@@ -323,20 +465,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if let Some(m) = args.action_margin {
             config.action_margin = m;
         }
-        match (&task, args.agent, args.gamma) {
+        match (task, args.agent, args.gamma) {
             (_, AgentKind::Myopic, Some(g)) if g != 0.0 => {
                 bail!("--agent myopic trains with gamma 0; drop --gamma {g}")
             }
             (_, AgentKind::Myopic, _) => config.gamma = 0.0,
-            (_, AgentKind::Dqn, Some(g)) => config.gamma = g,
-            (Task::Scenario { scenario, .. }, AgentKind::Dqn, None) => {
-                config.gamma = scenario.discount_factor()
-            }
-            (Task::Classic, AgentKind::Dqn, None) => {}
+            (_, _, Some(g)) => config.gamma = g,
+            (Task::Scenario { scenario, .. }, _, None) => config.gamma = scenario.discount_factor(),
+            (Task::Classic(_), _, None) => {}
         }
         // On a scenario, the empty offer is the action kept when Q differences are within
         // the config's margin (unless the config names another).
-        if let Task::Scenario { scenario, .. } = &task
+        if let Task::Scenario { scenario, .. } = task
             && config.keep_action.is_none()
         {
             config.keep_action = scenario
@@ -346,15 +486,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .map(|i| i as u32);
         }
         config.validate().context("checking the config")?;
-        let out = args.out.clone().unwrap_or_else(|| {
-            PathBuf::from("results").join(format!(
-                "{env_name}-{agent_name}-seed{}-{}",
-                args.seed,
-                utc_timestamp()
-            ))
-        });
-        let (obs_dim, n_actions) = match &task {
-            Task::Classic => (CartPoleVecEnv::new(1, 0).obs_dim(), 2),
+        let (obs_dim, n_actions) = match task {
+            Task::Classic(_) => (CartPoleVecEnv::new(1, 0).obs_dim(), 2),
             Task::Scenario { scenario, .. } => (
                 clv_envs::FeatureSpec::new(scenario).dim(),
                 scenario.offers.len(),
@@ -362,13 +495,141 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         };
         let trainer = DqnTrainer::new(config, obs_dim, n_actions, device, args.seed)
             .context("building the DQN agent")?;
-        (trainer, source, out)
+        (trainer, source, default_out(args, env_name))
     };
-    let seed = trainer.state.seed;
     let cfg = trainer.config().clone();
+    Ok(Prepared {
+        settings: RunSettings {
+            num_envs: cfg.num_envs,
+            total_env_steps: cfg.total_env_steps,
+            eval_episodes: cfg.eval_episodes,
+            eval_max_steps: cfg.eval_max_steps,
+            test_episodes: cfg.test_episodes,
+            gamma: cfg.gamma,
+        },
+        config_ron: cfg.to_ron(),
+        trainer,
+        config_source,
+        out,
+        agent: args.agent,
+    })
+}
+
+/// DDPG / TD3: the saved config when resuming, else --config, else the built-in file, with
+/// TD3's options on for `--agent td3` and off for `--agent ddpg`.
+fn prepare_ddpg(
+    args: &Args,
+    task: &Task,
+    env_name: &str,
+    device: tch::Device,
+    resume: Option<&Path>,
+) -> anyhow::Result<Prepared<clv_agents::Ddpg>> {
+    let (trainer, config_source, out) = if let Some(ck) = resume {
+        let trainer = DdpgTrainer::resume(ck, device, args.steps)
+            .with_context(|| format!("resuming from {}", ck.display()))?;
+        let run_dir = args.resume.clone().expect("resuming");
+        let out = args.out.clone().unwrap_or(run_dir);
+        (trainer, format!("checkpoint {}", ck.display()), out)
+    } else {
+        anyhow::ensure!(
+            args.action_margin.is_none(),
+            "--action-margin applies to --agent dqn / myopic"
+        );
+        let td3 = args.agent == AgentKind::Td3;
+        let (builtin, builtin_path) = match (task, td3) {
+            (Task::Classic(_), true) => (PENDULUM_TD3_RON, PENDULUM_TD3_PATH),
+            (Task::Classic(_), false) => (PENDULUM_DDPG_RON, PENDULUM_DDPG_PATH),
+            (Task::Scenario { .. }, _) => (POPULATION_TD3_RON, POPULATION_TD3_PATH),
+        };
+        let (config, source) = match &args.config {
+            Some(path) => (
+                DdpgConfig::from_ron_file(path)
+                    .with_context(|| format!("loading config {}", path.display()))?,
+                path.display().to_string(),
+            ),
+            None => (
+                DdpgConfig::from_ron_str(builtin, builtin_path)
+                    .context("loading the built-in config")?,
+                builtin_path.to_string(),
+            ),
+        };
+        let mut config = config.with_td3(td3);
+        if let Some(steps) = args.steps {
+            config.total_env_steps = steps;
+        }
+        match (task, args.gamma) {
+            (_, Some(g)) => config.gamma = g,
+            (Task::Scenario { scenario, .. }, None) => config.gamma = scenario.discount_factor(),
+            (Task::Classic(_), None) => {}
+        }
+        config.validate().context("checking the config")?;
+        let (obs_dim, (low, high)) = match task {
+            Task::Classic(env) => {
+                let e = env.vec_env(1);
+                match e.action_space() {
+                    clv_envs::ActionSpace::Box { low, high } => (e.obs_dim(), (low, high)),
+                    other => bail!("{} has no continuous action box: {other:?}", env.name()),
+                }
+            }
+            Task::Scenario { scenario, .. } => (
+                clv_envs::FeatureSpec::new(scenario).dim(),
+                crate::agent_policy::continuous_bounds(scenario),
+            ),
+        };
+        let trainer = DdpgTrainer::new(config, obs_dim, &low, &high, device, args.seed)
+            .context("building the DDPG / TD3 agent")?;
+        (trainer, source, default_out(args, env_name))
+    };
+    let cfg = trainer.config().clone();
+    Ok(Prepared {
+        settings: RunSettings {
+            num_envs: cfg.num_envs,
+            total_env_steps: cfg.total_env_steps,
+            eval_episodes: cfg.eval_episodes,
+            eval_max_steps: cfg.eval_max_steps,
+            test_episodes: cfg.test_episodes,
+            gamma: cfg.gamma,
+        },
+        config_ron: cfg.to_ron(),
+        agent: if cfg.is_td3() {
+            AgentKind::Td3
+        } else {
+            AgentKind::Ddpg
+        },
+        trainer,
+        config_source,
+        out,
+    })
+}
+
+/// Loads the agent saved in a checkpoint folder.
+type LoadAgent<'a, L> = &'a dyn Fn(&Path, tch::Device) -> Result<L, clv_agents::AgentError>;
+
+/// Trains, writes the run directory, evaluates the best-on-validation checkpoint on test seeds
+/// and writes the summary: the same for every learner.
+#[allow(clippy::too_many_arguments)]
+fn execute<L: Learner + ScenarioAgent>(
+    args: &Args,
+    task: &Task,
+    env_name: String,
+    prep: Prepared<L>,
+    device: tch::Device,
+    started: Instant,
+    load: LoadAgent<'_, L>,
+    actions: clv_envs::OfferActions,
+) -> anyhow::Result<()> {
+    let Prepared {
+        mut trainer,
+        config_source,
+        config_ron,
+        out,
+        settings: cfg,
+        agent,
+    } = prep;
+    let seed = trainer.state.seed;
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    write_atomic(&out.join("config.ron"), cfg.to_ron().as_bytes())?;
-    if let Task::Scenario { scenario, .. } = &task {
+    write_atomic(&out.join("config.ron"), config_ron.as_bytes())?;
+    if let Task::Scenario { scenario, .. } = task {
         crate::io::write_scenario(&out.join("scenario.ron"), scenario)?;
     }
 
@@ -377,14 +638,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         checkpoint_dir: Some(ck_root.clone()),
     };
     let bar = progress_bar(cfg.total_env_steps, args.quiet);
-    bar.set_position(trainer.agent.env_steps);
+    bar.set_position(trainer.agent.env_steps());
+    let explore_label = if agent.continuous() { "noise" } else { "eps" };
     let mut rows = trainer.state.rows.clone();
     let mut on_event = |ev: TrainEvent<'_>| match ev {
         TrainEvent::Progress(p) => {
             bar.set_position(p.env_steps);
             if p.env_steps % 500 < cfg.num_envs as u64 {
                 bar.set_message(format!(
-                    "eps {:.2} train {} valid {}",
+                    "{explore_label} {:.2} train {} valid {}",
                     p.epsilon,
                     p.train_return_mean
                         .map_or("-".into(), |r| format!("{r:.1}")),
@@ -395,13 +657,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         TrainEvent::Row(r) => rows.push(r.clone()),
     };
-    let result = match &task {
-        Task::Classic => {
-            let mut train_env = CartPoleVecEnv::new(cfg.num_envs, 0);
-            let mut valid_env = CartPoleVecEnv::new(cfg.eval_episodes, 0);
+    let result = match task {
+        Task::Classic(env) => {
+            let mut train_env = env.vec_env(cfg.num_envs);
+            let mut valid_env = env.vec_env(cfg.eval_episodes);
             let mut validator =
-                EpisodeValidator::new(&mut valid_env, cfg.eval_episodes, cfg.eval_max_steps);
-            trainer.run(&mut train_env, &mut validator, &opts, &mut on_event)
+                EpisodeValidator::new(&mut *valid_env, cfg.eval_episodes, cfg.eval_max_steps);
+            trainer.run(&mut *train_env, &mut validator, &opts, &mut on_event)
         }
         Task::Scenario {
             scenario, base_dir, ..
@@ -409,7 +671,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let mut train_env = clv_envs::PopulationEnv::new(
                 scenario,
                 cfg.num_envs,
-                clv_envs::OfferActions::Catalogue,
+                actions,
                 clv_envs::SeedDomain::Train,
                 base_dir,
             )?;
@@ -431,11 +693,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // checkpoint on the same seeds for comparison.
     let best_dir = ck_root.join(BEST_CHECKPOINT);
     let mut best = if best_dir.exists() {
-        Some(
-            load_checkpoint(&best_dir, device)
-                .with_context(|| format!("loading {}", best_dir.display()))?
-                .agent,
-        )
+        Some(load(&best_dir, device).with_context(|| format!("loading {}", best_dir.display()))?)
     } else {
         None
     };
@@ -444,14 +702,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         LAST_CHECKPOINT
     };
-    let (test, last, clv) = match &task {
-        Task::Classic => {
+    let (test, last, clv) = match task {
+        Task::Classic(env) => {
             let test_seed = derive_seed(SeedDomain::Test, seed, 0);
-            let mut test_env = CartPoleVecEnv::new(cfg.test_episodes, 0);
-            let mut run = |agent: &mut clv_agents::Dqn| {
+            let mut test_env = env.vec_env(cfg.test_episodes);
+            let mut run = |agent: &mut L| {
                 evaluate(
                     agent,
-                    &mut test_env,
+                    &mut *test_env,
                     test_seed,
                     cfg.test_episodes,
                     cfg.eval_max_steps,
@@ -489,12 +747,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let summary = Summary {
         env: env_name,
-        scenario: match &task {
+        scenario: match task {
             Task::Scenario { path, .. } => Some(path.display().to_string()),
-            Task::Classic => None,
+            Task::Classic(_) => None,
         },
         gamma: cfg.gamma,
-        agent: args.agent,
+        agent,
         seed,
         device: format!("{device:?}"),
         config_source,
