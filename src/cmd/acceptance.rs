@@ -11,6 +11,14 @@
 //! baseline exceeds max($0.25, 5% of |best tuned baseline - none|) per customer (and, on the
 //! `--myopic` scenarios, the same against the myopic learner of the same seed). The scenario
 //! passes when at least `--need` seeds pass.
+//!
+//! With `--td3` (default on), TD3 is trained on the continuous offer with the same seeds at
+//! its default budget (agents/configs/population-td3.ron) and compared in the same test
+//! evaluation. A TD3 seed passes by the same margin rule against the best tuned `fixed` or
+//! `cadence` baseline (chosen on validation: the fixed-discount and cadence heuristics are what
+//! a continuous discount depth generalises); it is also reported against DQN of the same seed
+//! (paired difference with its interval, no pass rule). TD3 passes on a scenario when at least
+//! `--need` seeds pass.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -55,6 +63,9 @@ pub struct Args {
     /// Override the agents' environment-step budget (default: the config's).
     #[arg(long)]
     pub steps: Option<u64>,
+    /// Train and report TD3 on the continuous offer beside DQN (`--td3 false` skips it).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub td3: bool,
     /// Action margins tried for the myopic learner (seed 0, chosen on validation), so that
     /// the myopic baseline is tuned like every other baseline.
     #[arg(long, value_delimiter = ',', default_values_t = vec![0.0, 0.05, 0.15, 0.25])]
@@ -92,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let out = io::run_dir(args.out.as_deref(), "acceptance")?;
     let mut docs = vec![];
     let mut md = String::new();
-    let _ = writeln!(md, "# Acceptance: DQN against tuned baselines\n");
+    let _ = writeln!(md, "# Acceptance: DQN and TD3 against tuned baselines\n");
     let _ = writeln!(
         md,
         "Baselines tuned and the best one chosen on validation seeds ({} customers); agents trained with seeds {:?} at {}; one comparison on test seeds, {} customers, common random numbers. A seed passes when the lower bound of its paired 95% interval against the best tuned baseline exceeds max($0.25, 5% of |best - none|). Intervals are per comparison, unadjusted.\n",
@@ -199,6 +210,12 @@ fn one_scenario(
         say(args.quiet, format!("[{name}] training dqn seed {seed}"));
         train(crate::cmd::train::AgentKind::Dqn, *seed, None, &run_dir)?;
         agent_specs.push(("dqn", *seed, format!("dqn:{}", run_dir.display())));
+        if args.td3 {
+            let run_dir = dir.join(format!("td3-seed{seed}"));
+            say(args.quiet, format!("[{name}] training td3 seed {seed}"));
+            train(crate::cmd::train::AgentKind::Td3, *seed, None, &run_dir)?;
+            agent_specs.push(("td3", *seed, format!("td3:{}", run_dir.display())));
+        }
     }
     let mut myopic_margin = None;
     if args.myopic.contains(&name) {
@@ -339,7 +356,22 @@ fn one_scenario(
         rows.len(),
         args.need
     );
+    let td3 = if args.td3 {
+        Some(td3_rows(
+            args,
+            &specs,
+            &results,
+            &tuned,
+            &agent_specs,
+            none_m,
+            oracle_m,
+            md,
+        )?)
+    } else {
+        None
+    };
     Ok(json!({
+        "td3": td3,
         "scenario": name,
         "best_tuned_baseline": best_baseline,
         "tuned": tuned.iter().map(|(s, v)| json!({"policy": s, "validation_clv": v})).collect::<Vec<_>>(),
@@ -347,6 +379,94 @@ fn one_scenario(
         "required_lower_bound": margin,
         "myopic_action_margin": myopic_margin,
         "dqn": rows,
+        "passes": passes,
+        "pass": ok,
+    }))
+}
+
+/// The TD3 rows of one scenario: each seed against the best tuned `fixed` / `cadence` baseline
+/// (chosen on validation) by the margin rule, and against DQN of the same seed.
+#[allow(clippy::too_many_arguments)]
+fn td3_rows(
+    args: &Args,
+    specs: &[String],
+    results: &[clv_envs::EvalResult],
+    tuned: &[(String, f64)],
+    agent_specs: &[(&str, u64, String)],
+    none_m: f64,
+    oracle_m: f64,
+    md: &mut String,
+) -> anyhow::Result<serde_json::Value> {
+    let idx = |s: &str| specs.iter().position(|x| x == s).expect("listed");
+    let m = |r: &clv_envs::EvalResult| mean_ci(r.clv.iter().copied()).mean;
+    // `tuned` is sorted best first on validation.
+    let (fc_spec, fc_valid) = tuned
+        .iter()
+        .find(|(s, _)| matches!(s.split(':').next(), Some("fixed" | "cadence")))
+        .context("no tuned fixed or cadence baseline")?;
+    let fc = &results[idx(fc_spec)];
+    let fc_m = m(fc);
+    let margin = (0.05 * (fc_m - none_m).abs()).max(0.25);
+    let _ = writeln!(
+        md,
+        "### TD3 (continuous offer)\n\nBest tuned fixed-discount / cadence baseline (validation ${fc_valid:.2}): `{fc_spec}`; test CLV ${fc_m:.2}. Required lower bound: ${margin:.2}.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| agent | seed | CLV $ | vs `{fc_spec}` $ (95% CI) | lift % | vs DQN same seed $ (95% CI) | share of oracle lift | pass |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---|---:|---|---:|---|");
+    let mut rows = vec![];
+    let mut passes = 0;
+    for (_, seed, spec) in agent_specs.iter().filter(|a| a.0 == "td3") {
+        let r = &results[idx(spec)];
+        let d = paired_diff(&r.clv, &fc.clv, None);
+        let pass = d.ci95[0] > margin;
+        passes += pass as usize;
+        let vs_dqn = agent_specs
+            .iter()
+            .find(|(k, s, _)| *k == "dqn" && s == seed)
+            .map(|(_, _, ds)| paired_diff(&r.clv, &results[idx(ds)].clv, None));
+        let share = if oracle_m != none_m {
+            (m(r) - none_m) / (oracle_m - none_m)
+        } else {
+            f64::NAN
+        };
+        let _ = writeln!(
+            md,
+            "| td3 | {seed} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {:+.1}% | {} | {:.0}% | {} |",
+            m(r),
+            d.mean,
+            d.ci95[0],
+            d.ci95[1],
+            100.0 * d.mean / fc_m.abs().max(1e-9),
+            vs_dqn.as_ref().map_or("-".into(), |v| format!(
+                "{:+.2} ({:+.2} .. {:+.2})",
+                v.mean, v.ci95[0], v.ci95[1]
+            )),
+            100.0 * share,
+            if pass { "yes" } else { "no" }
+        );
+        rows.push(json!({
+            "seed": seed, "clv_mean": m(r),
+            "diff_vs_best_fixed_or_cadence": {"mean": d.mean, "ci95": d.ci95},
+            "diff_vs_dqn": vs_dqn.map(|v| json!({"mean": v.mean, "ci95": v.ci95})),
+            "share_of_oracle_lift": share, "pass": pass,
+        }));
+    }
+    let ok = passes >= args.need;
+    let _ = writeln!(
+        md,
+        "\n**TD3 {}**: {passes} of {} seeds pass (need {}).\n",
+        if ok { "PASS" } else { "FAIL" },
+        rows.len(),
+        args.need
+    );
+    Ok(json!({
+        "best_fixed_or_cadence": fc_spec,
+        "test_clv_best_fixed_or_cadence": fc_m,
+        "required_lower_bound": margin,
+        "seeds": rows,
         "passes": passes,
         "pass": ok,
     }))
