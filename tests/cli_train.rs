@@ -111,3 +111,155 @@ fn scenario_training_says_it_needs_the_simulator_env() {
         stderr(&out)
     );
 }
+
+/// A small, fast TD3 / DDPG config: learning starts after 300 steps, small networks.
+const SMALL_DDPG: &str = "(actor_hidden: [32, 32], critic_hidden: [32, 32], batch_size: 64, \
+    learning_starts: 300, random_steps: 300, replay_ratio: 64.0, eval_every: 400, eval_episodes: 2, \
+    test_episodes: 3, log_every: 200)";
+
+#[test]
+fn pendulum_td3_run_writes_the_run_directory_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("small.ron"), SMALL_DDPG).unwrap();
+    let out = clv(
+        &[
+            "train",
+            "--env",
+            "pendulum",
+            "--agent",
+            "td3",
+            "--config",
+            "small.ron",
+            "--steps",
+            "800",
+            "--seed",
+            "3",
+            "--out",
+            "run",
+            "--quiet",
+            "--device",
+            "cpu",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = tmp.path().join("run");
+    for f in [
+        "config.ron",
+        "metrics.csv",
+        "summary.json",
+        "checkpoint/last/checkpoint.json",
+        "checkpoint/last/actor.safetensors",
+        "checkpoint/last/actor_target.safetensors",
+        "checkpoint/last/critic.safetensors",
+        "checkpoint/last/critic_target.safetensors",
+        "checkpoint/best/checkpoint.json",
+    ] {
+        assert!(run.join(f).is_file(), "missing {f}");
+    }
+    let config = std::fs::read_to_string(run.join("config.ron")).unwrap();
+    assert!(config.contains("twin_critics: true"), "{config}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["env_steps"], 800);
+    assert_eq!(summary["agent"], "td3");
+    assert_eq!(summary["updates"], 500, "one update per step after 300");
+    assert_eq!(summary["eval_episodes"], 3);
+    for key in ["wall_seconds", "eval_return_mean", "eval_return_std"] {
+        assert!(
+            summary[key].as_f64().is_some_and(f64::is_finite),
+            "{key}: {summary}"
+        );
+    }
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert!(
+        metrics.lines().next().unwrap().ends_with("actor_loss"),
+        "{metrics}"
+    );
+
+    // Resume to 1,000 steps: the learner is the checkpoint's (no --agent needed).
+    let out = clv(
+        &[
+            "train", "--env", "pendulum", "--resume", "run", "--steps", "1000", "--quiet",
+            "--device", "cpu",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["env_steps"], 1000);
+    assert_eq!(summary["updates"], 700);
+    assert_eq!(summary["agent"], "td3");
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert!(
+        metrics.lines().last().unwrap().starts_with("1000,"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn pendulum_ddpg_turns_the_td3_options_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("small.ron"), SMALL_DDPG).unwrap();
+    let out = clv(
+        &[
+            "train",
+            "--env",
+            "pendulum",
+            "--agent",
+            "ddpg",
+            "--config",
+            "small.ron",
+            "--steps",
+            "400",
+            "--out",
+            "run",
+            "--quiet",
+            "--device",
+            "cpu",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config = std::fs::read_to_string(tmp.path().join("run/config.ron")).unwrap();
+    for want in [
+        "twin_critics: false",
+        "policy_delay: 1",
+        "target_noise: 0.0",
+    ] {
+        assert!(config.contains(want), "{want}: {config}");
+    }
+    let summary = std::fs::read_to_string(tmp.path().join("run/summary.json")).unwrap();
+    assert!(summary.contains("\"agent\": \"ddpg\""), "{summary}");
+}
+
+#[test]
+fn agents_and_action_spaces_must_match() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = clv(
+        &["train", "--env", "pendulum", "--agent", "dqn", "--quiet"],
+        tmp.path(),
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--agent td3"), "{}", stderr(&out));
+    let out = clv(
+        &["train", "--env", "cartpole", "--agent", "td3", "--quiet"],
+        tmp.path(),
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--agent dqn"), "{}", stderr(&out));
+    std::fs::write(tmp.path().join("bad.ron"), "(policy_delay: 0)").unwrap();
+    let out = clv(
+        &[
+            "train", "--env", "pendulum", "--agent", "ddpg", "--config", "bad.ron", "--quiet",
+        ],
+        tmp.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("ddpg.policy_delay"),
+        "{}",
+        stderr(&out)
+    );
+}
