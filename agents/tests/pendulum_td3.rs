@@ -76,13 +76,18 @@ fn train_seed(config: DdpgConfig, seed: u64) -> (f64, f64, Option<u64>, f64) {
     (t.mean, t.std, report.best_valid.map(|b| b.1), wall)
 }
 
-/// 4,000 steps of TD3 (2,000 of them random) already beat a random policy (about -1,200) by
-/// far on validation.
+/// A short TD3 run with small networks (3,000 steps, 1,000 of them random) improves its
+/// validation return by more than 200 over the untrained actor (the full-length run is the
+/// ignored acceptance test below), and the update counts follow the config: one critic update per step after `learning_starts`, the actor every second one.
 #[test]
 fn short_td3_run_learns() {
     let cfg = DdpgConfig {
-        total_env_steps: 4_000,
-        eval_every: 4_000,
+        actor_hidden: vec![64, 64],
+        critic_hidden: vec![64, 64],
+        learning_starts: 1_000,
+        random_steps: 1_000,
+        total_env_steps: 3_000,
+        eval_every: 1_000,
         eval_episodes: 5,
         ..DdpgConfig::from_ron_str(TD3, "pendulum-td3.ron").unwrap()
     };
@@ -98,14 +103,21 @@ fn short_td3_run_learns() {
             &mut |_| {},
         )
         .unwrap();
-    assert_eq!(report.env_steps, 4_000);
+    assert_eq!(report.env_steps, 3_000);
     assert_eq!(
         report.updates, 2_000,
         "one update per step after learning_starts"
     );
     assert_eq!(trainer.agent.actor_updates(), 1_000, "policy_delay 2");
+    let valid: Vec<f64> = trainer
+        .state
+        .rows
+        .iter()
+        .filter_map(|r| r.valid_return_mean)
+        .collect();
+    eprintln!("validation returns {valid:?}");
     let best = report.best_valid.unwrap().0;
-    assert!(best > -1_000.0, "best validation return {best}");
+    assert!(best > valid[0] + 200.0, "{valid:?}");
 }
 
 #[test]
