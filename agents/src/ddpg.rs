@@ -271,7 +271,7 @@ impl Ddpg {
             || low
                 .iter()
                 .zip(high)
-                .any(|(l, h)| !(l < h) || !l.is_finite() || !h.is_finite())
+                .any(|(l, h)| !l.is_finite() || !h.is_finite() || l >= h)
         {
             return Err(AgentError::EnvMismatch(format!(
                 "DDPG needs obs_dim > 0 and a finite action box with low < high, got obs_dim {obs_dim}, low {low:?}, high {high:?}"
