@@ -9,8 +9,8 @@
 use std::time::Instant;
 
 use clv_agents::{
-    BEST_CHECKPOINT, DqnConfig, EpisodeValidator, DqnTrainer, SeedDomain, TrainOptions, derive_seed, evaluate,
-    load_checkpoint,
+    BEST_CHECKPOINT, DqnConfig, DqnTrainer, EpisodeValidator, SeedDomain, TrainOptions,
+    derive_seed, evaluate, load_checkpoint,
 };
 use clv_envs::classic::CartPoleVecEnv;
 
@@ -27,7 +27,12 @@ fn train_seed(config: DqnConfig, seed: u64) -> (f64, f64, Option<u64>, f64) {
         checkpoint_dir: Some(dir.path().to_path_buf()),
     };
     let report = trainer
-        .run(&mut env, &mut EpisodeValidator::new(&mut valid, config.eval_episodes, config.eval_max_steps), &opts, &mut |_| {})
+        .run(
+            &mut env,
+            &mut EpisodeValidator::new(&mut valid, config.eval_episodes, config.eval_max_steps),
+            &opts,
+            &mut |_| {},
+        )
         .unwrap();
     let wall = started.elapsed().as_secs_f64();
     let mut best = load_checkpoint(&dir.path().join(BEST_CHECKPOINT), tch::Device::Cpu)
@@ -72,7 +77,12 @@ fn short_run_learns() {
     let mut env = CartPoleVecEnv::new(1, 0);
     let mut valid = CartPoleVecEnv::new(cfg.eval_episodes, 0);
     let report = trainer
-        .run(&mut env, &mut EpisodeValidator::new(&mut valid, cfg.eval_episodes, cfg.eval_max_steps), &TrainOptions::default(), &mut |_| {})
+        .run(
+            &mut env,
+            &mut EpisodeValidator::new(&mut valid, cfg.eval_episodes, cfg.eval_max_steps),
+            &TrainOptions::default(),
+            &mut |_| {},
+        )
         .unwrap();
     assert_eq!(report.env_steps, 6_000);
     let best = report.best_valid.unwrap().0;
