@@ -45,6 +45,13 @@ impl Offer {
     /// `min_discount` means no coupon; then, where the scenario enables a contact probability,
     /// `contact_u < contact_prob` contacts without a coupon (carrying the configured
     /// recommendation); otherwise no contact. A coupon always contacts.
+    ///
+    /// So an actor (DDPG / TD3, whose action box is `[0, max_discount]`, plus `[0, 1]` for the
+    /// contact probability where enabled) that never outputs exactly zero still contacts
+    /// nobody while its depth stays below `min_discount`. `contact_u` is a uniform in (0, 1)
+    /// from the customer's own stream: the training env draws it from the customer's
+    /// contact-coin purpose, a trained agent acting as a simulator policy from its policy
+    /// stream (`ObsBatch::uniform`), so two policies on the same seeds draw the same coins.
     pub fn from_continuous(
         cfg: &ContinuousOfferConfig,
         depth: f32,
