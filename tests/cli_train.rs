@@ -101,14 +101,16 @@ fn bad_configs_fail_naming_the_field() {
 }
 
 #[test]
-fn scenario_training_says_it_needs_the_simulator_env() {
+fn a_missing_scenario_file_is_named_in_the_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = clv(&["train", "scenarios/default.ron", "--quiet"], tmp.path());
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("needs the simulator"),
-        "{}",
-        stderr(&out)
+    let out = clv(&["train", "no-such-scenario.ron", "--quiet"], tmp.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("no-such-scenario.ron"), "{err}");
+    assert_eq!(
+        err.matches("No such file").count(),
+        1,
+        "the cause is said once: {err}"
     );
 }
 
