@@ -905,7 +905,7 @@ mod tests {
             0.5 - 0.5 * 0.5,   // clipped to -0.5 half ranges
             0.15 + 0.01 * 0.15,
             0.5 + 0.02 * 0.5,
-            0.0, // below the box: clipped to low
+            0.0,  // below the box: clipped to low
             0.25, // +0.5 half ranges of [0, 1] from 0
         ];
         for (a, b) in y.iter().zip(want) {
