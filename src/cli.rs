@@ -20,7 +20,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The whole pipeline on a scenario: tuned baselines, DQN (2 seeds), comparison, report.
+    /// The whole pipeline on a scenario: tuned baselines, DQN and TD3 (2 seeds each), comparison, critic, report.
     Demo(cmd::demo::Args),
     /// Run one policy over a scenario's population and report what it realised.
     Simulate(cmd::simulate::Args),

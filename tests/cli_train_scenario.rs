@@ -221,3 +221,38 @@ fn acceptance_smoke_run_reports_the_margin_rule() {
     );
     assert!(out.join("acceptance.md").is_file());
 }
+
+/// The demo pipeline at a smoke scale: every part it links exists.
+#[test]
+fn demo_smoke_run_links_every_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    ok(&[
+        "demo",
+        "scenarios/default.ron",
+        "--steps",
+        "30000",
+        "--test-customers",
+        "400",
+        "--tune-customers",
+        "200",
+        "--set",
+        "horizon=10",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for link in [
+        "comparison/report.md",
+        "training-dqn/report.md",
+        "training-td3/report.md",
+        "critic/critic.md",
+    ] {
+        assert!(report.contains(link), "{link} not linked");
+        assert!(out.join(link).is_file(), "{link} missing");
+    }
+    assert!(out.join("critic/deciles.png").is_file());
+    let cmp = std::fs::read_to_string(out.join("comparison/comparison.json")).unwrap();
+    assert!(cmp.contains("td3:") && cmp.contains("dqn:"));
+}

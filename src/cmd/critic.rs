@@ -128,6 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &["predictor", "decile", "predicted_mean", "realised_mean"],
         &rows,
     )?;
+    write_plot_and_report(&out, &report)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -152,6 +153,56 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("wrote {}", out.display());
     }
     Ok(())
+}
+
+/// Writes `deciles.png/.svg` and `critic.md` for a critic report.
+pub fn write_plot_and_report(out: &Path, report: &CriticReport) -> anyhow::Result<()> {
+    crate::plots::critic_deciles(
+        &out.join("deciles"),
+        &crate::plots::CriticDeciles {
+            title: format!(
+                "{}: the critic as a CLV predictor ({} test customers)",
+                report.scenario, report.test_customers
+            ),
+            series: report
+                .predictors
+                .iter()
+                .map(|p| crate::plots::DecileSeries {
+                    name: p.predictor.clone(),
+                    realised: p.realised_by_decile.clone(),
+                    predicted: p.predicted_by_decile.clone(),
+                })
+                .collect(),
+        },
+    )?;
+    let mut md = format!(
+        "# The critic as a CLV predictor: {}\n\nRun `{}`. For each customer at the start of the scored window, the critic's value max_a Q(s, a) (reward scaling undone, in dollars after a linear calibration fitted on {} validation customers) against the CLV realised under the agent's greedy policy, on {} test customers (mean ${:.2}). Beside it, the classical predictor: BG/NBD conditional expected purchases x Gamma-Gamma conditional spend x margin, discounted over the same window, which ignores marketing.\n\n| predictor | Spearman | top-decile share of realised value | MAE $ (calibrated) | MAE $ (raw) |\n|---|---:|---:|---:|---:|\n",
+        report.scenario,
+        report.run,
+        report.valid_customers,
+        report.test_customers,
+        report.realised_mean
+    );
+    for p in &report.predictors {
+        md.push_str(&format!(
+            "| {} | {:.3} | {:.1}% | {:.2} | {:.2} |\n",
+            p.predictor,
+            p.spearman,
+            100.0 * p.top_decile_share,
+            p.mae,
+            p.mae_raw
+        ));
+    }
+    let better = report
+        .predictors
+        .iter()
+        .max_by(|a, b| a.spearman.total_cmp(&b.spearman))
+        .map(|p| p.predictor.clone())
+        .unwrap_or_default();
+    md.push_str(&format!(
+        "\nThe **{better}** predictor ranks customers better (higher Spearman correlation).\n\n![deciles](deciles.png)\n\n[SVG](deciles.svg) · [data](deciles.csv) · [JSON](critic.json)\n"
+    ));
+    io::write_atomic(&out.join("critic.md"), md.as_bytes())
 }
 
 /// Computes the critic and classical predictions against realised CLV.

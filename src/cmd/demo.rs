@@ -1,6 +1,7 @@
 //! `clv demo`: the whole pipeline on one scenario, end to end: tune every parameterised
-//! baseline on validation seeds, train DQN with two seeds at the default budget, compare
-//! everything once on test seeds (common random numbers), then plots and a report.
+//! baseline on validation seeds, train DQN and TD3 with two seeds each at the default budget,
+//! compare everything once on test seeds (common random numbers), score the DQN critic as a
+//! CLV predictor, then plots and reports.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -66,29 +67,35 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             policies.push(ranking[0].0.clone());
         }
     }
-    let mut runs = vec![];
-    for seed in &args.train_seeds {
-        let dir = args.out.join("training").join(format!("dqn-seed{seed}"));
-        say(format!("training DQN seed {seed} -> {}", dir.display()));
-        crate::cmd::train::run(crate::cmd::train::Args {
-            scenario: Some(args.scenario.scenario.clone()),
-            overrides: args.scenario.overrides.clone(),
-            gamma: None,
-            action_margin: None,
-            valid_customers: 4000,
-            test_customers: 1000,
-            env: None,
-            agent: crate::cmd::train::AgentKind::Dqn,
-            config: None,
-            steps: args.steps,
-            seed: *seed,
-            out: Some(dir.clone()),
-            device: clv_agents::DeviceChoice::Auto,
-            resume: None,
-            quiet: true,
-        })?;
-        policies.push(format!("dqn:{}", dir.display()));
-        runs.push(dir);
+    for (kind, agent) in [
+        ("dqn", crate::cmd::train::AgentKind::Dqn),
+        ("td3", crate::cmd::train::AgentKind::Td3),
+    ] {
+        for seed in &args.train_seeds {
+            let dir = args
+                .out
+                .join(format!("training-{kind}"))
+                .join(format!("{kind}-seed{seed}"));
+            say(format!("training {kind} seed {seed} -> {}", dir.display()));
+            crate::cmd::train::run(crate::cmd::train::Args {
+                scenario: Some(args.scenario.scenario.clone()),
+                overrides: args.scenario.overrides.clone(),
+                gamma: None,
+                action_margin: None,
+                valid_customers: 4000,
+                test_customers: 1000,
+                env: None,
+                agent,
+                config: None,
+                steps: args.steps,
+                seed: *seed,
+                out: Some(dir.clone()),
+                device: clv_agents::DeviceChoice::Auto,
+                resume: None,
+                quiet: true,
+            })?;
+            policies.push(format!("{kind}:{}", dir.display()));
+        }
     }
     say(format!(
         "comparing {} policies on {} test customers",
@@ -107,7 +114,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.quiet,
     )?;
     crate::cmd::report::report_dir(&cmp_dir, Some(&format!("clv demo: {}", scenario.name)))?;
-    crate::cmd::report::report_dir(&args.out.join("training"), Some("DQN training"))?;
+    crate::cmd::report::report_dir(&args.out.join("training-dqn"), Some("DQN training"))?;
+    crate::cmd::report::report_dir(&args.out.join("training-td3"), Some("TD3 training"))?;
+    // The first DQN run's critic as a CLV predictor.
+    let critic_dir = args.out.join("critic");
+    let first = args.train_seeds[0];
+    say("scoring the DQN critic as a CLV predictor".into());
+    let critic = crate::cmd::critic::critic(
+        &args
+            .out
+            .join("training-dqn")
+            .join(format!("dqn-seed{first}")),
+        &scenario,
+        args.scenario.base_dir(),
+        4000,
+        args.test_customers,
+    )?;
+    std::fs::create_dir_all(&critic_dir)?;
+    crate::io::write_json(&critic_dir.join("critic.json"), &critic)?;
+    crate::cmd::critic::write_plot_and_report(&critic_dir, &critic)?;
     // oracle-myopic reads hidden traits: a reference, not a policy a firm could run.
     let best = overall
         .iter()
@@ -124,7 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     let report = args.out.join("report.md");
     let text = format!(
-        "# clv demo: {}\n\n{}.\n\nBaselines tuned on validation seeds ({} customers), DQN trained with seeds {:?}, one comparison on test seeds ({} customers, common random numbers), {:.0} s in all.\n\n- [Policy comparison](comparison/report.md)\n- [DQN training curves](training/report.md)\n",
+        "# clv demo: {}\n\n{}.\n\nBaselines tuned on validation seeds ({} customers), DQN and TD3 trained with seeds {:?}, one comparison on test seeds ({} customers, common random numbers), {:.0} s in all.\n\n- [Policy comparison](comparison/report.md)\n- [DQN training curves](training-dqn/report.md)\n- [TD3 training curves](training-td3/report.md)\n- [The DQN critic as a CLV predictor](critic/critic.md)\n",
         scenario.name,
         headline,
         args.tune_customers,
