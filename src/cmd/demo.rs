@@ -11,6 +11,9 @@ use anyhow::Context;
 use crate::cmd::acceptance::TUNED_KINDS;
 use crate::scenario_args::ScenarioArgs;
 
+/// Validation customers of the agents' runs (checkpoint choice and the baseline reference).
+const VALID_CUSTOMERS: u64 = 4000;
+
 /// Arguments of `clv demo`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -36,6 +39,36 @@ pub struct Args {
     pub quiet: bool,
 }
 
+/// Adds `best_baseline` {policy, return_mean} to a training run's summary.json: the best tuned
+/// baseline's realised CLV per customer on the run's own validation customers (the population
+/// its validation curve was measured on), so the training plot can draw it as a reference.
+fn add_baseline_reference(
+    run: &std::path::Path,
+    scenario: &clv_envs::Scenario,
+    base_dir: &std::path::Path,
+    spec: &str,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let mut pop = clv_envs::Population::new(
+        scenario,
+        clv_envs::SeedDomain::Validation,
+        seed,
+        VALID_CUSTOMERS,
+        base_dir,
+    )?;
+    let mut policy = crate::policies::resolve(spec, scenario)?;
+    let r = pop.evaluate(policy.as_mut(), &|_| {});
+    let mean = r.clv.iter().sum::<f64>() / r.clv.len().max(1) as f64;
+    let path = run.join("summary.json");
+    let mut v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+    )?;
+    v["best_baseline"] = serde_json::json!({"policy": spec, "return_mean": mean});
+    crate::io::write_json(&path, &v)?;
+    crate::cmd::report::report_dir(run, None)?;
+    Ok(())
+}
+
 /// Runs `clv demo`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -48,6 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut policies = vec!["none".to_string(), "oracle-myopic".to_string()];
+    let mut best_tuned: Option<(String, f64)> = None;
     for kind in TUNED_KINDS {
         say(format!("tuning {kind} on validation seeds"));
         let ranking = crate::cmd::tune::tune(
@@ -62,6 +96,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "  best: {} (validation CLV ${:.2})",
             ranking[0].0, ranking[0].1
         ));
+        if best_tuned.as_ref().is_none_or(|b| ranking[0].1 > b.1) {
+            best_tuned = Some((ranking[0].0.clone(), ranking[0].1));
+        }
         // `fixed:none` is `none` under another name.
         if ranking[0].0 != "fixed:none" && !policies.contains(&ranking[0].0) {
             policies.push(ranking[0].0.clone());
@@ -82,7 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 overrides: args.scenario.overrides.clone(),
                 gamma: None,
                 action_margin: None,
-                valid_customers: 4000,
+                valid_customers: VALID_CUSTOMERS,
                 test_customers: 1000,
                 env: None,
                 agent,
@@ -94,6 +131,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 resume: None,
                 quiet: true,
             })?;
+            if let Some((spec, _)) = &best_tuned {
+                add_baseline_reference(&dir, &scenario, args.scenario.base_dir(), spec, *seed)?;
+            }
             policies.push(format!("{kind}:{}", dir.display()));
         }
     }
