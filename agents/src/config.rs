@@ -264,25 +264,44 @@ impl DqnConfig {
     /// Parses a RON config (missing fields take their defaults) and validates it. `origin`
     /// names the source in errors.
     pub fn from_ron_str(text: &str, origin: &str) -> Result<Self, AgentError> {
-        let cfg: Self = ron::from_str(text).map_err(|e| AgentError::ConfigParse {
-            origin: origin.to_string(),
-            message: e.to_string(),
-        })?;
+        let cfg: Self = crate::config::parse_ron(text, origin)?;
         cfg.validate()?;
         Ok(cfg)
     }
 
     /// Reads, parses and validates a RON config file.
     pub fn from_ron_file(path: &Path) -> Result<Self, AgentError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AgentError::io("reading", path, e))?;
+        let text = crate::config::read_text(path)?;
         Self::from_ron_str(&text, &path.display().to_string())
     }
 
     /// The config as pretty RON (every field, resolved).
     pub fn to_ron(&self) -> String {
-        ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default())
-            .expect("DqnConfig holds only RON-representable values")
+        crate::config::pretty_ron(self)
     }
+}
+
+/// Parses RON text into a config type (missing fields take their serde defaults); `origin`
+/// names the source in errors. Shared by every agent config.
+pub(crate) fn parse_ron<T: serde::de::DeserializeOwned>(
+    text: &str,
+    origin: &str,
+) -> Result<T, AgentError> {
+    ron::from_str(text).map_err(|e| AgentError::ConfigParse {
+        origin: origin.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Reads a config file's text.
+pub(crate) fn read_text(path: &Path) -> Result<String, AgentError> {
+    std::fs::read_to_string(path).map_err(|e| AgentError::io("reading", path, e))
+}
+
+/// A config as pretty RON (every field, resolved).
+pub(crate) fn pretty_ron<T: Serialize>(config: &T) -> String {
+    ron::ser::to_string_pretty(config, ron::ser::PrettyConfig::default())
+        .expect("agent configs hold only RON-representable values")
 }
 
 #[cfg(test)]
