@@ -3,34 +3,10 @@
 //! plots and a Markdown report whose links resolve and whose headline names the winner; bad
 //! input exits 1 with a message naming what was expected.
 
+mod common;
+use common::{clv, fails, ok};
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn clv(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clv"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("clv runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = clv(args);
-    assert!(
-        o.status.success(),
-        "clv {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let o = clv(args);
-    assert_eq!(o.status.code(), Some(1), "clv {args:?}: exit code");
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert!(!err.contains("panicked"), "clv {args:?} panicked: {err}");
-    err
-}
 
 /// The targets of the Markdown links and images in `md` (`](target)`).
 fn links(md: &str) -> Vec<String> {

@@ -1,35 +1,10 @@
 //! The `clv` binary end to end: simulate, compare, tune, scenario; determinism across thread
 //! counts; bad input gives a clear message, a non-zero exit, and no partial files.
 
+mod common;
+use common::{clv, fails, ok};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn clv(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clv"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("clv runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = clv(args);
-    assert!(
-        o.status.success(),
-        "clv {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let o = clv(args);
-    assert!(!o.status.success(), "clv {args:?} should fail");
-    assert_eq!(o.status.code(), Some(1), "clv {args:?}: exit code");
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert!(!err.contains("panicked"), "clv {args:?} panicked: {err}");
-    err
-}
 
 fn strip_timing(mut v: serde_json::Value) -> serde_json::Value {
     v.as_object_mut().unwrap().remove("timing");

@@ -2,25 +2,8 @@
 //! the run directory, the trained policy usable as `td3:RUN_DIR` in simulate and compare, and
 //! clear errors when the spec names the wrong learner.
 
-use std::process::{Command, Output};
-
-fn clv(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clv"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("clv runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = clv(args);
-    assert!(
-        o.status.success(),
-        "clv {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
+mod common;
+use common::{clv, ok};
 
 /// Learning starts after two vector steps of 1,024 customers; small networks.
 const SMALL: &str = "(actor_hidden: [32], critic_hidden: [32], learning_starts: 2048, \

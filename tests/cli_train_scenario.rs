@@ -1,25 +1,8 @@
 //! `clv train SCENARIO` end to end at a smoke budget: the run directory, the trained policy
 //! usable as `dqn:RUN_DIR` / `myopic:RUN_DIR` wherever a policy spec is, and clear errors.
 
-use std::process::{Command, Output};
-
-fn clv(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clv"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("clv runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = clv(args);
-    assert!(
-        o.status.success(),
-        "clv {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
+mod common;
+use common::{clv, ok};
 
 /// A short horizon and a tiny budget keep this to a few seconds.
 const SMOKE: [&str; 10] = [
