@@ -172,6 +172,22 @@ pub trait ScenarioAgent {
         name: String,
         scenario: &Scenario,
     ) -> anyhow::Result<Box<dyn Policy + 'a>>;
+
+    /// Greedy-acting margins to choose from at each validation (scaled-reward units); empty
+    /// when the agent has none to choose.
+    fn margin_candidates(&self) -> Vec<f64> {
+        Vec::new()
+    }
+
+    /// The greedy-acting margin in use, where the agent has one.
+    fn action_margin(&self) -> Option<f64> {
+        None
+    }
+
+    /// Acts greedily with `margin` from now on (agents without a margin ignore it).
+    fn set_action_margin(&mut self, _margin: f64) -> Result<(), clv_agents::AgentError> {
+        Ok(())
+    }
 }
 
 impl ScenarioAgent for clv_agents::Dqn {
@@ -181,6 +197,21 @@ impl ScenarioAgent for clv_agents::Dqn {
         scenario: &Scenario,
     ) -> anyhow::Result<Box<dyn Policy + 'a>> {
         Ok(Box::new(CatalogueAgent::new(self, name, scenario)?))
+    }
+
+    fn margin_candidates(&self) -> Vec<f64> {
+        self.config().margin_candidates.clone()
+    }
+
+    fn action_margin(&self) -> Option<f64> {
+        self.config()
+            .keep_action
+            .is_some()
+            .then_some(self.config().action_margin)
+    }
+
+    fn set_action_margin(&mut self, margin: f64) -> Result<(), clv_agents::AgentError> {
+        clv_agents::Dqn::set_action_margin(self, margin)
     }
 }
 

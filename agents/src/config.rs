@@ -33,6 +33,10 @@ pub struct DqnConfig {
     pub activation: Activation,
     /// Adam learning rate, per update. Default `2.5e-4`.
     pub lr: f64,
+    /// Learning rate reached at `total_env_steps`, decayed linearly from `lr` by environment
+    /// steps (annealing quiets the weight noise that flips greedy choices between offers of
+    /// nearly equal value). `None` keeps `lr` constant. Default `None`.
+    pub lr_final: Option<f64>,
     /// Discount per environment step, in `[0, 1)`. Default `0.99`.
     pub gamma: f64,
     /// Steps summed into one return (1 = one-step TD), at least 1. Default `1`.
@@ -60,6 +64,10 @@ pub struct DqnConfig {
     pub keep_action: Option<u32>,
     /// Margin of `keep_action`, in scaled-reward units (>= 0). Default `0.0`.
     pub action_margin: f64,
+    /// Margins (scaled-reward units, each >= 0) tried at every validation: the greedy policy
+    /// is scored with each and `action_margin` becomes the best one, so checkpoints carry the
+    /// margin chosen on validation seeds. Empty = `action_margin` only. Default empty.
+    pub margin_candidates: Vec<f64>,
     /// Hard copy or Polyak averaging of the target network. Default `hard`.
     pub target_update: TargetUpdate,
     /// Updates between target-network updates. Default `50` (500 steps at `train_every` 10).
@@ -115,6 +123,7 @@ impl Default for DqnConfig {
             hidden: vec![120, 84],
             activation: Activation::Relu,
             lr: 2.5e-4,
+            lr_final: None,
             gamma: 0.99,
             n_step: 1,
             batch_size: 128,
@@ -126,6 +135,7 @@ impl Default for DqnConfig {
             dueling: false,
             keep_action: None,
             action_margin: 0.0,
+            margin_candidates: Vec::new(),
             target_update: TargetUpdate::Hard,
             target_update_period: 50,
             tau: 0.005,
@@ -204,6 +214,9 @@ impl DqnConfig {
             },
         )?;
         positive(self.lr, "dqn.lr")?;
+        if let Some(lr) = self.lr_final {
+            positive(lr, "dqn.lr_final")?;
+        }
         check((0.0..1.0).contains(&self.gamma), "dqn.gamma", || {
             format!("must be in [0,1), got {}", self.gamma)
         })?;
@@ -234,6 +247,18 @@ impl DqnConfig {
             "dqn.action_margin",
             || format!("must be >= 0, got {}", self.action_margin),
         )?;
+        check(
+            self.margin_candidates
+                .iter()
+                .all(|m| m.is_finite() && *m >= 0.0),
+            "dqn.margin_candidates",
+            || {
+                format!(
+                    "every margin must be >= 0, got {:?}",
+                    self.margin_candidates
+                )
+            },
+        )?;
         positive(self.obs_clip, "dqn.obs_clip")?;
         unit(self.eps_start, "dqn.eps_start")?;
         unit(self.eps_end, "dqn.eps_end")?;
@@ -258,6 +283,20 @@ impl DqnConfig {
             start: self.eps_start,
             end: self.eps_end,
             duration: self.eps_decay_steps,
+        }
+    }
+
+    /// Adam's learning rate after `env_steps` transitions: `lr`, or linear from `lr` to
+    /// `lr_final` over `total_env_steps` (then held).
+    pub fn lr_at(&self, env_steps: u64) -> f64 {
+        match self.lr_final {
+            None => self.lr,
+            Some(end) => LinearSchedule {
+                start: self.lr,
+                end,
+                duration: self.total_env_steps,
+            }
+            .value_at(env_steps),
         }
     }
 
@@ -327,6 +366,25 @@ mod tests {
     }
 
     #[test]
+    fn lr_decays_linearly_to_lr_final_then_holds() {
+        let constant = DqnConfig {
+            lr: 1e-3,
+            total_env_steps: 1000,
+            ..Default::default()
+        };
+        assert_eq!(constant.lr_at(0), 1e-3);
+        assert_eq!(constant.lr_at(5000), 1e-3);
+        let decayed = DqnConfig {
+            lr_final: Some(1e-4),
+            ..constant
+        };
+        assert_eq!(decayed.lr_at(0), 1e-3);
+        assert!((decayed.lr_at(500) - 5.5e-4).abs() < 1e-12);
+        assert_eq!(decayed.lr_at(1000), 1e-4);
+        assert_eq!(decayed.lr_at(3000), 1e-4);
+    }
+
+    #[test]
     fn unknown_field_is_named() {
         let err = DqnConfig::from_ron_str("(gama: 0.9)", "x.ron")
             .unwrap_err()
@@ -357,6 +415,20 @@ mod tests {
                     ..Default::default()
                 },
                 "dqn.lr",
+            ),
+            (
+                DqnConfig {
+                    lr_final: Some(-1e-4),
+                    ..Default::default()
+                },
+                "dqn.lr_final",
+            ),
+            (
+                DqnConfig {
+                    margin_candidates: vec![0.0, -0.1],
+                    ..Default::default()
+                },
+                "dqn.margin_candidates",
             ),
             (
                 DqnConfig {

@@ -225,6 +225,16 @@ impl Dqn {
         Ok(())
     }
 
+    /// Sets the greedy-acting margin of `keep_action` (scaled-reward units, >= 0), e.g. the
+    /// one of `margin_candidates` chosen on validation.
+    pub fn set_action_margin(&mut self, margin: f64) -> Result<(), AgentError> {
+        let mut cfg = self.config.clone();
+        cfg.action_margin = margin;
+        cfg.validate()?;
+        self.config = cfg;
+        Ok(())
+    }
+
     /// The device the networks live on.
     pub fn device(&self) -> Device {
         self.device
@@ -237,7 +247,7 @@ impl Dqn {
 
     /// Exploration epsilon at the current step.
     pub fn epsilon(&self) -> f64 {
-        self.config.epsilon_schedule().epsilon_at(self.env_steps)
+        self.config.epsilon_schedule().value_at(self.env_steps)
     }
 
     /// The online network's weights.
@@ -351,6 +361,9 @@ impl Dqn {
                 &self.online_vs,
                 self.config.max_grad_norm / (grad_norm + CLIP_EPS),
             )?;
+        }
+        if self.config.lr_final.is_some() {
+            self.opt.set_lr(self.config.lr_at(self.env_steps));
         }
         self.opt.step();
         self.updates += 1;
@@ -587,6 +600,24 @@ mod tests {
             ..Default::default()
         });
         assert!(big > 50.0 * small, "lr: {big} vs {small}");
+        // At the end of the budget a decaying rate has reached lr_final.
+        let decayed = {
+            let mut a = agent(DqnConfig {
+                lr: 1e-3,
+                lr_final: Some(1e-5),
+                total_env_steps: 100,
+                ..Default::default()
+            });
+            a.env_steps = 100;
+            let w0 = weights(a.online_vars());
+            a.update(&batch(32, 1.0)).unwrap();
+            weights(a.online_vars())
+                .iter()
+                .zip(&w0)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max)
+        };
+        assert!((decayed / small - 1.0).abs() < 1e-3, "{decayed} vs {small}");
     }
 
     /// `max_grad_norm` takes effect (Adam's first step is invariant to a uniform gradient scale,

@@ -15,7 +15,7 @@ pub struct LinearSchedule {
 
 impl LinearSchedule {
     /// The schedule's value at `step` (environment transitions collected so far).
-    pub fn epsilon_at(&self, step: u64) -> f64 {
+    pub fn value_at(&self, step: u64) -> f64 {
         if self.duration == 0 || step >= self.duration {
             return self.end;
         }
@@ -35,11 +35,11 @@ mod tests {
             end: 0.05,
             duration: 1000,
         };
-        assert_eq!(s.epsilon_at(0), 1.0);
-        assert!((s.epsilon_at(500) - 0.525).abs() < 1e-12);
-        assert_eq!(s.epsilon_at(1000), 0.05);
-        assert_eq!(s.epsilon_at(1_000_000), 0.05);
+        assert_eq!(s.value_at(0), 1.0);
+        assert!((s.value_at(500) - 0.525).abs() < 1e-12);
+        assert_eq!(s.value_at(1000), 0.05);
+        assert_eq!(s.value_at(1_000_000), 0.05);
         let instant = LinearSchedule { duration: 0, ..s };
-        assert_eq!(instant.epsilon_at(0), 0.05);
+        assert_eq!(instant.value_at(0), 0.05);
     }
 }

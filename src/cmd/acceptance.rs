@@ -66,10 +66,6 @@ pub struct Args {
     /// Train and report TD3 on the continuous offer beside DQN (`--td3 false` skips it).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub td3: bool,
-    /// Action margins tried for the myopic learner (seed 0, chosen on validation), so that
-    /// the myopic baseline is tuned like every other baseline.
-    #[arg(long, value_delimiter = ',', default_values_t = vec![0.0, 0.05, 0.15, 0.25])]
-    pub myopic_margins: Vec<f64>,
     /// Scenario names (not files) on which DQN must also beat the myopic learner.
     #[arg(long, default_values_t = vec!["habituation".to_string()])]
     pub myopic: Vec<String>,
@@ -128,15 +124,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The best validation CLV of a training run (its summary.json).
-fn best_validation(run_dir: &Path) -> anyhow::Result<f64> {
-    let path = run_dir.join("summary.json");
+/// The greedy-acting margin a DQN run chose on validation (its summary.json), if it has one.
+fn chosen_margin(spec: &str) -> anyhow::Result<Option<f64>> {
+    let Some((_, dir)) = spec.split_once(':') else {
+        return Ok(None);
+    };
+    let path = Path::new(dir).join("summary.json");
     let v: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
-    )?;
-    v["best_valid_return_mean"]
-        .as_f64()
-        .with_context(|| format!("{} has no best_valid_return_mean", path.display()))
+    )
+    .with_context(|| format!("parsing {}", path.display()))?;
+    Ok(v["action_margin"].as_f64())
 }
 
 fn say(quiet: bool, msg: String) {
@@ -185,12 +183,12 @@ fn one_scenario(
     let best_baseline = tuned[0].0.clone();
 
     // 2. Train the agents.
-    let train = |agent, seed: u64, margin: Option<f64>, run_dir: &Path| {
+    let train = |agent, seed: u64, run_dir: &Path| {
         crate::cmd::train::run(crate::cmd::train::Args {
             scenario: Some(path.to_path_buf()),
             overrides: args.overrides.clone(),
             gamma: None,
-            action_margin: margin,
+            action_margin: None,
             valid_customers: args.valid_customers,
             test_customers: 1000,
             env: None,
@@ -208,52 +206,22 @@ fn one_scenario(
     for seed in &args.train_seeds {
         let run_dir = dir.join(format!("dqn-seed{seed}"));
         say(args.quiet, format!("[{name}] training dqn seed {seed}"));
-        train(crate::cmd::train::AgentKind::Dqn, *seed, None, &run_dir)?;
+        train(crate::cmd::train::AgentKind::Dqn, *seed, &run_dir)?;
         agent_specs.push(("dqn", *seed, format!("dqn:{}", run_dir.display())));
         if args.td3 {
             let run_dir = dir.join(format!("td3-seed{seed}"));
             say(args.quiet, format!("[{name}] training td3 seed {seed}"));
-            train(crate::cmd::train::AgentKind::Td3, *seed, None, &run_dir)?;
+            train(crate::cmd::train::AgentKind::Td3, *seed, &run_dir)?;
             agent_specs.push(("td3", *seed, format!("td3:{}", run_dir.display())));
         }
     }
-    let mut myopic_margin = None;
     if args.myopic.contains(&name) {
-        // Tune the myopic learner's margin on validation with the first seed.
-        let seed0 = args.train_seeds[0];
-        let mut best: Option<(f64, f64, PathBuf)> = None;
-        for m in &args.myopic_margins {
-            let run_dir = dir.join(format!("myopic-seed{seed0}-margin{m}"));
-            say(
-                args.quiet,
-                format!("[{name}] training myopic seed {seed0} margin {m}"),
-            );
-            train(
-                crate::cmd::train::AgentKind::Myopic,
-                seed0,
-                Some(*m),
-                &run_dir,
-            )?;
-            let v = best_validation(&run_dir)?;
-            if best.as_ref().is_none_or(|b| v > b.1) {
-                best = Some((*m, v, run_dir));
-            }
-        }
-        let (m, _, dir0) = best.context("--myopic-margins is empty")?;
-        myopic_margin = Some(m);
-        agent_specs.push(("myopic", seed0, format!("myopic:{}", dir0.display())));
-        for seed in args.train_seeds.iter().skip(1) {
-            let run_dir = dir.join(format!("myopic-seed{seed}-margin{m}"));
-            say(
-                args.quiet,
-                format!("[{name}] training myopic seed {seed} margin {m}"),
-            );
-            train(
-                crate::cmd::train::AgentKind::Myopic,
-                *seed,
-                Some(m),
-                &run_dir,
-            )?;
+        // The myopic learner chooses its action margin on validation like DQN does
+        // (population-dqn.ron's margin_candidates), so it is tuned like every baseline.
+        for seed in &args.train_seeds {
+            let run_dir = dir.join(format!("myopic-seed{seed}"));
+            say(args.quiet, format!("[{name}] training myopic seed {seed}"));
+            train(crate::cmd::train::AgentKind::Myopic, *seed, &run_dir)?;
             agent_specs.push(("myopic", *seed, format!("myopic:{}", run_dir.display())));
         }
     }
@@ -301,9 +269,9 @@ fn one_scenario(
     );
     let _ = writeln!(
         md,
-        "| agent | seed | CLV $ | vs best baseline $ (95% CI) | lift % | vs myopic $ (95% CI) | share of oracle lift | pass |"
+        "| agent | seed | margin | CLV $ | vs best baseline $ (95% CI) | lift % | vs myopic $ (95% CI) | share of oracle lift | pass |"
     );
-    let _ = writeln!(md, "|---|---:|---:|---|---:|---|---:|---|");
+    let _ = writeln!(md, "|---|---:|---|---:|---|---:|---|---:|---|");
     let mut rows = vec![];
     let mut passes = 0;
     for (kind, seed, spec) in &agent_specs {
@@ -313,10 +281,20 @@ fn one_scenario(
         let r = &results[idx(spec)];
         let d = paired_diff(&r.clv, &best.clv, None);
         let mut pass = d.ci95[0] > margin;
-        let vs_myopic = agent_specs
+        let myopic = agent_specs
             .iter()
-            .find(|(k, s, _)| *k == "myopic" && s == seed)
-            .map(|(_, _, ms)| paired_diff(&r.clv, &results[idx(ms)].clv, None));
+            .find(|(k, s, _)| *k == "myopic" && s == seed);
+        let vs_myopic = myopic.map(|(_, _, ms)| paired_diff(&r.clv, &results[idx(ms)].clv, None));
+        let dqn_margin = chosen_margin(spec)?;
+        let myopic_margin = match myopic {
+            Some((_, _, ms)) => chosen_margin(ms)?,
+            None => None,
+        };
+        let margin_cell = match (dqn_margin, myopic_margin) {
+            (Some(a), Some(b)) => format!("{a} / {b}"),
+            (Some(a), None) => format!("{a}"),
+            _ => "-".into(),
+        };
         if let Some(v) = &vs_myopic {
             pass &= v.ci95[0] > margin;
         }
@@ -328,7 +306,7 @@ fn one_scenario(
         };
         let _ = writeln!(
             md,
-            "| dqn | {seed} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {:+.1}% | {} | {:.0}% | {} |",
+            "| dqn | {seed} | {margin_cell} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {:+.1}% | {} | {:.0}% | {} |",
             m(r),
             d.mean,
             d.ci95[0],
@@ -343,6 +321,7 @@ fn one_scenario(
         );
         rows.push(json!({
             "seed": seed, "clv_mean": m(r),
+            "action_margin": dqn_margin, "myopic_action_margin": myopic_margin,
             "diff_vs_best_baseline": {"mean": d.mean, "ci95": d.ci95},
             "diff_vs_myopic": vs_myopic.map(|v| json!({"mean": v.mean, "ci95": v.ci95})),
             "share_of_oracle_lift": share, "pass": pass,
@@ -377,7 +356,6 @@ fn one_scenario(
         "tuned": tuned.iter().map(|(s, v)| json!({"policy": s, "validation_clv": v})).collect::<Vec<_>>(),
         "test_clv": {"none": none_m, "best_baseline": best_m, "oracle_myopic": oracle_m},
         "required_lower_bound": margin,
-        "myopic_action_margin": myopic_margin,
         "dqn": rows,
         "passes": passes,
         "pass": ok,

@@ -1107,6 +1107,12 @@ fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow:
                         "Best validation return {v:.2}, at {at:.0} environment steps.\n"
                     );
                 }
+                if let Some(m) = field_f64(&r.summary, "action_margin") {
+                    let _ = writeln!(
+                        s,
+                        "Greedy acting keeps the empty offer unless another offer's Q beats it by {m} (scaled-reward units; the evaluated checkpoint's margin).\n"
+                    );
+                }
                 if let Some(m) = field_f64(&r.summary, "last_eval_return_mean") {
                     let sd = field_f64(&r.summary, "last_eval_return_std").unwrap_or(f64::NAN);
                     let _ = writeln!(

@@ -97,7 +97,8 @@ pub struct Args {
     #[arg(long)]
     pub gamma: Option<f64>,
     /// Greedy acting keeps the empty offer unless another beats it by this margin, in
-    /// scaled-reward units (overrides the config's `action_margin`).
+    /// scaled-reward units: a fixed margin (overrides the config's `action_margin` and its
+    /// `margin_candidates`, so no margin is chosen on validation).
     #[arg(long)]
     pub action_margin: Option<f64>,
     /// Validation customers (scenario runs): checkpoints are chosen on their realised CLV.
@@ -168,6 +169,9 @@ struct Summary {
     /// The last checkpoint on the same test seeds, for comparison.
     last_eval_return_mean: f64,
     last_eval_return_std: f64,
+    /// DQN on a scenario: the evaluated checkpoint's greedy-acting margin (scaled-reward
+    /// units), chosen on validation when the config lists `margin_candidates`.
+    action_margin: Option<f64>,
     /// Scenario runs: mean realised CLV per test customer of the evaluated checkpoint, dollars.
     eval_clv_mean: Option<f64>,
     /// Scenario runs: its 95% interval.
@@ -302,9 +306,24 @@ impl PopulationValidator {
 }
 
 impl<A: ScenarioAgent> clv_agents::Validator<A> for PopulationValidator {
+    /// Scores the greedy policy; an agent with margin candidates is scored with each, on the
+    /// same customers, and keeps the best (the first of equals).
     fn validate(&mut self, agent: &mut A, _seed: u64) -> Result<EvalStats, clv_agents::AgentError> {
-        let r = self.score(agent)?;
-        Ok(EvalStats::from_returns(r.clv))
+        let candidates = agent.margin_candidates();
+        if candidates.is_empty() {
+            return Ok(EvalStats::from_returns(self.score(agent)?.clv));
+        }
+        let mut best: Option<(f64, EvalStats)> = None;
+        for m in candidates {
+            agent.set_action_margin(m)?;
+            let stats = EvalStats::from_returns(self.score(agent)?.clv);
+            if best.as_ref().is_none_or(|(_, b)| stats.mean > b.mean) {
+                best = Some((m, stats));
+            }
+        }
+        let (m, stats) = best.expect("candidates is not empty");
+        agent.set_action_margin(m)?;
+        Ok(stats)
     }
 }
 
@@ -463,7 +482,9 @@ fn prepare_dqn(
             config.total_env_steps = steps;
         }
         if let Some(m) = args.action_margin {
+            // A margin given on the command line is used as it is, not chosen on validation.
             config.action_margin = m;
+            config.margin_candidates.clear();
         }
         match (task, args.agent, args.gamma) {
             (_, AgentKind::Myopic, Some(g)) if g != 0.0 => {
@@ -745,7 +766,13 @@ fn execute<L: Learner + ScenarioAgent>(
             )
         }
     };
+    let action_margin = match (task, best.as_ref()) {
+        (Task::Classic(_), _) => None,
+        (_, Some(b)) => b.action_margin(),
+        (_, None) => trainer.agent.action_margin(),
+    };
     let summary = Summary {
+        action_margin,
         env: env_name,
         scenario: match task {
             Task::Scenario { path, .. } => Some(path.display().to_string()),
@@ -813,4 +840,52 @@ fn execute<L: Learner + ScenarioAgent>(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clv_agents::Validator;
+
+    /// Validation with margin candidates scores each on the same customers and leaves the
+    /// agent with the best one.
+    #[test]
+    fn validation_keeps_the_best_margin_candidate() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let scenario = clv_envs::load_scenario(
+            &root.join("scenarios/default.ron"),
+            &["horizon=12".into(), "short_horizon=6".into()],
+        )
+        .unwrap();
+        let n_actions = scenario.offers.len();
+        let candidates = vec![0.0, 0.003, 0.01, 1e9];
+        let config = DqnConfig {
+            hidden: vec![16],
+            keep_action: Some(0),
+            margin_candidates: candidates.clone(),
+            ..DqnConfig::default()
+        };
+        let dim = clv_envs::FeatureSpec::new(&scenario).dim();
+        let mut agent =
+            clv_agents::Dqn::new(config, dim, n_actions, tch::Device::Cpu, 3, 4).unwrap();
+        let mut v =
+            PopulationValidator::new(&scenario, root, clv_envs::SeedDomain::Validation, 0, 400)
+                .unwrap();
+        let chosen = v.validate(&mut agent, 0).unwrap();
+        let margin = agent.config().action_margin;
+        assert!(candidates.contains(&margin), "{margin}");
+        let mut means = vec![];
+        for m in &candidates {
+            agent.set_action_margin(*m).unwrap();
+            let r = v.score(&mut agent).unwrap();
+            means.push(EvalStats::from_returns(r.clv).mean);
+        }
+        let best = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(chosen.mean, best, "{means:?}");
+        let first_best = candidates[means.iter().position(|m| *m == best).unwrap()];
+        assert_eq!(margin, first_best);
+        // An untrained network's offers differ from the empty one's CLV, so the candidates
+        // really were different policies.
+        assert!(means.iter().any(|m| *m != means[3]), "{means:?}");
+    }
 }
