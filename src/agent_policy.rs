@@ -223,6 +223,21 @@ impl ScenarioAgent for clv_agents::Ddpg {
     ) -> anyhow::Result<Box<dyn Policy + 'a>> {
         Ok(Box::new(ContinuousAgent::new(self, name, scenario)?))
     }
+
+    fn margin_candidates(&self) -> Vec<f64> {
+        self.config().margin_candidates.clone()
+    }
+
+    fn action_margin(&self) -> Option<f64> {
+        self.config()
+            .keep_action
+            .is_some()
+            .then_some(self.config().action_margin)
+    }
+
+    fn set_action_margin(&mut self, margin: f64) -> Result<(), clv_agents::AgentError> {
+        clv_agents::Ddpg::set_action_margin(self, margin)
+    }
 }
 
 /// Loads the agent of `kind` (`dqn`, `myopic`, `ddpg`, `td3`) saved in run directory `dir`

@@ -277,6 +277,16 @@ impl Ddpg {
                 "DDPG needs obs_dim > 0 and a finite action box with low < high, got obs_dim {obs_dim}, low {low:?}, high {high:?}"
             )));
         }
+        if let Some(k) = &config.keep_action
+            && (k.len() != low.len()
+                || k.iter()
+                    .zip(low.iter().zip(high))
+                    .any(|(x, (l, h))| !(l <= x && x <= h)))
+        {
+            return Err(AgentError::EnvMismatch(format!(
+                "ddpg.keep_action {k:?} is not an action of the box [{low:?}, {high:?}]"
+            )));
+        }
         tch::set_num_threads(config.num_threads as i32);
         let init_guard = TORCH_INIT.lock().unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(torch_seed as i64);
@@ -453,6 +463,41 @@ impl Ddpg {
         Ok(out)
     }
 
+    /// Sets the margin of `keep_action` (scaled-reward units, >= 0), e.g. the one of
+    /// `margin_candidates` chosen on validation.
+    pub fn set_action_margin(&mut self, margin: f64) -> Result<(), AgentError> {
+        let mut cfg = self.config.clone();
+        cfg.action_margin = margin;
+        cfg.validate()?;
+        self.config = cfg;
+        Ok(())
+    }
+
+    /// The actor's actions with the `keep_action` guard applied: each row where the first
+    /// critic does not value the actor's action above `keep_action` by more than
+    /// `action_margin` gets `keep_action`. Without `keep_action`, [`Ddpg::actions`].
+    pub fn guarded_actions(&self, obs: &[f32], n: usize) -> Result<Vec<f32>, AgentError> {
+        let mut a = self.actions(obs, n)?;
+        let Some(keep) = &self.config.keep_action else {
+            return Ok(a);
+        };
+        let d = keep.len();
+        let margin = self.config.action_margin as f32;
+        for start in (0..n).step_by(self.config.act_chunk) {
+            let rows = (n - start).min(self.config.act_chunk);
+            let o = &obs[start * self.obs_dim..(start + rows) * self.obs_dim];
+            let kept: Vec<f32> = keep.iter().copied().cycle().take(rows * d).collect();
+            let q_actor = self.q_values(o, &a[start * d..(start + rows) * d], rows)?;
+            let q_keep = self.q_values(o, &kept, rows)?;
+            for i in 0..rows {
+                if q_actor[0][i] - q_keep[0][i] <= margin {
+                    a[(start + i) * d..(start + i + 1) * d].copy_from_slice(keep);
+                }
+            }
+        }
+        Ok(a)
+    }
+
     /// The critics' values `Q_i(s, a)` of `n` raw observations and actions (env units),
     /// `[n_critics][n]`, scaled-reward units.
     pub fn q_values(
@@ -600,8 +645,9 @@ impl ContinuousPolicy for Ddpg {
         &self.high
     }
 
-    /// Greedy: the actor's action. Explore: uniform over the box for the first `random_steps`
-    /// transitions, then the actor's action plus exploration noise, clipped to the box.
+    /// Greedy: the actor's action (guarded by `keep_action`, see [`Ddpg::guarded_actions`]).
+    /// Explore: uniform over the box for the first `random_steps` transitions, then the
+    /// guarded action plus exploration noise, clipped to the box.
     fn act_continuous(
         &mut self,
         obs: &[f32],
@@ -609,7 +655,7 @@ impl ContinuousPolicy for Ddpg {
         mode: Mode,
     ) -> Result<Vec<f32>, AgentError> {
         match mode {
-            Mode::Greedy => self.actions(obs, n),
+            Mode::Greedy => self.guarded_actions(obs, n),
             Mode::Explore if self.env_steps < self.config.random_steps => {
                 if obs.len() != n * self.obs_dim {
                     return Err(AgentError::EnvMismatch(format!(
@@ -628,7 +674,7 @@ impl ContinuousPolicy for Ddpg {
                     .collect())
             }
             Mode::Explore => {
-                let mut a = self.actions(obs, n)?;
+                let mut a = self.guarded_actions(obs, n)?;
                 for (x, e) in a.iter_mut().zip(self.noise.sample(n)) {
                     *x += e as f32;
                 }
@@ -1088,6 +1134,57 @@ mod tests {
         .update(&batch(16))
         .unwrap();
         assert!(s.grad_norm > 1e-6);
+    }
+
+    /// The keep-action guard: an unreachable margin always keeps the default action, margin 0
+    /// keeps it exactly where the first critic values it at least as high as the actor's.
+    #[test]
+    fn keep_action_holds_unless_the_critic_prefers_the_actor_by_the_margin() {
+        let n = 500;
+        let o = obs(n);
+        // Mid-box, so that the untrained critic prefers it on some rows and not on others.
+        let keep = vec![0.15f32, 0.5];
+        let mut a = agent(DdpgConfig {
+            keep_action: Some(keep.clone()),
+            action_margin: 1e9,
+            ..DdpgConfig::default()
+        });
+        let held = a.act_continuous(&o, n, Mode::Greedy).unwrap();
+        assert!(held.chunks(2).all(|r| r == keep.as_slice()));
+        a.set_action_margin(0.0).unwrap();
+        let guarded = a.act_continuous(&o, n, Mode::Greedy).unwrap();
+        let actor = a.actions(&o, n).unwrap();
+        let kept: Vec<f32> = keep.iter().copied().cycle().take(n * 2).collect();
+        let q_actor = a.q_values(&o, &actor, n).unwrap();
+        let q_keep = a.q_values(&o, &kept, n).unwrap();
+        let mut switched = 0;
+        for i in 0..n {
+            let row = &guarded[2 * i..2 * i + 2];
+            if q_actor[0][i] > q_keep[0][i] {
+                assert_eq!(row, &actor[2 * i..2 * i + 2]);
+                switched += 1;
+            } else {
+                assert_eq!(row, keep.as_slice());
+            }
+        }
+        assert!(
+            0 < switched && switched < n,
+            "{switched} of {n}: both branches tested"
+        );
+        assert!(a.set_action_margin(-1.0).is_err());
+        let bad = Ddpg::new(
+            small(DdpgConfig {
+                keep_action: Some(vec![0.0]),
+                ..DdpgConfig::default()
+            }),
+            3,
+            &LOW,
+            &HIGH,
+            Device::Cpu,
+            0,
+            1,
+        );
+        assert!(bad.unwrap_err().to_string().contains("keep_action"));
     }
 
     #[test]

@@ -82,6 +82,17 @@ pub struct DdpgConfig {
     pub max_grad_norm: Option<f64>,
     /// Rewards are multiplied by this before learning (Q values are in scaled units). Default `1.0`.
     pub reward_scale: f64,
+    /// A default action (env units, one value per action dimension; on a scenario the "no
+    /// offer" corner) that acting keeps unless the first critic values the actor's action
+    /// above it by more than `action_margin`: a guard against acting on critic noise.
+    /// `None` = the actor's action as it is. Default `None`.
+    pub keep_action: Option<Vec<f32>>,
+    /// Margin of `keep_action`, in scaled-reward units (>= 0). Default `0.0`.
+    pub action_margin: f64,
+    /// Margins (scaled-reward units, each >= 0) tried at every validation; `action_margin`
+    /// becomes the best, so checkpoints carry the margin chosen on validation seeds. Empty =
+    /// `action_margin` only. Default empty.
+    pub margin_candidates: Vec<f64>,
     /// Normalise observations with running mean / variance (frozen during evaluation). Default `false`.
     pub normalize_obs: bool,
     /// Normalised observations are clipped to `+-obs_clip` standard deviations (> 0). Default `10.0`.
@@ -141,6 +152,9 @@ impl Default for DdpgConfig {
             ou_dt: 0.01,
             max_grad_norm: None,
             reward_scale: 1.0,
+            keep_action: None,
+            action_margin: 0.0,
+            margin_candidates: Vec::new(),
             normalize_obs: false,
             obs_clip: 10.0,
             num_envs: 1,
@@ -209,6 +223,19 @@ impl DdpgConfig {
             positive(m, "ddpg.max_grad_norm")?;
         }
         positive(self.reward_scale, "ddpg.reward_scale")?;
+        non_negative(self.action_margin, "ddpg.action_margin")?;
+        check(
+            self.margin_candidates
+                .iter()
+                .all(|m| m.is_finite() && *m >= 0.0),
+            "ddpg.margin_candidates",
+            || {
+                format!(
+                    "every margin must be >= 0, got {:?}",
+                    self.margin_candidates
+                )
+            },
+        )?;
         positive(self.obs_clip, "ddpg.obs_clip")?;
         at_least_one(self.num_envs as u64, "ddpg.num_envs")?;
         at_least_one(self.total_env_steps, "ddpg.total_env_steps")?;

@@ -96,7 +96,7 @@ pub struct Args {
     /// --agent myopic; on a classic task: the config's).
     #[arg(long)]
     pub gamma: Option<f64>,
-    /// Greedy acting keeps the empty offer unless another beats it by this margin, in
+    /// Greedy acting keeps the empty offer unless the agent values another above it by this margin, in
     /// scaled-reward units: a fixed margin (overrides the config's `action_margin` and its
     /// `margin_candidates`, so no margin is chosen on validation).
     #[arg(long)]
@@ -552,10 +552,6 @@ fn prepare_ddpg(
         let out = args.out.clone().unwrap_or(run_dir);
         (trainer, format!("checkpoint {}", ck.display()), out)
     } else {
-        anyhow::ensure!(
-            args.action_margin.is_none(),
-            "--action-margin applies to --agent dqn / myopic"
-        );
         let td3 = args.agent == AgentKind::Td3;
         let (builtin, builtin_path) = match (task, td3) {
             (Task::Classic(_), true) => (PENDULUM_TD3_RON, PENDULUM_TD3_PATH),
@@ -578,12 +574,15 @@ fn prepare_ddpg(
         if let Some(steps) = args.steps {
             config.total_env_steps = steps;
         }
+        if let Some(m) = args.action_margin {
+            config.action_margin = m;
+            config.margin_candidates.clear();
+        }
         match (task, args.gamma) {
             (_, Some(g)) => config.gamma = g,
             (Task::Scenario { scenario, .. }, None) => config.gamma = scenario.discount_factor(),
             (Task::Classic(_), None) => {}
         }
-        config.validate().context("checking the config")?;
         let (obs_dim, (low, high)) = match task {
             Task::Classic(env) => {
                 let e = env.vec_env(1);
@@ -597,6 +596,14 @@ fn prepare_ddpg(
                 crate::agent_policy::continuous_bounds(scenario),
             ),
         };
+        // On a scenario, the low corner of the box (no discount, no contact) is the offer
+        // kept unless the critic values the actor's offer above it by the margin.
+        if let Task::Scenario { .. } = task
+            && config.keep_action.is_none()
+        {
+            config.keep_action = Some(low.clone());
+        }
+        config.validate().context("checking the config")?;
         let trainer = DdpgTrainer::new(config, obs_dim, &low, &high, device, args.seed)
             .context("building the DDPG / TD3 agent")?;
         (trainer, source, default_out(args, env_name))
