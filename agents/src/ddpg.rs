@@ -477,25 +477,33 @@ impl Ddpg {
     /// critic does not value the actor's action above `keep_action` by more than
     /// `action_margin` gets `keep_action`. Without `keep_action`, [`Ddpg::actions`].
     pub fn guarded_actions(&self, obs: &[f32], n: usize) -> Result<Vec<f32>, AgentError> {
-        let mut a = self.actions(obs, n)?;
         let Some(keep) = &self.config.keep_action else {
-            return Ok(a);
+            return self.actions(obs, n);
         };
-        let d = keep.len();
-        let margin = self.config.action_margin as f32;
+        let d = keep.len() as i64;
+        let margin = self.config.action_margin;
+        let keep_row = Tensor::from_slice(keep)
+            .f_reshape([1, d])?
+            .f_to_device(self.device)?;
+        let mut out = Vec::with_capacity(n * keep.len());
         for start in (0..n).step_by(self.config.act_chunk) {
             let rows = (n - start).min(self.config.act_chunk);
-            let o = &obs[start * self.obs_dim..(start + rows) * self.obs_dim];
-            let kept: Vec<f32> = keep.iter().copied().cycle().take(rows * d).collect();
-            let q_actor = self.q_values(o, &a[start * d..(start + rows) * d], rows)?;
-            let q_keep = self.q_values(o, &kept, rows)?;
-            for i in 0..rows {
-                if q_actor[0][i] - q_keep[0][i] <= margin {
-                    a[(start + i) * d..(start + i + 1) * d].copy_from_slice(keep);
-                }
-            }
+            let x = self.input(
+                &obs[start * self.obs_dim..(start + rows) * self.obs_dim],
+                rows,
+            )?;
+            let a = tch::no_grad(|| {
+                let actor = self.actor.forward(&x); // [rows, d]
+                let kept = keep_row.expand([rows as i64, d], false); // [rows, d]
+                let gain = self.critics[0].q(&x, &actor) - self.critics[0].q(&x, &kept); // [rows]
+                let use_actor = gain.gt(margin).unsqueeze(1); // [rows, 1]
+                actor.where_self(&use_actor, &kept)
+            });
+            out.extend(Vec::<f32>::try_from(
+                a.f_to_device(Device::Cpu)?.f_flatten(0, -1)?,
+            )?);
         }
-        Ok(a)
+        Ok(out)
     }
 
     /// The critics' values `Q_i(s, a)` of `n` raw observations and actions (env units),
