@@ -391,9 +391,9 @@ fn td3_rows(
     );
     let _ = writeln!(
         md,
-        "| agent | seed | CLV $ | vs `{fc_spec}` $ (95% CI) | lift % | vs DQN same seed $ (95% CI) | share of oracle lift | pass |"
+        "| agent | seed | margin | CLV $ | vs `{fc_spec}` $ (95% CI) | lift % | vs DQN same seed $ (95% CI) | share of oracle lift | pass |"
     );
-    let _ = writeln!(md, "|---|---:|---:|---|---:|---|---:|---|");
+    let _ = writeln!(md, "|---|---:|---|---:|---|---:|---|---:|---|");
     let mut rows = vec![];
     let mut passes = 0;
     for (_, seed, spec) in agent_specs.iter().filter(|a| a.0 == "td3") {
@@ -401,6 +401,7 @@ fn td3_rows(
         let d = paired_diff(&r.clv, &fc.clv, None);
         let pass = d.ci95[0] > margin;
         passes += pass as usize;
+        let td3_margin = chosen_margin(spec)?;
         let vs_dqn = agent_specs
             .iter()
             .find(|(k, s, _)| *k == "dqn" && s == seed)
@@ -412,7 +413,8 @@ fn td3_rows(
         };
         let _ = writeln!(
             md,
-            "| td3 | {seed} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {:+.1}% | {} | {:.0}% | {} |",
+            "| td3 | {seed} | {} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {:+.1}% | {} | {:.0}% | {} |",
+            td3_margin.map_or("-".into(), |x| x.to_string()),
             m(r),
             d.mean,
             d.ci95[0],
@@ -426,7 +428,7 @@ fn td3_rows(
             if pass { "yes" } else { "no" }
         );
         rows.push(json!({
-            "seed": seed, "clv_mean": m(r),
+            "seed": seed, "clv_mean": m(r), "action_margin": td3_margin,
             "diff_vs_best_fixed_or_cadence": {"mean": d.mean, "ci95": d.ci95},
             "diff_vs_dqn": vs_dqn.map(|v| json!({"mean": v.mean, "ci95": v.ci95})),
             "share_of_oracle_lift": share, "pass": pass,
