@@ -137,6 +137,22 @@ fn chosen_margin(spec: &str) -> anyhow::Result<Option<f64>> {
     Ok(v["action_margin"].as_f64())
 }
 
+/// Smallest lift of `oracle-myopic` over `none` (dollars per customer) below which a share of
+/// it is not reported: where the oracle gains nothing (marketing off) or loses (habituation's
+/// myopic trap), a ratio to it says nothing.
+const MIN_ORACLE_LIFT: f64 = 0.01;
+
+/// An agent's lift over `none` as a share of `oracle-myopic`'s, or `None` where the oracle's own
+/// lift is under [`MIN_ORACLE_LIFT`] (all arguments in dollars per customer).
+fn oracle_share(agent: f64, none: f64, oracle: f64) -> Option<f64> {
+    (oracle - none >= MIN_ORACLE_LIFT).then(|| (agent - none) / (oracle - none))
+}
+
+/// The table cell for [`oracle_share`]: a percentage, or "n/a" with no oracle lift to share.
+fn share_cell(share: Option<f64>) -> String {
+    share.map_or("n/a".into(), |s| format!("{:.0}%", 100.0 * s))
+}
+
 fn say(quiet: bool, msg: String) {
     if !quiet {
         eprintln!("{msg}");
@@ -299,14 +315,10 @@ fn one_scenario(
             pass &= v.ci95[0] > margin;
         }
         passes += pass as usize;
-        let share = if oracle_m != none_m {
-            (m(r) - none_m) / (oracle_m - none_m)
-        } else {
-            f64::NAN
-        };
+        let share = oracle_share(m(r), none_m, oracle_m);
         let _ = writeln!(
             md,
-            "| dqn | {seed} | {margin_cell} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {:+.1}% | {} | {:.0}% | {} |",
+            "| dqn | {seed} | {margin_cell} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {:+.1}% | {} | {} | {} |",
             m(r),
             d.mean,
             d.ci95[0],
@@ -316,7 +328,7 @@ fn one_scenario(
                 "{:+.2} ({:+.2} .. {:+.2})",
                 v.mean, v.ci95[0], v.ci95[1]
             )),
-            100.0 * share,
+            share_cell(share),
             if pass { "yes" } else { "no" }
         );
         rows.push(json!({
@@ -406,14 +418,10 @@ fn td3_rows(
             .iter()
             .find(|(k, s, _)| *k == "dqn" && s == seed)
             .map(|(_, _, ds)| paired_diff(&r.clv, &results[idx(ds)].clv, None));
-        let share = if oracle_m != none_m {
-            (m(r) - none_m) / (oracle_m - none_m)
-        } else {
-            f64::NAN
-        };
+        let share = oracle_share(m(r), none_m, oracle_m);
         let _ = writeln!(
             md,
-            "| td3 | {seed} | {} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {:+.1}% | {} | {:.0}% | {} |",
+            "| td3 | {seed} | {} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {:+.1}% | {} | {} | {} |",
             td3_margin.map_or("-".into(), |x| x.to_string()),
             m(r),
             d.mean,
@@ -424,7 +432,7 @@ fn td3_rows(
                 "{:+.2} ({:+.2} .. {:+.2})",
                 v.mean, v.ci95[0], v.ci95[1]
             )),
-            100.0 * share,
+            share_cell(share),
             if pass { "yes" } else { "no" }
         );
         rows.push(json!({
@@ -450,4 +458,19 @@ fn td3_rows(
         "passes": passes,
         "pass": ok,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oracle_share_is_reported_only_when_the_oracle_gains() {
+        assert_eq!(oracle_share(30.0, 29.0, 33.0), Some(0.25));
+        assert_eq!(share_cell(oracle_share(30.0, 29.0, 33.0)), "25%");
+        // Marketing off: the oracle is `none`; habituation: the oracle loses.
+        assert_eq!(oracle_share(24.2, 24.33, 24.33), None);
+        assert_eq!(oracle_share(29.2, 29.62, 29.44), None);
+        assert_eq!(share_cell(None), "n/a");
+    }
 }
