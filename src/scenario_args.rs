@@ -42,3 +42,31 @@ pub fn set_threads(threads: usize) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Which seed domain an evaluation command draws its customers from (`--domain`). Training
+/// seeds are not offered: they belong to learning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalDomain {
+    /// Validation seeds: where baselines are tuned and checkpoints chosen; diagnose here.
+    Validation,
+    /// Test seeds: the reported result, to be used once.
+    Test,
+}
+
+impl EvalDomain {
+    /// The simulator's seed domain.
+    pub fn seed_domain(self) -> clv_envs::SeedDomain {
+        match self {
+            EvalDomain::Validation => clv_envs::SeedDomain::Validation,
+            EvalDomain::Test => clv_envs::SeedDomain::Test,
+        }
+    }
+
+    /// The name written in JSON outputs (`seed_domain`), as `clv tune` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EvalDomain::Validation => "validation",
+            EvalDomain::Test => "test",
+        }
+    }
+}

@@ -223,3 +223,60 @@ fn bad_input_is_a_clear_error_without_partial_files() {
     let o = clv(&["frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `--domain validation` draws the customers `clv tune` chooses on: the tuned winner's
+/// validation CLV is reproduced exactly by `simulate` and `compare` there, test seeds give
+/// other customers, and the comparison's report says it is a validation diagnosis.
+#[test]
+fn validation_domain_reproduces_tune_and_differs_from_test() {
+    let common = ["--customers", "600", "--set", "horizon=26"];
+    let tuned: serde_json::Value = serde_json::from_str(&ok(&[
+        "tune",
+        SCEN,
+        "--policy",
+        "rfm-winback",
+        "--seeds",
+        "1",
+        common[0],
+        common[1],
+        common[2],
+        common[3],
+        "--json",
+        "--quiet",
+    ]))
+    .unwrap();
+    let best = tuned["best"].as_str().unwrap().to_string();
+    let tuned_clv = tuned["ranking"][0]["clv_mean"].as_f64().unwrap();
+    let simulate = |domain: &str| -> serde_json::Value {
+        let mut args = vec!["simulate", SCEN, "--policy", &best, "--domain", domain];
+        args.extend(common);
+        args.push("--json");
+        serde_json::from_str(&ok(&args)).unwrap()
+    };
+    let valid = simulate("validation");
+    assert_eq!(valid["seed_domain"], "validation");
+    assert_eq!(valid["clv_mean"].as_f64().unwrap(), tuned_clv);
+    let test = simulate("test");
+    assert_eq!(test["seed_domain"], "test");
+    assert_ne!(test["clv_mean"].as_f64().unwrap(), tuned_clv);
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmp");
+    let mut args = vec!["compare", SCEN, "--policy", &best, "--domain", "validation"];
+    args.extend(common);
+    args.extend(["--out", out.to_str().unwrap(), "--json", "--quiet"]);
+    let doc: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
+    assert_eq!(doc["seed_domain"], "validation");
+    let row = doc["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy"] == best.as_str())
+        .unwrap();
+    assert_eq!(row["clv_mean"].as_f64().unwrap(), tuned_clv);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("**validation** seeds"), "{report}");
+
+    let o = clv(&["simulate", SCEN, "--domain", "train"]);
+    assert_eq!(o.status.code(), Some(2), "training seeds are not offered");
+}

@@ -5,12 +5,11 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clv_envs::SeedDomain;
 use serde_json::json;
 
 use crate::evaluation::{PolicyReport, evaluate_policies, report, segments};
 use crate::io;
-use crate::scenario_args::{ScenarioArgs, set_threads};
+use crate::scenario_args::{EvalDomain, ScenarioArgs, set_threads};
 
 /// Arguments of `clv compare`.
 #[derive(Debug, clap::Args)]
@@ -26,9 +25,13 @@ pub struct Args {
     /// Populations (seeds) to pool; each has --customers customers.
     #[arg(long, default_value_t = 1)]
     pub seeds: u64,
-    /// First seed (test seed domain).
+    /// First seed, within --domain.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Seed domain of the populations: `test` (the reported result) or `validation` (the
+    /// customers `clv tune` and `clv train` choose on; diagnose policies there).
+    #[arg(long, value_enum, default_value_t = EvalDomain::Test)]
+    pub domain: EvalDomain,
     /// Customers per seed (default: the scenario's population.customers).
     #[arg(long)]
     pub customers: Option<u64>,
@@ -61,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.scenario.base_dir(),
         &args.policies,
         &args.reference,
+        args.domain,
         &seeds,
         customers,
         out.as_deref(),
@@ -75,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Compares `policies` (specs) against `reference` on the test-seed populations `seeds` of
+/// Compares `policies` (specs) against `reference` on the populations `seeds` of `domain`, of
 /// `customers` customers each, and writes comparison.{json,csv}, series.csv, scenario.ron
 /// and the report (report.md, plots/) into `out` (default results/compare-<time>). Returns the JSON document, the
 /// overall rows and the directory.
@@ -85,6 +89,7 @@ pub fn compare_to_dir(
     base_dir: &std::path::Path,
     policies: &[String],
     reference: &str,
+    domain: EvalDomain,
     seeds: &[u64],
     customers: u64,
     out: Option<&std::path::Path>,
@@ -115,7 +120,7 @@ pub fn compare_to_dir(
     let results = evaluate_policies(
         scenario,
         base_dir,
-        SeedDomain::Test,
+        domain.seed_domain(),
         seeds,
         customers,
         &mut resolved,
@@ -154,6 +159,7 @@ pub fn compare_to_dir(
         "scenario": scenario.name,
         "customers_per_seed": customers,
         "seeds": seeds,
+        "seed_domain": domain.name(),
         "horizon": scenario.horizon,
         "reference": reference,
         "intervals": "95% normal intervals over customers; paired differences use common random numbers; per comparison, unadjusted for multiple comparisons",

@@ -148,6 +148,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.scenario.base_dir(),
         &policies,
         "none",
+        crate::scenario_args::EvalDomain::Test,
         &[0],
         args.test_customers,
         Some(&cmp_dir),

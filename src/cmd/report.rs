@@ -150,6 +150,14 @@ struct ComparisonDoc {
     policies: Vec<Row>,
     #[serde(default)]
     segments: BTreeMap<String, Vec<Row>>,
+    /// "test" or "validation" (comparisons saved before the field existed were on test seeds).
+    #[serde(default = "test_domain")]
+    seed_domain: String,
+}
+
+/// The seed domain of a comparison saved without one.
+fn test_domain() -> String {
+    "test".into()
 }
 
 /// series.csv: per policy (in file order), per period.
@@ -546,11 +554,17 @@ fn comparison_markdown(
         s,
         "Scenario `{}`: {} customers per seed x {} seed(s) {:?}, scored over {horizon}, every \
          policy on the same customers and random streams (common random numbers). Reference \
-         policy: `{reference}`.\n",
+         policy: `{reference}`.{}\n",
         doc.scenario,
         doc.customers_per_seed,
         doc.seeds.len(),
         doc.seeds,
+        if doc.seed_domain == "validation" {
+            " These are **validation** seeds (`--domain validation`): a diagnosis, not a \
+             reported result."
+        } else {
+            ""
+        },
     );
 
     // Headline.

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clv_envs::metrics::SEGMENTS;
-use clv_envs::{Population, SeedDomain, Summary};
+use clv_envs::{Population, Summary};
 use serde_json::json;
 
 use crate::io;
-use crate::scenario_args::{ScenarioArgs, set_threads};
+use crate::scenario_args::{EvalDomain, ScenarioArgs, set_threads};
 
 /// Version of the JSON layout printed by `--json` and written as summary.json.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -23,9 +23,13 @@ pub struct Args {
     /// churn-risk[:P[:OFFER[:COOLDOWN]]], recommend-last[:WEEKS], oracle-myopic, dqn:RUN_DIR, ...
     #[arg(long, default_value = "none")]
     pub policy: String,
-    /// Seed of the population (test seed domain).
+    /// Seed of the population, within --domain.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Seed domain of the population: `test` (the reported result) or `validation` (the
+    /// customers `clv tune` and `clv train` choose on; diagnose policies there).
+    #[arg(long, value_enum, default_value_t = EvalDomain::Test)]
+    pub domain: EvalDomain,
     /// Customers (default: the scenario's population.customers).
     #[arg(long)]
     pub customers: Option<u64>,
@@ -64,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut pop = Population::new(
         &scenario,
-        SeedDomain::Test,
+        args.domain.seed_domain(),
         args.seed,
         customers,
         args.scenario.base_dir(),
@@ -87,6 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "scenario": scenario.name,
         "policy": result.policy,
         "seed": args.seed,
+        "seed_domain": args.domain.name(),
         "customers": customers,
         "periods": scenario.horizon,
         "horizon": scenario.horizon,
