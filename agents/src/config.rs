@@ -184,6 +184,20 @@ pub(crate) fn positive(x: f64, field: &'static str) -> Result<(), AgentError> {
     })
 }
 
+/// A finite value >= 0 (e.g. an acting margin), or an error naming `field`.
+pub(crate) fn non_negative(x: f64, field: &'static str) -> Result<(), AgentError> {
+    check(x.is_finite() && x >= 0.0, field, || {
+        format!("must be finite and >= 0, got {x}")
+    })
+}
+
+/// Every value finite and >= 0 (e.g. margin candidates), or an error naming `field`.
+pub(crate) fn all_non_negative(xs: &[f64], field: &'static str) -> Result<(), AgentError> {
+    check(xs.iter().all(|x| x.is_finite() && *x >= 0.0), field, || {
+        format!("every value must be finite and >= 0, got {xs:?}")
+    })
+}
+
 pub(crate) fn at_least_one<T: Into<u64> + Copy + std::fmt::Display>(
     x: T,
     field: &'static str,
@@ -242,23 +256,8 @@ impl DqnConfig {
         positive(self.huber_delta, "dqn.huber_delta")?;
         positive(self.max_grad_norm, "dqn.max_grad_norm")?;
         positive(self.reward_scale, "dqn.reward_scale")?;
-        check(
-            self.action_margin.is_finite() && self.action_margin >= 0.0,
-            "dqn.action_margin",
-            || format!("must be >= 0, got {}", self.action_margin),
-        )?;
-        check(
-            self.margin_candidates
-                .iter()
-                .all(|m| m.is_finite() && *m >= 0.0),
-            "dqn.margin_candidates",
-            || {
-                format!(
-                    "every margin must be >= 0, got {:?}",
-                    self.margin_candidates
-                )
-            },
-        )?;
+        non_negative(self.action_margin, "dqn.action_margin")?;
+        all_non_negative(&self.margin_candidates, "dqn.margin_candidates")?;
         positive(self.obs_clip, "dqn.obs_clip")?;
         unit(self.eps_start, "dqn.eps_start")?;
         unit(self.eps_end, "dqn.eps_end")?;

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::AgentError;
-use crate::config::{at_least_one, check, positive};
+use crate::config::{all_non_negative, at_least_one, check, non_negative, positive};
 use crate::mlp::Activation;
 use crate::noise::NoiseKind;
 
@@ -173,12 +173,6 @@ impl Default for DdpgConfig {
     }
 }
 
-fn non_negative(x: f64, field: &'static str) -> Result<(), AgentError> {
-    check(x.is_finite() && x >= 0.0, field, || {
-        format!("must be finite and >= 0, got {x}")
-    })
-}
-
 fn widths(h: &[i64], field: &'static str) -> Result<(), AgentError> {
     check(!h.is_empty() && h.iter().all(|&w| w > 0), field, || {
         format!("must list at least one positive width, got {h:?}")
@@ -224,18 +218,7 @@ impl DdpgConfig {
         }
         positive(self.reward_scale, "ddpg.reward_scale")?;
         non_negative(self.action_margin, "ddpg.action_margin")?;
-        check(
-            self.margin_candidates
-                .iter()
-                .all(|m| m.is_finite() && *m >= 0.0),
-            "ddpg.margin_candidates",
-            || {
-                format!(
-                    "every margin must be >= 0, got {:?}",
-                    self.margin_candidates
-                )
-            },
-        )?;
+        all_non_negative(&self.margin_candidates, "ddpg.margin_candidates")?;
         positive(self.obs_clip, "ddpg.obs_clip")?;
         at_least_one(self.num_envs as u64, "ddpg.num_envs")?;
         at_least_one(self.total_env_steps, "ddpg.total_env_steps")?;

@@ -79,10 +79,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Compares `policies` (specs) against `reference` on the populations `seeds` of `domain`, of
-/// `customers` customers each, and writes comparison.{json,csv}, series.csv, scenario.ron
-/// and the report (report.md, plots/) into `out` (default results/compare-<time>). Returns the JSON document, the
-/// overall rows and the directory.
+/// Compares `policies` (specs) against `reference` on the populations `seeds` (in `domain`) of
+/// `customers` customers each, and writes comparison.{json,csv}, series.csv, scenario.ron and
+/// the report (report.md, plots/) into `out` (default results/compare-<time>). Returns the
+/// JSON document, the overall rows and the directory.
 #[allow(clippy::too_many_arguments)]
 pub fn compare_to_dir(
     scenario: &clv_envs::Scenario,

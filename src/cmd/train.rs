@@ -96,9 +96,9 @@ pub struct Args {
     /// --agent myopic; on a classic task: the config's).
     #[arg(long)]
     pub gamma: Option<f64>,
-    /// Greedy acting keeps the empty offer unless the agent values another above it by this margin, in
-    /// scaled-reward units: a fixed margin (overrides the config's `action_margin` and its
-    /// `margin_candidates`, so no margin is chosen on validation).
+    /// Greedy acting keeps the empty offer unless the agent values another above it by this
+    /// margin, in scaled-reward units: a fixed margin (overrides the config's `action_margin`
+    /// and its `margin_candidates`, so no margin is chosen on validation).
     #[arg(long)]
     pub action_margin: Option<f64>,
     /// Validation customers (scenario runs): checkpoints are chosen on their realised CLV.
