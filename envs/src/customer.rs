@@ -9,6 +9,7 @@
 
 use rand_distr::{Beta, Distribution, Gamma};
 
+use crate::evidence::Evidence;
 use crate::offer::Offer;
 use crate::rng::{CustomerKey, Purpose, choose, poisson_inv};
 use crate::scenario::{MAX_ATTRIBUTES, MAX_CATEGORIES, MAX_PREFERRED, Scenario};
@@ -114,6 +115,8 @@ pub struct Record {
     pub attributes: [u8; MAX_ATTRIBUTES],
     /// Periods since this customer's scored window started.
     pub window_age: u16,
+    /// Offers received and answered, purchases in contacted vs uncontacted periods.
+    pub evidence: Evidence,
 }
 
 impl Record {
@@ -170,45 +173,45 @@ pub struct Dynamics {
     pub(crate) margin: f64,
     pub(crate) contact_cost: f64,
     pub(crate) p_spend: f64,
-    mean_lambda_week: f64,
-    period_weeks: f64,
-    categories: usize,
-    preferred: usize,
-    off_pref: f64,
+    pub(crate) mean_lambda_week: f64,
+    pub(crate) period_weeks: f64,
+    pub(crate) categories: usize,
+    pub(crate) preferred: usize,
+    pub(crate) off_pref: f64,
     // coupon
-    coupon_on: bool,
-    saturation: f64,
-    max_redemptions: u32,
-    sd_dropout_mult: f64,
-    sd_opt_out: f64,
+    pub(crate) coupon_on: bool,
+    pub(crate) saturation: f64,
+    pub(crate) max_redemptions: u32,
+    pub(crate) sd_dropout_mult: f64,
+    pub(crate) sd_opt_out: f64,
     // recommendation
-    rec_on: bool,
-    rec_lift: f64,
-    sat_gain: f32,
-    sat_decay: f32,
-    dropout_reduction: f64,
-    irrelevant_pressure: f32,
+    pub(crate) rec_on: bool,
+    pub(crate) rec_lift: f64,
+    pub(crate) sat_gain: f32,
+    pub(crate) sat_decay: f32,
+    pub(crate) dropout_reduction: f64,
+    pub(crate) irrelevant_pressure: f32,
     // fatigue
-    fatigue_on: bool,
-    pressure_decay: f32,
-    thinning: f64,
-    opt_out_base: f64,
-    opt_out_per_pressure: f64,
+    pub(crate) fatigue_on: bool,
+    pub(crate) pressure_decay: f32,
+    pub(crate) thinning: f64,
+    pub(crate) opt_out_base: f64,
+    pub(crate) opt_out_per_pressure: f64,
     // habituation
-    habit_on: bool,
-    reference_decay: f32,
-    habit_lr: f32,
-    full_price_thinning: f64,
-    erosion: f64,
+    pub(crate) habit_on: bool,
+    pub(crate) reference_decay: f32,
+    pub(crate) habit_lr: f32,
+    pub(crate) full_price_thinning: f64,
+    pub(crate) erosion: f64,
     // win-back
-    winback_on: bool,
-    winback_p: f64,
-    winback_full_depth: f64,
+    pub(crate) winback_on: bool,
+    pub(crate) winback_p: f64,
+    pub(crate) winback_full_depth: f64,
     // site visits, per period
-    visit_background: f64,
-    visit_active: f64,
-    visit_per_purchase: f64,
-    trace_decay: [f32; 3],
+    pub(crate) visit_background: f64,
+    pub(crate) visit_active: f64,
+    pub(crate) visit_per_purchase: f64,
+    pub(crate) trace_decay: [f32; 3],
     pub(crate) scenario: Scenario,
 }
 
@@ -427,6 +430,7 @@ impl Dynamics {
                 last_category: first_cat,
                 attributes,
                 window_age: 0,
+                evidence: Evidence::default(),
             },
         }
     }
@@ -436,6 +440,9 @@ impl Dynamics {
         let key = c.key;
         let t = c.clock;
         let tr = c.traits;
+        let recommended_before = offer
+            .recommend
+            .map(|k| c.record.category_counts[k as usize]);
         let mut out = PeriodOutcome::default();
         let st = &mut c.state;
         let rec = &mut c.record;
@@ -625,6 +632,10 @@ impl Dynamics {
         out.alive_end = st.alive;
         out.opted_out_end = rec.opted_out;
 
+        let bought_recommended = recommended_before
+            .zip(offer.recommend)
+            .is_some_and(|(before, k)| rec.category_counts[k as usize] != before);
+        rec.evidence.add_period(offer, &out, bought_recommended);
         rec.age += 1.0;
         rec.window_age = rec.window_age.saturating_add(1);
         c.clock += 1;
@@ -633,7 +644,7 @@ impl Dynamics {
 }
 
 /// Most latent events (or offer-driven purchases of one kind) drawn in one period.
-const MAX_EVENTS: usize = 32;
+pub(crate) const MAX_EVENTS: usize = 32;
 /// Stream slot of the first purchase's spend and category.
 const FIRST_PURCHASE_SLOT: u32 = 1 << 20;
 /// First stream slot of coupon-driven purchases.

@@ -9,6 +9,8 @@ pub mod classic;
 mod closed_form_tests;
 mod customer;
 mod error;
+pub mod evidence;
+mod expected;
 pub mod fit;
 pub mod metrics;
 mod observation;
@@ -24,12 +26,13 @@ pub use customer::{
     Customer, Dynamics, NO_OFFER, PeriodOutcome, Record, ResponseType, TRACE_HALF_LIVES_WEEKS,
 };
 pub use error::{EnvError, Result};
+pub use expected::expected_reward;
 pub use metrics::{EvalResult, MeanCi, Summary, Totals};
-pub use observation::{FIXED_FEATURES, FeatureSpec};
+pub use observation::{EVIDENCE_FEATURES, FIXED_FEATURES, FeatureSet, FeatureSpec};
 pub use offer::{CONTINUOUS_CODE, Offer};
 pub use policy::{Mode, ObsBatch, Policy, PolicySpec, parse_baseline};
 pub use population::{CHUNK, Population, classical_value, read_histories};
 pub use rng::SeedDomain;
 pub use scenario::{Scenario, Start, load_scenario};
-pub use train_env::{OfferActions, PopulationEnv};
-pub use vec_env::{ActionSpace, Actions, StepBatch, VecEnv};
+pub use train_env::{OfferActions, PopulationEnv, RewardSignal};
+pub use vec_env::{ActionSpace, Actions, Counterfactual, StepBatch, VecEnv};

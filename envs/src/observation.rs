@@ -1,8 +1,70 @@
 //! The observation vector a learning policy sees, built from the firm record alone (the type
 //! [`Record`] holds nothing hidden) plus the periods remaining in the scored window.
+//!
+//! Two feature sets ([`FeatureSet`]): `Basic` (the [`FIXED_FEATURES`], purchases per category and
+//! the attribute one-hots) and `Extended` (the default), which adds the [`EVIDENCE_FEATURES`]
+//! so that a learner sees at least every input a baseline uses (BG/NBD P(alive) and expected
+//! purchases, as `churn-risk` computes them from the scenario's population parameters, which
+//! for a fitted scenario are the fitted estimates) and the record's evidence of responsiveness
+//! ([`crate::evidence::Evidence`]).
+//!
+//! | feature | meaning | unit |
+//! |---|---|---|
+//! | `recency_weeks` | time since the last purchase | weeks |
+//! | `frequency` | repeat purchases x | count |
+//! | `mean_spend` | average list-price spend per purchase | dollars |
+//! | `tenure_weeks` | time since the first purchase T | weeks |
+//! | `visits_last_period` | site visits seen last period | count |
+//! | `opted_out` | opted out of contacts | 0/1 |
+//! | `last_offer_discount`, `last_offer_recommended`, `last_offer_redeemed` | the last contact's offer and whether its coupon was redeemed | share, 0/1, 0/1 |
+//! | `weeks_since_contact` | capped at [`SINCE_CONTACT_CAP_WEEKS`] | weeks |
+//! | `contact_trace_{2,8,26}w`, `discount_trace_{2,8,26}w` | contacts / redeemed depths decayed at these half-lives | decayed count / share |
+//! | `periods_remaining_share` | periods left in the scored window / horizon | share |
+//! | `p_alive_bgnbd` | BG/NBD P(alive \| x, t_x, T) (Extended) | probability |
+//! | `expected_purchases_52w` | BG/NBD E[purchases in the next 52 weeks \| x, t_x, T] (Extended) | count |
+//! | `coupons_received_band{0,1,2}` | coupons delivered by depth band ([`crate::evidence::COUPON_BAND_EDGES`]) (Extended) | count |
+//! | `coupons_redeemed_band{0,1,2}` | of those, periods with a redemption (Extended) | count |
+//! | `recommendations_received`, `recommendations_bought` | recommendations delivered / followed by a purchase in that category in the period (Extended) | count |
+//! | `contacted_periods` | periods with a delivered contact (Extended) | count |
+//! | `purchase_rate_contacted`, `purchase_rate_uncontacted` | purchases per contacted / uncontacted period (Extended) | purchases per period |
+//! | `purchases_category_k` | purchases per category (saturating at 255) | count |
+//! | `attribute_a_level_l` | one-hot observable attributes | 0/1 |
 
+use serde::{Deserialize, Serialize};
+
+use crate::btyd::{BgNbdParams, bgnbd};
 use crate::customer::Record;
 use crate::scenario::Scenario;
+
+/// Which features a learner observes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum FeatureSet {
+    /// The firm-record features of the first agents (no BG/NBD scores, no evidence counts).
+    Basic,
+    /// Basic plus [`EVIDENCE_FEATURES`] (observation parity with every baseline).
+    #[default]
+    Extended,
+}
+
+/// Weeks ahead of the `expected_purchases_52w` feature.
+pub const EXPECTED_PURCHASES_WEEKS: f64 = 52.0;
+
+/// Names of the features the `Extended` set adds after the fixed ones, in order.
+pub const EVIDENCE_FEATURES: [&str; 13] = [
+    "p_alive_bgnbd",
+    "expected_purchases_52w",
+    "coupons_received_band0",
+    "coupons_received_band1",
+    "coupons_received_band2",
+    "coupons_redeemed_band0",
+    "coupons_redeemed_band1",
+    "coupons_redeemed_band2",
+    "recommendations_received",
+    "recommendations_bought",
+    "contacted_periods",
+    "purchase_rate_contacted",
+    "purchase_rate_uncontacted",
+];
 
 /// Longest "weeks since last contact" reported (never-contacted customers are capped here).
 pub const SINCE_CONTACT_CAP_WEEKS: f32 = 260.0;
@@ -10,6 +72,8 @@ pub const SINCE_CONTACT_CAP_WEEKS: f32 = 260.0;
 /// Layout of the observation vector of a scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureSpec {
+    set: FeatureSet,
+    bgnbd: BgNbdParams,
     period_weeks: f32,
     horizon: f32,
     categories: usize,
@@ -43,9 +107,16 @@ pub const FIXED_FEATURES: [&str; 17] = [
 ];
 
 impl FeatureSpec {
-    /// The layout for a scenario.
+    /// The default layout ([`FeatureSet::Extended`]) for a scenario.
     pub fn new(s: &Scenario) -> Self {
+        Self::with_set(s, FeatureSet::default())
+    }
+
+    /// The layout of feature set `set` for a scenario.
+    pub fn with_set(s: &Scenario, set: FeatureSet) -> Self {
         FeatureSpec {
+            set,
+            bgnbd: s.population.bgnbd,
             period_weeks: s.period_weeks as f32,
             horizon: s.horizon as f32,
             categories: s.population.categories.count as usize,
@@ -64,14 +135,34 @@ impl FeatureSpec {
         }
     }
 
+    /// The feature set.
+    pub fn set(&self) -> FeatureSet {
+        self.set
+    }
+
+    fn evidence_len(&self) -> usize {
+        match self.set {
+            FeatureSet::Basic => 0,
+            FeatureSet::Extended => EVIDENCE_FEATURES.len(),
+        }
+    }
+
     /// Length of the observation vector.
     pub fn dim(&self) -> usize {
-        FIXED_FEATURES.len() + self.categories + self.levels.iter().sum::<usize>()
+        FIXED_FEATURES.len()
+            + self.evidence_len()
+            + self.categories
+            + self.levels.iter().sum::<usize>()
     }
 
     /// Feature names, in order.
     pub fn names(&self) -> Vec<String> {
         let mut v: Vec<String> = FIXED_FEATURES.iter().map(|s| s.to_string()).collect();
+        v.extend(
+            EVIDENCE_FEATURES[..self.evidence_len()]
+                .iter()
+                .map(|s| s.to_string()),
+        );
         v.extend((0..self.categories).map(|k| format!("purchases_category_{k}")));
         for (a, n) in self.levels.iter().enumerate() {
             v.extend((0..*n).map(|l| format!("attribute_{a}_level_{l}")));
@@ -110,6 +201,11 @@ impl FeatureSpec {
         ];
         out[..fixed.len()].copy_from_slice(&fixed);
         let mut i = fixed.len();
+        if self.set == FeatureSet::Extended {
+            let evidence = self.evidence(rec);
+            out[i..i + evidence.len()].copy_from_slice(&evidence);
+            i += evidence.len();
+        }
         for k in 0..self.categories {
             out[i] = rec.category_counts[k] as f32;
             i += 1;
@@ -120,5 +216,39 @@ impl FeatureSpec {
                 i += 1;
             }
         }
+    }
+
+    /// The [`EVIDENCE_FEATURES`] of `rec`.
+    fn evidence(&self, rec: &Record) -> [f32; EVIDENCE_FEATURES.len()] {
+        let w = self.period_weeks as f64;
+        let (x, t_x, big_t) = (
+            rec.repeat_purchases as f64,
+            rec.last_purchase as f64 * w,
+            rec.age as f64 * w,
+        );
+        let p_alive = bgnbd::p_alive(&self.bgnbd, x, t_x, big_t);
+        let expected = bgnbd::conditional_expected_purchases(
+            &self.bgnbd,
+            EXPECTED_PURCHASES_WEEKS,
+            x,
+            t_x,
+            big_t,
+        );
+        let e = &rec.evidence;
+        [
+            p_alive as f32,
+            expected as f32,
+            e.coupons_received[0] as f32,
+            e.coupons_received[1] as f32,
+            e.coupons_received[2] as f32,
+            e.coupons_redeemed[0] as f32,
+            e.coupons_redeemed[1] as f32,
+            e.coupons_redeemed[2] as f32,
+            e.recommendations_received as f32,
+            e.recommendations_bought as f32,
+            e.contacted_periods as f32,
+            e.purchase_rate_contacted(),
+            e.purchase_rate_uncontacted(rec.age),
+        ]
     }
 }

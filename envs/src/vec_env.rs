@@ -56,6 +56,20 @@ pub struct StepBatch {
     pub final_obs: Vec<(usize, Vec<f32>)>,
 }
 
+/// Paired counterfactual outcomes of the last `step`: every sub-environment stepped from the
+/// same state under every discrete action with the same random numbers (common random
+/// numbers), so action differences are paired. The taken action's entry equals the real step.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counterfactual {
+    /// Number of actions per sub-environment.
+    pub n_actions: usize,
+    /// Reward of each action, row-major `[num_envs, n_actions]`.
+    pub reward: Vec<f32>,
+    /// Next observation of each action, row-major `[num_envs, n_actions, obs_dim]`: the true
+    /// next observation, never an auto-reset one (termination is the same for every action).
+    pub next_obs: Vec<f32>,
+}
+
 /// A batch of independent environments stepped together.
 pub trait VecEnv {
     /// Number of sub-environments.
@@ -69,4 +83,14 @@ pub trait VecEnv {
     fn reset(&mut self, seed: u64) -> Vec<f32>;
     /// Steps every sub-environment with one action each; ended episodes reset automatically.
     fn step(&mut self, actions: Actions<'_>) -> StepBatch;
+    /// The paired counterfactual outcomes of the last `step`, where the environment computes
+    /// them (discrete actions only); `None` otherwise.
+    fn counterfactual(&self) -> Option<&Counterfactual> {
+        None
+    }
+    /// The incumbent policy's discrete action for every sub-environment in its current state,
+    /// where the environment has an incumbent (for exploration that mixes its actions).
+    fn incumbent_actions(&mut self) -> Option<Vec<u32>> {
+        None
+    }
 }

@@ -27,6 +27,25 @@ pub enum Which {
     Sim(SimArgs),
     /// The agents' acceptance result: tuned baselines vs trained DQN on test seeds.
     Acceptance(crate::cmd::acceptance::Args),
+    /// Cost of the training signals: training-population steps per second with realised
+    /// rewards, expected rewards and paired counterfactuals, and the replay bytes each adds.
+    Signals(SignalArgs),
+}
+
+/// Arguments of `clv bench signals`.
+#[derive(Debug, clap::Args)]
+pub struct SignalArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Customers in the training population.
+    #[arg(long, default_value_t = 4096)]
+    pub customers: usize,
+    /// Periods stepped per configuration.
+    #[arg(long, default_value_t = 100)]
+    pub periods: u32,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `clv bench sim`.
@@ -53,7 +72,79 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.which {
         Which::Sim(a) => sim(a),
         Which::Acceptance(a) => crate::cmd::acceptance::run(a),
+        Which::Signals(a) => signals(a),
     }
+}
+
+/// Steps a catalogue training population `periods` times with the given signals; returns
+/// customer-periods per second (real steps, counterfactual steps not counted).
+fn time_signals(
+    args: &SignalArgs,
+    scenario: &clv_envs::Scenario,
+    reward: clv_envs::RewardSignal,
+    counterfactual: bool,
+) -> anyhow::Result<f64> {
+    use clv_envs::{Actions, VecEnv};
+    let mut env = clv_envs::PopulationEnv::new(
+        scenario,
+        args.customers,
+        clv_envs::OfferActions::Catalogue,
+        SeedDomain::Train,
+        args.scenario.base_dir(),
+    )?
+    .with_reward(reward)
+    .with_counterfactuals(counterfactual);
+    env.reset(0);
+    let n_actions = scenario.offers.len() as u32;
+    let started = Instant::now();
+    for t in 0..args.periods {
+        let a: Vec<u32> = (0..args.customers as u32)
+            .map(|i| (i + t) % n_actions)
+            .collect();
+        env.step(Actions::Discrete(&a));
+    }
+    Ok(args.customers as f64 * args.periods as f64 / started.elapsed().as_secs_f64())
+}
+
+fn signals(args: SignalArgs) -> anyhow::Result<()> {
+    use clv_envs::RewardSignal::{Expected, Realised};
+    let scenario = args.scenario.load()?;
+    anyhow::ensure!(args.customers >= 1, "--customers must be at least 1");
+    anyhow::ensure!(args.periods >= 1, "--periods must be at least 1");
+    let dim = clv_envs::FeatureSpec::new(&scenario).dim();
+    let n_actions = scenario.offers.len();
+    // One replay transition: obs, next obs, action, reward, discount, terminated (f32 each).
+    let plain_bytes = (2 * dim + 4) * 4;
+    let counterfactual_bytes = n_actions * (dim + 1) * 4;
+    let mut rows = vec![];
+    for (name, reward, cf) in [
+        ("realised", Realised, false),
+        ("expected", Expected, false),
+        ("realised+counterfactual", Realised, true),
+        ("expected+counterfactual", Expected, true),
+    ] {
+        let cps = time_signals(&args, &scenario, reward, cf)?;
+        eprintln!("{name:<24} {:>8.3} M customer-periods/s", cps / 1e6);
+        rows.push(json!({"signals": name, "customer_periods_per_second": cps}));
+    }
+    let doc = json!({
+        "scenario": scenario.name,
+        "customers": args.customers,
+        "periods": args.periods,
+        "obs_dim": dim,
+        "actions": n_actions,
+        "replay_bytes_per_transition": plain_bytes,
+        "counterfactual_replay_bytes_per_transition": counterfactual_bytes,
+        "runs": rows,
+    });
+    if args.json {
+        println!("{doc}");
+    } else {
+        println!(
+            "replay: {plain_bytes} bytes per transition, +{counterfactual_bytes} with counterfactuals ({n_actions} actions x {dim} features)"
+        );
+    }
+    Ok(())
 }
 
 fn sim(args: SimArgs) -> anyhow::Result<()> {

@@ -85,7 +85,17 @@ impl<'a> ObsBatch<'a> {
     /// Writes the observations of customers `range` into `out`, row-major
     /// `[range.len(), obs_dim]`, in parallel.
     pub fn features_into(&self, range: std::ops::Range<usize>, out: &mut [f32]) {
-        let dim = self.obs_dim();
+        self.features_with(self.features, range, out)
+    }
+    /// As [`ObsBatch::features_into`] with the layout `spec` (a learner's own feature set),
+    /// `[range.len(), spec.dim()]`.
+    pub fn features_with(
+        &self,
+        spec: &FeatureSpec,
+        range: std::ops::Range<usize>,
+        out: &mut [f32],
+    ) {
+        let dim = spec.dim();
         let custs = &self.customers[range];
         out[..custs.len() * dim]
             .par_chunks_mut(dim * 256)
@@ -97,7 +107,7 @@ impl<'a> ObsBatch<'a> {
                         .scenario
                         .horizon
                         .saturating_sub(c.record.window_age as u32);
-                    self.features.write(&c.record, remaining, row);
+                    spec.write(&c.record, remaining, row);
                 }
             });
     }
