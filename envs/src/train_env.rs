@@ -151,27 +151,45 @@ impl PopulationEnv {
     fn counterfactuals(&self, before: &[Customer]) -> Counterfactual {
         let n_actions = self.dynamics.scenario.offers.len();
         let dim = self.features.dim();
-        let mut reward = vec![0f32; before.len() * n_actions];
-        let mut next_obs = vec![0f32; before.len() * n_actions * dim];
-        reward
-            .par_chunks_mut(n_actions)
-            .zip(next_obs.par_chunks_mut(n_actions * dim))
-            .zip(before.par_iter())
+        // [customer, action] next states and rewards.
+        let (next, reward): (Vec<Customer>, Vec<f32>) = before
+            .par_iter()
             .with_min_len(64)
-            .for_each(|((rs, os), c)| {
-                for (a, (r, o)) in rs.iter_mut().zip(os.chunks_mut(dim)).enumerate() {
+            .flat_map_iter(|c| {
+                (0..n_actions).map(move |a| {
                     let offer =
                         Offer::from_spec(&self.dynamics.scenario.offers[a], a as u8, &c.record);
                     let mut x = *c;
                     let out = self.dynamics.step(&mut x, &offer);
-                    *r = self.signal(c, &offer, out.reward);
-                    self.observe(&x, o);
-                }
-            });
+                    (x, self.signal(c, &offer, out.reward))
+                })
+            })
+            .unzip();
+        let mut next_obs = vec![0f32; next.len() * dim];
+        next_obs
+            .par_chunks_mut(dim)
+            .zip(next.par_iter())
+            .with_min_len(64)
+            .for_each(|(o, x)| self.observe(x, o));
+        let next_incumbent = match &self.incumbent {
+            Some(inc) => {
+                let batch = ObsBatch {
+                    customers: &next,
+                    dynamics: &self.dynamics,
+                    features: &self.features,
+                    present: None,
+                };
+                let mut offers = vec![Offer::default(); next.len()];
+                inc.clone().act(&batch, Mode::Greedy, &mut offers);
+                offers.iter().map(|o| o.code as u32).collect()
+            }
+            None => vec![],
+        };
         Counterfactual {
             n_actions,
             reward,
             next_obs,
+            next_incumbent,
         }
     }
 

@@ -68,6 +68,10 @@ pub struct Counterfactual {
     /// Next observation of each action, row-major `[num_envs, n_actions, obs_dim]`: the true
     /// next observation, never an auto-reset one (termination is the same for every action).
     pub next_obs: Vec<f32>,
+    /// The incumbent policy's action in each action's next state, `[num_envs, n_actions]`,
+    /// where the environment has an incumbent (for targets that bootstrap on the incumbent's
+    /// value); empty otherwise.
+    pub next_incumbent: Vec<u32>,
 }
 
 /// A batch of independent environments stepped together.
