@@ -296,7 +296,7 @@ impl Dynamics {
         let nu = Gamma::new(gg.q, 1.0 / gg.gamma)
             .expect("validated")
             .sample(&mut key.rng(0, Purpose::SpendRate, 0))
-            .max(1e-9);
+            .max(MIN_SPEND_RATE);
         let mut attributes = [0u8; MAX_ATTRIBUTES];
         for (i, a) in s.population.attributes.iter().enumerate() {
             let w: Vec<f64> = a.levels.iter().map(|l| l.share).collect();
@@ -318,7 +318,7 @@ impl Dynamics {
         for j in 0..self.preferred {
             let pick = (rng.uniform() * pool.len() as f64) as usize;
             pref_cat[j] = pool.swap_remove(pick.min(pool.len() - 1));
-            raw[j] = g.sample(&mut rng).max(1e-12);
+            raw[j] = g.sample(&mut rng).max(MIN_PREFERENCE_DRAW);
             total += raw[j];
         }
         for j in 0..self.preferred {
@@ -346,7 +346,7 @@ impl Dynamics {
     ) -> ResponseType {
         let s = &self.scenario;
         let c = &s.coupon;
-        let ratio = (lambda_week / self.mean_lambda_week).clamp(0.1, 10.0);
+        let ratio = (lambda_week / self.mean_lambda_week).clamp(LAMBDA_RATIO_MIN, LAMBDA_RATIO_MAX);
         let base = c.mix.as_array();
         let expo = c.lambda_exponent.as_array();
         let mut w = [0f64; 4];
@@ -835,6 +835,15 @@ impl PeriodCtx {
     }
 }
 
+/// Floor of the spend rate nu (per dollar), so that mean spend p_spend / nu stays finite.
+const MIN_SPEND_RATE: f64 = 1e-9;
+/// Floor of each Gamma draw of the Dirichlet preference weights, so that their sum is positive.
+const MIN_PREFERENCE_DRAW: f64 = 1e-12;
+/// Bounds of lambda / E[lambda] in the response-type mixture weights
+/// ([`crate::scenario::CouponConfig`]).
+const LAMBDA_RATIO_MIN: f64 = 0.1;
+/// Upper bound of lambda / E[lambda], see [`LAMBDA_RATIO_MIN`].
+const LAMBDA_RATIO_MAX: f64 = 10.0;
 /// Most latent events (or offer-driven purchases of one kind) drawn in one period.
 const MAX_EVENTS: usize = 32;
 /// Stream slot of the first purchase's spend and category.

@@ -123,7 +123,7 @@ impl<'a> ObsBatch<'a> {
 
 /// Applies a per-customer rule to every customer in parallel (deterministic: each output
 /// depends only on its own customer).
-pub(crate) fn act_each<F>(batch: &ObsBatch<'_>, out: &mut [Offer], rule: F)
+pub(crate) fn act_each<F>(out: &mut [Offer], rule: F)
 where
     F: Fn(usize) -> Offer + Sync,
 {
@@ -135,5 +135,4 @@ where
                 *o = rule(ci * CHUNK + j);
             }
         });
-    let _ = batch;
 }
