@@ -154,6 +154,17 @@ impl Record {
         }
         best as u8
     }
+    /// Notes a repeat purchase of list price `spend` (dollars) at `time` (share of the current
+    /// period) in category `category`.
+    fn note_purchase(&mut self, spend: f64, time: f32, category: u8) {
+        self.repeat_purchases += 1;
+        self.total_spend += spend as f32;
+        self.repeat_spend += spend as f32;
+        self.last_purchase = self.age + time;
+        let cc = &mut self.category_counts[category as usize];
+        *cc = cc.saturating_add(1);
+        self.last_category = category;
+    }
 }
 
 /// One simulated customer.
@@ -165,6 +176,15 @@ pub struct Customer {
     pub(crate) traits: Traits,
     pub(crate) state: State,
     pub(crate) record: Record,
+}
+
+impl Customer {
+    /// Moves the customer's record and random streams on to the next period.
+    fn advance_period(&mut self) {
+        self.record.age += 1.0;
+        self.record.window_age = self.record.window_age.saturating_add(1);
+        self.clock += 1;
+    }
 }
 
 /// Per-period constants of a scenario, precomputed once.
@@ -279,7 +299,7 @@ impl Dynamics {
         let nu = Gamma::new(gg.q, 1.0 / gg.gamma)
             .expect("validated")
             .sample(&mut key.rng(0, Purpose::SpendRate, 0))
-            .max(1e-9);
+            .max(MIN_SPEND_RATE);
         let mut attributes = [0u8; MAX_ATTRIBUTES];
         for (i, a) in s.population.attributes.iter().enumerate() {
             let w: Vec<f64> = a.levels.iter().map(|l| l.share).collect();
@@ -301,7 +321,7 @@ impl Dynamics {
         for j in 0..self.preferred {
             let pick = (rng.uniform() * pool.len() as f64) as usize;
             pref_cat[j] = pool.swap_remove(pick.min(pool.len() - 1));
-            raw[j] = g.sample(&mut rng).max(1e-12);
+            raw[j] = g.sample(&mut rng).max(MIN_PREFERENCE_DRAW);
             total += raw[j];
         }
         for j in 0..self.preferred {
@@ -329,7 +349,7 @@ impl Dynamics {
     ) -> ResponseType {
         let s = &self.scenario;
         let c = &s.coupon;
-        let ratio = (lambda_week / self.mean_lambda_week).clamp(0.1, 10.0);
+        let ratio = (lambda_week / self.mean_lambda_week).clamp(LAMBDA_RATIO_MIN, LAMBDA_RATIO_MAX);
         let base = c.mix.as_array();
         let expo = c.lambda_exponent.as_array();
         let mut w = [0f64; 4];
@@ -436,18 +456,70 @@ impl Dynamics {
     }
 
     /// Steps one customer through one period under `offer`, returning what happened.
+    ///
+    /// The mechanisms run in this order, each on the state the previous ones left (RecSim's
+    /// split of a user model into named pieces): decay of states and traces, contact effects,
+    /// win-back, then (only while alive) baseline events and offer-driven purchases, realising
+    /// the purchases in time order, site visits, and the period's reward. Every draw is keyed by
+    /// (period, [`Purpose`], index), so the order of the calls fixes no random stream.
     pub(crate) fn step(&self, c: &mut Customer, offer: &Offer) -> PeriodOutcome {
-        let key = c.key;
-        let t = c.clock;
-        let tr = c.traits;
         let recommended_before = offer
             .recommend
             .map(|k| c.record.category_counts[k as usize]);
         let mut out = PeriodOutcome::default();
+        self.decay(&mut c.state, &mut c.record);
+        let ctx = self.period_ctx(c, offer);
         let st = &mut c.state;
         let rec = &mut c.record;
+        let relevant_rec = if ctx.contacted {
+            self.contact_effects(&ctx, offer, st, rec, &mut out)
+        } else {
+            None
+        };
+        self.win_back(&ctx, st, &mut out);
+        let mut buf = PurchaseBuf::default();
+        if st.alive {
+            // Offer-driven purchases follow the baseline events but do not depend on them: a
+            // dropout coin drawn this period does not cancel them.
+            self.baseline_events(&ctx, st, &mut buf, &mut out);
+            self.coupon_purchases(&ctx, st, &mut buf);
+            if let Some(k) = relevant_rec {
+                self.recommendation_purchases(&ctx, k, &mut buf);
+            }
+        }
+        self.realise_purchases(&ctx, &mut buf, st, rec, &mut out);
+        self.site_visits(&ctx, rec, &mut out);
+        self.settle_reward(&ctx, st, rec, &mut out);
+        record_evidence(rec, offer, &out, recommended_before);
+        c.advance_period();
+        out
+    }
 
-        // Decay the states and traces.
+    /// What is fixed about `c`'s period under `offer` before any mechanism runs.
+    fn period_ctx(&self, c: &Customer, offer: &Offer) -> PeriodCtx {
+        let tr = c.traits;
+        let contacted = offer.contact && !c.record.opted_out;
+        let coupon = contacted && offer.discount > 0.0;
+        PeriodCtx {
+            key: c.key,
+            t: c.clock,
+            traits: tr,
+            alive_at_start: c.state.alive,
+            contacted,
+            coupon,
+            depth: offer.discount as f64,
+            sleeping_dog_hit: contacted
+                && self.coupon_on
+                && tr.response == ResponseType::SleepingDog,
+            redeems: coupon && self.coupon_on && tr.response.redeems(),
+        }
+    }
+
+    /// Decay of the states and traces over one period: x <- x * 2^(-period / half-life) for
+    /// the fatigue pressure P, the reference discount R, the satisfaction s (each with its
+    /// mechanism's half-life) and the contact and discount traces
+    /// ([`TRACE_HALF_LIVES_WEEKS`]).
+    fn decay(&self, st: &mut State, rec: &mut Record) {
         st.pressure *= self.pressure_decay;
         st.reference *= self.reference_decay;
         st.satisfaction *= self.sat_decay;
@@ -455,137 +527,224 @@ impl Dynamics {
             rec.contact_traces[i] *= self.trace_decay[i];
             rec.discount_traces[i] *= self.trace_decay[i];
         }
+    }
 
-        let alive_at_start = st.alive;
-        let contacted = offer.contact && !rec.opted_out;
-        let coupon = contacted && offer.discount > 0.0;
-        let d = offer.discount as f64;
-        let sleeping_dog_hit =
-            contacted && self.coupon_on && tr.response == ResponseType::SleepingDog;
-        let mut relevant_rec: Option<u8> = None;
-        if contacted {
-            out.contacts = 1;
-            out.offer_code = Some(offer.code);
-            if self.fatigue_on {
-                st.pressure += 1.0;
-            }
-            if let Some(k) = offer.recommend
-                && self.rec_on
-                && alive_at_start
-            {
-                if key.uniform(t, Purpose::Relevance, 0) < self.preference(&tr, k) {
-                    relevant_rec = Some(k);
-                    st.satisfaction += self.sat_gain;
-                } else if self.fatigue_on {
-                    st.pressure += self.irrelevant_pressure;
-                }
-            }
-            // Opt-out after this contact (the offer itself is still delivered).
-            let mut stay = 1.0;
-            if self.fatigue_on {
-                let hazard = self.opt_out_base + self.opt_out_per_pressure * st.pressure as f64;
-                stay *= (-hazard).exp();
-            }
-            if sleeping_dog_hit {
-                stay *= 1.0 - self.sd_opt_out;
-            }
-            if key.uniform(t, Purpose::OptOut, 0) >= stay {
-                rec.opted_out = true;
-                out.opted_out_now = true;
-            }
-            for tr_ in rec.contact_traces.iter_mut() {
-                *tr_ += 1.0;
-            }
-            rec.last_contact_age = rec.age;
-            rec.last_offer = offer.code;
-            rec.last_redeemed = false;
+    /// Contact effects ([`crate::scenario::FatigueConfig`],
+    /// [`crate::scenario::RecommendationConfig`]): the contact adds 1 to the pressure P, a
+    /// recommendation to a customer alive at the start of the period is judged relevant or
+    /// not, the customer may opt out (the offer itself is still delivered), and the record
+    /// notes the contact. Returns the recommended category if it was relevant.
+    fn contact_effects(
+        &self,
+        ctx: &PeriodCtx,
+        offer: &Offer,
+        st: &mut State,
+        rec: &mut Record,
+        out: &mut PeriodOutcome,
+    ) -> Option<u8> {
+        out.contacts = 1;
+        out.offer_code = Some(offer.code);
+        if self.fatigue_on {
+            st.pressure += 1.0;
         }
+        let relevant = match offer.recommend {
+            Some(k) if self.rec_on && ctx.alive_at_start => {
+                self.recommendation_relevance(ctx, k, st)
+            }
+            _ => None,
+        };
+        if ctx.uniform(Purpose::OptOut, 0) >= self.stay_probability(ctx, st) {
+            rec.opted_out = true;
+            out.opted_out_now = true;
+        }
+        for trace in rec.contact_traces.iter_mut() {
+            *trace += 1.0;
+        }
+        rec.last_contact_age = rec.age;
+        rec.last_offer = offer.code;
+        rec.last_redeemed = false;
+        relevant
+    }
 
-        // Win-back of an inactive customer.
-        if !st.alive && self.winback_on && coupon {
-            let p = self.winback_p * (d / self.winback_full_depth).min(1.0);
-            if key.uniform(t, Purpose::Winback, 0) < p {
+    /// A recommendation of category k is relevant with probability w_k, the customer's
+    /// preference weight for k; a relevant one adds `satisfaction_gain` to the satisfaction s,
+    /// an irrelevant one adds `irrelevant_pressure` to the pressure P (with fatigue on).
+    fn recommendation_relevance(&self, ctx: &PeriodCtx, k: u8, st: &mut State) -> Option<u8> {
+        if ctx.uniform(Purpose::Relevance, 0) < self.preference(&ctx.traits, k) {
+            st.satisfaction += self.sat_gain;
+            Some(k)
+        } else {
+            if self.fatigue_on {
+                st.pressure += self.irrelevant_pressure;
+            }
+            None
+        }
+    }
+
+    /// Probability of staying reachable after a contact:
+    /// exp(-(`opt_out_base` + `opt_out_per_pressure` * P)) with fatigue on, times
+    /// 1 - `opt_out_probability` for a contacted sleeping dog.
+    fn stay_probability(&self, ctx: &PeriodCtx, st: &State) -> f64 {
+        let mut stay = 1.0;
+        if self.fatigue_on {
+            let hazard = self.opt_out_base + self.opt_out_per_pressure * st.pressure as f64;
+            stay *= (-hazard).exp();
+        }
+        if ctx.sleeping_dog_hit {
+            stay *= 1.0 - self.sd_opt_out;
+        }
+        stay
+    }
+
+    /// Win-back ([`crate::scenario::WinbackConfig`]): an inactive customer reached by a coupon
+    /// of depth d is re-activated with probability
+    /// `reactivation_probability` * min(d / `full_depth`, 1).
+    fn win_back(&self, ctx: &PeriodCtx, st: &mut State, out: &mut PeriodOutcome) {
+        if !st.alive && self.winback_on && ctx.coupon {
+            let p = self.winback_p * (ctx.depth / self.winback_full_depth).min(1.0);
+            if ctx.uniform(Purpose::Winback, 0) < p {
                 st.alive = true;
                 out.reactivated = true;
             }
         }
+    }
 
-        let redeems = coupon && self.coupon_on && tr.response.redeems();
-        let mut buf = PurchaseBuf::default();
-        if st.alive {
-            let alive_now = st.alive;
-            // Latent baseline events, each followed by a dropout coin.
-            let n = poisson_inv(tr.lambda as f64, key.uniform(t, Purpose::BaselineCount, 0));
-            if n > 0 {
-                let mut keep = 1.0;
-                if self.fatigue_on {
-                    keep *= (-self.thinning * st.pressure as f64).exp();
-                }
-                if self.habit_on && !redeems {
-                    keep *= (-self.full_price_thinning * st.reference as f64).exp();
-                }
-                let mut p_eff = tr.p_drop as f64;
-                if self.rec_on {
-                    p_eff *= 1.0 - self.dropout_reduction * (st.satisfaction as f64).min(1.0);
-                }
-                if sleeping_dog_hit {
-                    p_eff = (p_eff * self.sd_dropout_mult).min(1.0);
-                }
-                let mut times = [0f32; MAX_EVENTS];
-                let n = (n as usize).min(MAX_EVENTS);
-                for (i, time) in times.iter_mut().enumerate().take(n) {
-                    *time = key.uniform(t, Purpose::EventTime, i as u32) as f32;
-                }
-                times[..n].sort_unstable_by(f32::total_cmp);
-                for (i, time) in times.iter().enumerate().take(n) {
-                    out.latent_events += 1;
-                    if keep >= 1.0 || key.uniform(t, Purpose::ThinCoin, i as u32) < keep {
-                        let cat =
-                            self.draw_category(&tr, key.uniform(t, Purpose::Category, i as u32));
-                        buf.push(*time, i as u32, cat, Source::Baseline);
-                    }
-                    if key.uniform(t, Purpose::DropoutCoin, i as u32) < p_eff {
-                        st.alive = false;
-                        break;
-                    }
-                }
+    /// Baseline events (BG/NBD): n ~ Poisson(lambda) latent events at uniform times in the
+    /// period; in time order, each is realised with the thinning probability
+    /// ([`Self::keep_probability`]) and then draws the dropout coin
+    /// ([`Self::dropout_probability`]); the first coin that comes up ends the customer's life
+    /// and the remaining events.
+    fn baseline_events(
+        &self,
+        ctx: &PeriodCtx,
+        st: &mut State,
+        buf: &mut PurchaseBuf,
+        out: &mut PeriodOutcome,
+    ) {
+        let n = poisson_inv(
+            ctx.traits.lambda as f64,
+            ctx.uniform(Purpose::BaselineCount, 0),
+        );
+        if n == 0 {
+            return;
+        }
+        let keep = self.keep_probability(ctx, st);
+        let p_eff = self.dropout_probability(ctx, st);
+        let mut times = [0f32; MAX_EVENTS];
+        let n = (n as usize).min(MAX_EVENTS);
+        for (i, time) in times.iter_mut().enumerate().take(n) {
+            *time = ctx.uniform(Purpose::EventTime, i as u32) as f32;
+        }
+        times[..n].sort_unstable_by(f32::total_cmp);
+        for (i, time) in times.iter().enumerate().take(n) {
+            out.latent_events += 1;
+            if keep >= 1.0 || ctx.uniform(Purpose::ThinCoin, i as u32) < keep {
+                let cat = self.draw_category(&ctx.traits, ctx.uniform(Purpose::Category, i as u32));
+                buf.push(*time, i as u32, cat, Source::Baseline);
             }
-            // Offer-driven purchases: no dropout coin.
-            if alive_now && coupon && self.coupon_on && tr.response == ResponseType::Persuadable {
-                let d_eff = if self.habit_on {
-                    (d - self.erosion * st.reference as f64).max(0.0)
-                } else {
-                    d
-                };
-                let rate = tr.lambda as f64
-                    * tr.elasticity as f64
-                    * (1.0 - (-self.saturation * d_eff).exp());
-                let m = poisson_inv(rate, key.uniform(t, Purpose::CouponCount, 0));
-                for j in 0..m.min(MAX_EVENTS as u32) {
-                    let slot = COUPON_SLOT + j;
-                    let time = key.uniform(t, Purpose::EventTime, slot) as f32;
-                    let cat = self.draw_category(&tr, key.uniform(t, Purpose::Category, slot));
-                    buf.push(time, slot, cat, Source::Coupon);
-                }
-            }
-            if let Some(k) = relevant_rec {
-                let m = poisson_inv(
-                    self.rec_lift * tr.lambda as f64,
-                    key.uniform(t, Purpose::RecommendCount, 0),
-                );
-                for j in 0..m.min(MAX_EVENTS as u32) {
-                    let slot = RECOMMEND_SLOT + j;
-                    let time = key.uniform(t, Purpose::EventTime, slot) as f32;
-                    buf.push(time, slot, k, Source::Recommendation);
-                }
+            if ctx.uniform(Purpose::DropoutCoin, i as u32) < p_eff {
+                st.alive = false;
+                break;
             }
         }
+    }
 
-        // Realise the purchases in time order; the coupon covers the first ones.
+    /// Thinning of latent baseline events into realised purchases: the keep probability
+    /// exp(-`purchase_thinning` * P) (fatigue) times exp(-`full_price_thinning` * R)
+    /// (habituation, in periods without a redeemed coupon).
+    fn keep_probability(&self, ctx: &PeriodCtx, st: &State) -> f64 {
+        let mut keep = 1.0;
+        if self.fatigue_on {
+            keep *= (-self.thinning * st.pressure as f64).exp();
+        }
+        if self.habit_on && !ctx.redeems {
+            keep *= (-self.full_price_thinning * st.reference as f64).exp();
+        }
+        keep
+    }
+
+    /// Dropout probability after a latent baseline event: p * (1 - `dropout_reduction` *
+    /// min(s, 1)) with recommendations on, times `dropout_multiplier` (capped at 1) for a
+    /// contacted sleeping dog.
+    fn dropout_probability(&self, ctx: &PeriodCtx, st: &State) -> f64 {
+        let mut p_eff = ctx.traits.p_drop as f64;
+        if self.rec_on {
+            p_eff *= 1.0 - self.dropout_reduction * (st.satisfaction as f64).min(1.0);
+        }
+        if ctx.sleeping_dog_hit {
+            p_eff = (p_eff * self.sd_dropout_mult).min(1.0);
+        }
+        p_eff
+    }
+
+    /// Coupon-driven purchases of a persuadable ([`crate::scenario::CouponConfig`]):
+    /// m ~ Poisson(lambda * e * (1 - exp(-saturation * d_eff))) with
+    /// d_eff = max(0, d - `erosion` * R) under habituation (else d); no dropout coin.
+    fn coupon_purchases(&self, ctx: &PeriodCtx, st: &State, buf: &mut PurchaseBuf) {
+        let tr = &ctx.traits;
+        if !(ctx.coupon && self.coupon_on && tr.response == ResponseType::Persuadable) {
+            return;
+        }
+        let d = ctx.depth;
+        let d_eff = if self.habit_on {
+            (d - self.erosion * st.reference as f64).max(0.0)
+        } else {
+            d
+        };
+        let rate =
+            tr.lambda as f64 * tr.elasticity as f64 * (1.0 - (-self.saturation * d_eff).exp());
+        let m = poisson_inv(rate, ctx.uniform(Purpose::CouponCount, 0));
+        self.push_offer_driven(ctx, m, COUPON_SLOT, Source::Coupon, None, buf);
+    }
+
+    /// Recommendation-driven purchases of the relevant category k
+    /// ([`crate::scenario::RecommendationConfig`]): m ~ Poisson(`lift` * lambda); no dropout
+    /// coin.
+    fn recommendation_purchases(&self, ctx: &PeriodCtx, k: u8, buf: &mut PurchaseBuf) {
+        let m = poisson_inv(
+            self.rec_lift * ctx.traits.lambda as f64,
+            ctx.uniform(Purpose::RecommendCount, 0),
+        );
+        self.push_offer_driven(ctx, m, RECOMMEND_SLOT, Source::Recommendation, Some(k), buf);
+    }
+
+    /// Pushes `count` offer-driven purchases (at most [`MAX_EVENTS`]) on stream slots from
+    /// `first_slot`, each at a uniform time in the period, of `category` or else of a category
+    /// drawn from the customer's preferences.
+    fn push_offer_driven(
+        &self,
+        ctx: &PeriodCtx,
+        count: u32,
+        first_slot: u32,
+        source: Source,
+        category: Option<u8>,
+        buf: &mut PurchaseBuf,
+    ) {
+        for j in 0..count.min(MAX_EVENTS as u32) {
+            let slot = first_slot + j;
+            let time = ctx.uniform(Purpose::EventTime, slot) as f32;
+            let cat = category.unwrap_or_else(|| {
+                self.draw_category(&ctx.traits, ctx.uniform(Purpose::Category, slot))
+            });
+            buf.push(time, slot, cat, source);
+        }
+    }
+
+    /// Realises the period's purchases in time order: each spends z ~ Gamma(p_spend, nu)
+    /// (Gamma-Gamma); a redeemed coupon covers the first `max_redemptions` of them
+    /// ([`Self::redeem`]); the record notes every purchase.
+    fn realise_purchases(
+        &self,
+        ctx: &PeriodCtx,
+        buf: &mut PurchaseBuf,
+        st: &mut State,
+        rec: &mut Record,
+        out: &mut PeriodOutcome,
+    ) {
         buf.sort();
-        let mut covered_left = if redeems { self.max_redemptions } else { 0 };
+        let mut covered_left = if ctx.redeems { self.max_redemptions } else { 0 };
         for p in buf.items() {
-            let z = self.draw_spend(&tr, key, t, p.slot);
+            let z = self.draw_spend(&ctx.traits, ctx.key, ctx.t, p.slot);
             out.spend += z;
             out.purchases += 1;
             if p.source != Source::Baseline {
@@ -593,56 +752,121 @@ impl Dynamics {
             }
             if covered_left > 0 {
                 covered_left -= 1;
-                out.redeemed += 1;
-                out.discount += d * z;
-                if p.source == Source::Baseline {
-                    out.discount_on_baseline += d * z;
-                }
-                rec.last_redeemed = true;
-                for tr_ in rec.discount_traces.iter_mut() {
-                    *tr_ += d as f32;
-                }
-                if self.habit_on {
-                    st.reference += self.habit_lr * (d as f32 - st.reference);
-                }
+                self.redeem(ctx.depth, z, p.source, st, rec, out);
             }
-            rec.repeat_purchases += 1;
-            rec.total_spend += z as f32;
-            rec.repeat_spend += z as f32;
-            rec.last_purchase = rec.age + p.time;
-            let cc = &mut rec.category_counts[p.category as usize];
-            *cc = cc.saturating_add(1);
-            rec.last_category = p.category;
+            rec.note_purchase(z, p.time, p.category);
         }
+    }
 
-        // Site visits the firm sees.
+    /// A coupon of depth d redeemed on a purchase of list price z: discount d * z, the discount
+    /// traces grow by d, and under habituation R += `learning_rate` * (d - R)
+    /// ([`crate::scenario::HabituationConfig`]).
+    fn redeem(
+        &self,
+        d: f64,
+        z: f64,
+        source: Source,
+        st: &mut State,
+        rec: &mut Record,
+        out: &mut PeriodOutcome,
+    ) {
+        out.redeemed += 1;
+        out.discount += d * z;
+        if source == Source::Baseline {
+            out.discount_on_baseline += d * z;
+        }
+        rec.last_redeemed = true;
+        for trace in rec.discount_traces.iter_mut() {
+            *trace += d as f32;
+        }
+        if self.habit_on {
+            st.reference += self.habit_lr * (d as f32 - st.reference);
+        }
+    }
+
+    /// Site visits the firm sees ([`crate::scenario::SiteVisitConfig`]):
+    /// Poisson(background + [alive at the start] * (active + per_purchase * lambda)).
+    fn site_visits(&self, ctx: &PeriodCtx, rec: &mut Record, out: &mut PeriodOutcome) {
         let visit_rate = self.visit_background
-            + if alive_at_start {
-                self.visit_active + self.visit_per_purchase * tr.lambda as f64
+            + if ctx.alive_at_start {
+                self.visit_active + self.visit_per_purchase * ctx.traits.lambda as f64
             } else {
                 0.0
             };
         rec.last_visits =
-            poisson_inv(visit_rate, key.uniform(t, Purpose::Visits, 0)).min(u16::MAX as u32) as u16;
+            poisson_inv(visit_rate, ctx.uniform(Purpose::Visits, 0)).min(u16::MAX as u32) as u16;
         out.visits = rec.last_visits as u32;
+    }
 
+    /// The period's reward r_t = m * S_t - d * S_t(coupon-covered) - c * [contacted] (the
+    /// design's reward), and the end-of-period flags.
+    fn settle_reward(&self, ctx: &PeriodCtx, st: &State, rec: &Record, out: &mut PeriodOutcome) {
         out.margin = self.margin * out.spend;
-        out.contact_cost = if contacted { self.contact_cost } else { 0.0 };
+        out.contact_cost = if ctx.contacted {
+            self.contact_cost
+        } else {
+            0.0
+        };
         out.reward = out.margin - out.discount - out.contact_cost;
         out.alive_end = st.alive;
         out.opted_out_end = rec.opted_out;
-
-        let bought_recommended = recommended_before
-            .zip(offer.recommend)
-            .is_some_and(|(before, k)| rec.category_counts[k as usize] != before);
-        rec.evidence.add_period(offer, &out, bought_recommended);
-        rec.age += 1.0;
-        rec.window_age = rec.window_age.saturating_add(1);
-        c.clock += 1;
-        out
     }
 }
 
+/// The firm's evidence of responsiveness ([`Evidence`]): the period's offer and outcome, and
+/// whether a purchase fell in the recommended category (its count moved from
+/// `recommended_before`; counts saturate at 255, so a saturated category no longer counts).
+fn record_evidence(
+    rec: &mut Record,
+    offer: &Offer,
+    out: &PeriodOutcome,
+    recommended_before: Option<u8>,
+) {
+    let bought_recommended = recommended_before
+        .zip(offer.recommend)
+        .is_some_and(|(before, k)| rec.category_counts[k as usize] != before);
+    rec.evidence.add_period(offer, out, bought_recommended);
+}
+
+/// What is fixed about one customer's period before any mechanism runs: its random streams,
+/// its traits and what the offer means for it.
+#[derive(Debug, Clone, Copy)]
+struct PeriodCtx {
+    key: CustomerKey,
+    /// Period index of the customer's streams.
+    t: u32,
+    traits: Traits,
+    /// Alive at the start of the period (before win-back and dropout).
+    alive_at_start: bool,
+    /// Contacted: the offer contacts and the customer has not opted out.
+    contacted: bool,
+    /// The contact carries a coupon.
+    coupon: bool,
+    /// Coupon depth d, share of list price.
+    depth: f64,
+    /// A sleeping dog contacted with the coupon mechanism on.
+    sleeping_dog_hit: bool,
+    /// The coupon covers this customer's purchases (a redeeming type, coupons on).
+    redeems: bool,
+}
+
+impl PeriodCtx {
+    /// The uniform keyed (this period, `purpose`, `index`) from the customer's stream.
+    #[inline]
+    fn uniform(&self, purpose: Purpose, index: u32) -> f64 {
+        self.key.uniform(self.t, purpose, index)
+    }
+}
+
+/// Floor of the spend rate nu (per dollar), so that mean spend p_spend / nu stays finite.
+const MIN_SPEND_RATE: f64 = 1e-9;
+/// Floor of each Gamma draw of the Dirichlet preference weights, so that their sum is positive.
+const MIN_PREFERENCE_DRAW: f64 = 1e-12;
+/// Bounds of lambda / E[lambda] in the response-type mixture weights
+/// ([`crate::scenario::CouponConfig`]).
+const LAMBDA_RATIO_MIN: f64 = 0.1;
+/// Upper bound of lambda / E[lambda], see [`LAMBDA_RATIO_MIN`].
+const LAMBDA_RATIO_MAX: f64 = 10.0;
 /// Most latent events (or offer-driven purchases of one kind) drawn in one period.
 pub(crate) const MAX_EVENTS: usize = 32;
 /// Stream slot of the first purchase's spend and category.

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod btyd;
+mod check;
 pub mod classic;
 #[cfg(test)]
 mod closed_form_tests;
@@ -22,6 +23,10 @@ pub mod scenario;
 mod train_env;
 mod vec_env;
 
+pub use check::{
+    CheckConfig, CheckError, CheckReport, DEFAULT_CHECK_OTHER_SEED, DEFAULT_CHECK_SEED,
+    DEFAULT_CHECK_STEPS, FinalObsFault, check_env,
+};
 pub use customer::{
     Customer, Dynamics, NO_OFFER, PeriodOutcome, Record, ResponseType, TRACE_HALF_LIVES_WEEKS,
 };

@@ -427,6 +427,7 @@ impl PopulationEnv {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{CheckConfig, check_env};
 
     fn scenario() -> Scenario {
         Scenario {
@@ -452,7 +453,6 @@ mod tests {
         .unwrap();
         let dim = env.obs_dim();
         let obs = env.reset(1);
-        assert_eq!(obs.len(), 16 * dim);
         // Customer 0 starts with the whole horizon; customer 15 with 15 * 8 / 16 = 7 elapsed.
         let rem = crate::observation::FIXED_FEATURES.len() - 1;
         assert_eq!(obs[rem], 1.0);
@@ -485,25 +485,33 @@ mod tests {
         assert_eq!(ends, 16);
     }
 
+    fn env(s: &Scenario, actions: OfferActions) -> PopulationEnv {
+        PopulationEnv::new(s, 64, actions, SeedDomain::Train, std::path::Path::new(".")).unwrap()
+    }
+
+    /// Gymnasium's env checker over three horizons, with catalogue actions and with the
+    /// continuous offer (depth only, and depth plus contact probability).
     #[test]
-    fn same_seed_same_trajectory() {
-        let s = scenario();
-        let run = || {
-            let mut env = PopulationEnv::new(
-                &s,
-                64,
-                OfferActions::Continuous,
-                SeedDomain::Train,
-                std::path::Path::new("."),
-            )
-            .unwrap();
-            env.reset(3);
-            let a = vec![0.2f32; 64];
-            (0..12)
-                .flat_map(|_| env.step(Actions::Continuous(&a)).reward)
-                .collect::<Vec<f32>>()
+    fn passes_the_env_checker_with_every_action_kind() {
+        let cfg = CheckConfig {
+            steps: 24,
+            ..CheckConfig::default()
         };
-        assert_eq!(run(), run());
+        let mut with_contact = scenario();
+        with_contact.continuous.contact_probability = true;
+        for (s, actions) in [
+            (scenario(), OfferActions::Catalogue),
+            (scenario(), OfferActions::Continuous),
+            (with_contact, OfferActions::Continuous),
+        ] {
+            let report = check_env(&mut env(&s, actions), &cfg).unwrap();
+            assert_eq!(report.truncated, 0, "{actions:?}");
+            assert_eq!(
+                report.terminated,
+                3 * 64,
+                "{actions:?}: every customer ends every horizon"
+            );
+        }
     }
 }
 

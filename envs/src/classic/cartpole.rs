@@ -31,7 +31,8 @@ pub const INIT_BOUND: f64 = 0.05;
 pub const STEP_REWARD: f32 = 1.0;
 
 /// One CartPole: state `[x (m), x_dot (m/s), theta (rad), theta_dot (rad/s)]`.
-/// Actions: 0 pushes left, 1 pushes right. Observation: the state as `f32`.
+/// Actions: [`CartPole::PUSH_LEFT`] and [`CartPole::PUSH_RIGHT`]. Observation: the state as
+/// `f32`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CartPole {
     /// `[x, x_dot, theta, theta_dot]` in m, m/s, rad, rad/s.
@@ -39,10 +40,21 @@ pub struct CartPole {
 }
 
 impl CartPole {
+    /// Number of discrete actions: [`CartPole::PUSH_LEFT`] and [`CartPole::PUSH_RIGHT`].
+    pub const N_ACTIONS: u32 = 2;
+    /// The action that pushes the cart left (force `-FORCE_MAG`).
+    pub const PUSH_LEFT: u32 = 0;
+    /// The action that pushes the cart right (force `+FORCE_MAG`).
+    pub const PUSH_RIGHT: u32 = 1;
+
     /// Gymnasium's dynamics for one step from `state` under `action`; returns the next state.
     pub fn dynamics(state: [f64; 4], action: u32) -> [f64; 4] {
         let [x, x_dot, theta, theta_dot] = state;
-        let force = if action == 1 { FORCE_MAG } else { -FORCE_MAG };
+        let force = if action == Self::PUSH_RIGHT {
+            FORCE_MAG
+        } else {
+            -FORCE_MAG
+        };
         let total_mass = MASS_POLE + MASS_CART;
         let polemass_length = MASS_POLE * LENGTH;
         let (sintheta, costheta) = theta.sin_cos();
@@ -71,7 +83,9 @@ impl ClassicTask for CartPole {
     const MAX_EPISODE_STEPS: u32 = 500;
 
     fn action_space() -> ActionSpace {
-        ActionSpace::Discrete { n: 2 }
+        ActionSpace::Discrete {
+            n: Self::N_ACTIONS as usize,
+        }
     }
 
     fn reset(&mut self, rng: &mut ChaCha8Rng) {
@@ -86,8 +100,11 @@ impl ClassicTask for CartPole {
 
     fn step(&mut self, action: ClassicAction<'_>) -> (f32, bool) {
         let a = match action {
-            ClassicAction::Discrete(a) if a < 2 => a,
-            other => panic!("CartPole takes a discrete action 0 or 1, got {other:?}"),
+            ClassicAction::Discrete(a) if a < Self::N_ACTIONS => a,
+            other => panic!(
+                "CartPole takes a discrete action below {}, got {other:?}",
+                Self::N_ACTIONS
+            ),
         };
         self.state = Self::dynamics(self.state, a);
         (STEP_REWARD, Self::is_terminal(self.state))

@@ -7,6 +7,13 @@ use crate::customer::ResponseType;
 use crate::offer::Offer;
 use crate::scenario::Scenario;
 
+/// Slack on week thresholds (weeks), so that a cadence of k periods fires after exactly k
+/// periods despite `f32` rounding of periods * weeks per period.
+const WEEKS_SLACK: f32 = 1e-3;
+/// Smallest gain in expected reward (dollars) for `oracle-myopic` to prefer a later catalogue
+/// entry over an earlier one (ties go to the lower index).
+const ORACLE_TIE_MARGIN: f64 = 1e-12;
+
 /// Which rule a baseline applies (parameters in weeks and probabilities; offers are catalogue
 /// indices).
 #[derive(Debug, Clone, PartialEq)]
@@ -113,22 +120,20 @@ impl Policy for Baseline {
             BaselineKind::None => out.fill(nothing),
             BaselineKind::Random => {
                 let n = batch.scenario().offers.len();
-                act_each(batch, out, |i| {
+                act_each(out, |i| {
                     let code = ((batch.uniform(i, 0) * n as f64) as usize).min(n - 1);
                     batch.catalogue_offer(i, code)
                 })
             }
-            BaselineKind::Fixed { offer } => {
-                act_each(batch, out, |i| batch.catalogue_offer(i, *offer))
-            }
+            BaselineKind::Fixed { offer } => act_each(out, |i| batch.catalogue_offer(i, *offer)),
             BaselineKind::Cadence {
                 offer,
                 weeks: every,
             } => {
                 let every = *every as f32;
-                act_each(batch, out, |i| {
+                act_each(out, |i| {
                     let r = batch.record(i);
-                    if r.since_contact() * weeks >= every - 1e-3 {
+                    if r.since_contact() * weeks >= every - WEEKS_SLACK {
                         batch.catalogue_offer(i, *offer)
                     } else {
                         nothing
@@ -137,7 +142,7 @@ impl Policy for Baseline {
             }
             BaselineKind::RfmWinback { weeks: thr, offer } => {
                 let thr = *thr as f32;
-                act_each(batch, out, |i| {
+                act_each(out, |i| {
                     let r = batch.record(i);
                     let recency = r.recency();
                     if !r.opted_out && recency * weeks >= thr && r.since_contact() > recency {
@@ -150,9 +155,9 @@ impl Policy for Baseline {
             BaselineKind::ChurnRisk { p, offer, cooldown } => {
                 let bg = batch.scenario().population.bgnbd;
                 let cooldown = *cooldown as f32;
-                act_each(batch, out, |i| {
+                act_each(out, |i| {
                     let r = batch.record(i);
-                    if r.opted_out || r.since_contact() * weeks < cooldown - 1e-3 {
+                    if r.opted_out || r.since_contact() * weeks < cooldown - WEEKS_SLACK {
                         return nothing;
                     }
                     let w = weeks as f64;
@@ -172,9 +177,9 @@ impl Policy for Baseline {
             BaselineKind::RecommendLast { weeks: every } => {
                 let every = *every as f32;
                 let code = self.recommend_code;
-                act_each(batch, out, |i| {
+                act_each(out, |i| {
                     let r = batch.record(i);
-                    if !r.opted_out && r.since_contact() * weeks >= every - 1e-3 {
+                    if !r.opted_out && r.since_contact() * weeks >= every - WEEKS_SLACK {
                         Offer {
                             discount: 0.0,
                             recommend: Some(r.last_category),
@@ -186,7 +191,7 @@ impl Policy for Baseline {
                     }
                 })
             }
-            BaselineKind::OracleMyopic => act_each(batch, out, |i| oracle_choice(batch, i)),
+            BaselineKind::OracleMyopic => act_each(out, |i| oracle_choice(batch, i)),
         }
     }
 }
@@ -244,7 +249,7 @@ fn oracle_choice(batch: &ObsBatch<'_>, i: usize) -> Offer {
                 value -= dd * mean_spend * purchases.min(s.coupon.max_redemptions as f64);
             }
         }
-        if value > best.0 + 1e-12 {
+        if value > best.0 + ORACLE_TIE_MARGIN {
             best = (value, code);
         }
     }

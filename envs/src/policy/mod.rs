@@ -133,7 +133,7 @@ impl<'a> ObsBatch<'a> {
 
 /// Applies a per-customer rule to every customer in parallel (deterministic: each output
 /// depends only on its own customer).
-pub(crate) fn act_each<F>(batch: &ObsBatch<'_>, out: &mut [Offer], rule: F)
+pub(crate) fn act_each<F>(out: &mut [Offer], rule: F)
 where
     F: Fn(usize) -> Offer + Sync,
 {
@@ -145,5 +145,4 @@ where
                 *o = rule(ci * CHUNK + j);
             }
         });
-    let _ = batch;
 }

@@ -29,141 +29,200 @@ pub enum PolicySpec {
 impl PolicySpec {
     /// Parses `spec` against the scenario's catalogue.
     pub fn parse(spec: &str, scenario: &Scenario) -> Result<PolicySpec> {
-        let err = |message: String| EnvError::Policy {
-            spec: spec.to_string(),
-            message,
-        };
-        let parts: Vec<&str> = spec.trim().split(':').collect();
-        let head = parts[0];
-        if AGENT_KINDS.contains(&head) {
-            let dir = spec.trim()[head.len()..].trim_start_matches(':');
-            if dir.is_empty() {
-                return Err(err(format!("expected {head}:RUN_DIR")));
-            }
-            return Ok(PolicySpec::Agent {
-                kind: head.to_string(),
-                dir: PathBuf::from(dir),
-            });
+        let parser = SpecParser::new(spec, scenario);
+        if AGENT_KINDS.contains(&parser.head()) {
+            parser.agent()
+        } else {
+            parser.baseline().map(PolicySpec::Baseline)
         }
-        let offer = |name: &str| -> Result<usize> {
-            scenario.offer_index(name).ok_or_else(|| {
-                err(format!(
-                    "unknown offer {name:?}; the catalogue has {}",
-                    scenario
-                        .offers
-                        .iter()
-                        .map(|o| o.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })
-        };
-        let num = |s: &str, what: &str, lo: f64, hi: f64| -> Result<f64> {
-            let v: f64 = s
-                .parse()
-                .map_err(|_| err(format!("{what} must be a number, got {s:?}")))?;
-            if !(v.is_finite() && v >= lo && v <= hi) {
-                return Err(err(format!("{what} must be in [{lo}, {hi}], got {v}")));
-            }
-            Ok(v)
-        };
-        let arity = |max: usize| -> Result<()> {
-            if parts.len() > max + 1 {
-                Err(err(format!("`{head}` takes at most {max} parameter(s)")))
-            } else {
-                Ok(())
-            }
-        };
-        let default_coupon = || -> Result<usize> {
-            scenario
-                .offer_index("coupon20")
-                .or_else(|| scenario.offers.iter().position(|o| o.discount > 0.0))
-                .ok_or_else(|| err("the catalogue has no coupon offer".into()))
-        };
+    }
+}
+
+/// Default WEEKS of `rfm-winback`: the recency from which a customer counts as lapsed.
+const DEFAULT_WINBACK_WEEKS: f64 = 12.0;
+/// Default P of `churn-risk`: contact below this BG/NBD P(alive).
+const DEFAULT_CHURN_P: f64 = 0.5;
+/// Default COOLDOWN_WEEKS of `churn-risk`.
+const DEFAULT_CHURN_COOLDOWN_WEEKS: f64 = 4.0;
+/// Default WEEKS of `recommend-last`.
+const DEFAULT_RECOMMEND_WEEKS: f64 = 4.0;
+/// Largest WEEKS / COOLDOWN_WEEKS a spec accepts.
+const MAX_SPEC_WEEKS: f64 = 1e4;
+/// The offer `rfm-winback` and `churn-risk` send when none is named (else the catalogue's
+/// first coupon).
+const DEFAULT_COUPON: &str = "coupon20";
+
+/// One policy spec split at `:` (`head:param:...`), parsed against a scenario's catalogue.
+struct SpecParser<'a> {
+    spec: &'a str,
+    parts: Vec<&'a str>,
+    scenario: &'a Scenario,
+}
+
+impl<'a> SpecParser<'a> {
+    fn new(spec: &'a str, scenario: &'a Scenario) -> Self {
+        SpecParser {
+            spec,
+            parts: spec.trim().split(':').collect(),
+            scenario,
+        }
+    }
+
+    /// The policy kind, before the first `:`.
+    fn head(&self) -> &'a str {
+        self.parts[0]
+    }
+
+    /// An error about this spec.
+    fn err(&self, message: String) -> EnvError {
+        EnvError::Policy {
+            spec: self.spec.to_string(),
+            message,
+        }
+    }
+
+    /// `KIND:RUN_DIR` of a trained agent (the directory may itself contain `:`).
+    fn agent(&self) -> Result<PolicySpec> {
+        let head = self.head();
+        let dir = self.spec.trim()[head.len()..].trim_start_matches(':');
+        if dir.is_empty() {
+            return Err(self.err(format!("expected {head}:RUN_DIR")));
+        }
+        Ok(PolicySpec::Agent {
+            kind: head.to_string(),
+            dir: PathBuf::from(dir),
+        })
+    }
+
+    /// A baseline: the head and its parameters, checked for count and range.
+    fn baseline(&self) -> Result<BaselineKind> {
+        let head = self.head();
         let kind = match head {
-            "none" => {
-                arity(0)?;
-                BaselineKind::None
-            }
-            "random" => {
-                arity(0)?;
-                BaselineKind::Random
-            }
-            "oracle-myopic" => {
-                arity(0)?;
-                BaselineKind::OracleMyopic
+            "none" | "random" | "oracle-myopic" => {
+                self.arity(0)?;
+                match head {
+                    "none" => BaselineKind::None,
+                    "random" => BaselineKind::Random,
+                    _ => BaselineKind::OracleMyopic,
+                }
             }
             "fixed" => {
-                arity(1)?;
-                let name = parts
+                self.arity(1)?;
+                let name = self
+                    .parts
                     .get(1)
-                    .ok_or_else(|| err("expected fixed:OFFER".into()))?;
+                    .ok_or_else(|| self.err("expected fixed:OFFER".into()))?;
                 BaselineKind::Fixed {
-                    offer: offer(name)?,
+                    offer: self.offer(name)?,
                 }
             }
             "cadence" => {
-                arity(2)?;
-                if parts.len() != 3 {
-                    return Err(err("expected cadence:OFFER:WEEKS".into()));
+                self.arity(2)?;
+                if self.parts.len() != 3 {
+                    return Err(self.err("expected cadence:OFFER:WEEKS".into()));
                 }
                 BaselineKind::Cadence {
-                    offer: offer(parts[1])?,
-                    weeks: num(parts[2], "WEEKS", 1.0, 1e4)?,
+                    offer: self.offer(self.parts[1])?,
+                    weeks: self.num(self.parts[2], "WEEKS", 1.0, MAX_SPEC_WEEKS)?,
                 }
             }
             "rfm-winback" => {
-                arity(2)?;
+                self.arity(2)?;
                 BaselineKind::RfmWinback {
-                    weeks: parts
-                        .get(1)
-                        .map(|s| num(s, "WEEKS", 0.0, 1e4))
-                        .transpose()?
-                        .unwrap_or(12.0),
-                    offer: parts
-                        .get(2)
-                        .map(|s| offer(s))
-                        .transpose()?
-                        .map_or_else(default_coupon, Ok)?,
+                    weeks: self.opt_num(1, "WEEKS", 0.0, MAX_SPEC_WEEKS, DEFAULT_WINBACK_WEEKS)?,
+                    offer: self.opt_offer(2)?,
                 }
             }
             "churn-risk" => {
-                arity(3)?;
+                self.arity(3)?;
                 BaselineKind::ChurnRisk {
-                    p: parts
-                        .get(1)
-                        .map(|s| num(s, "P", 0.0, 1.0))
-                        .transpose()?
-                        .unwrap_or(0.5),
-                    offer: parts
-                        .get(2)
-                        .map(|s| offer(s))
-                        .transpose()?
-                        .map_or_else(default_coupon, Ok)?,
-                    cooldown: parts
-                        .get(3)
-                        .map(|s| num(s, "COOLDOWN_WEEKS", 0.0, 1e4))
-                        .transpose()?
-                        .unwrap_or(4.0),
+                    p: self.opt_num(1, "P", 0.0, 1.0, DEFAULT_CHURN_P)?,
+                    offer: self.opt_offer(2)?,
+                    cooldown: self.opt_num(
+                        3,
+                        "COOLDOWN_WEEKS",
+                        0.0,
+                        MAX_SPEC_WEEKS,
+                        DEFAULT_CHURN_COOLDOWN_WEEKS,
+                    )?,
                 }
             }
             "recommend-last" => {
-                arity(1)?;
+                self.arity(1)?;
                 BaselineKind::RecommendLast {
-                    weeks: parts
-                        .get(1)
-                        .map(|s| num(s, "WEEKS", 1.0, 1e4))
-                        .transpose()?
-                        .unwrap_or(4.0),
+                    weeks: self.opt_num(
+                        1,
+                        "WEEKS",
+                        1.0,
+                        MAX_SPEC_WEEKS,
+                        DEFAULT_RECOMMEND_WEEKS,
+                    )?,
                 }
             }
             other => {
-                return Err(err(format!(
+                return Err(self.err(format!(
                     "unknown policy `{other}`; expected none, random, fixed:OFFER, cadence:OFFER:WEEKS, rfm-winback[:WEEKS[:OFFER]], churn-risk[:P[:OFFER[:COOLDOWN]]], recommend-last[:WEEKS], oracle-myopic, or dqn|myopic|ddpg|td3:RUN_DIR"
                 )));
             }
         };
-        Ok(PolicySpec::Baseline(kind))
+        Ok(kind)
+    }
+
+    /// Fails if the spec has more than `max` parameters.
+    fn arity(&self, max: usize) -> Result<()> {
+        if self.parts.len() > max + 1 {
+            Err(self.err(format!(
+                "`{}` takes at most {max} parameter(s)",
+                self.head()
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The catalogue index of offer `name`.
+    fn offer(&self, name: &str) -> Result<usize> {
+        self.scenario.offer_index(name).ok_or_else(|| {
+            self.err(format!(
+                "unknown offer {name:?}; the catalogue has {}",
+                self.scenario
+                    .offers
+                    .iter()
+                    .map(|o| o.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+    }
+
+    /// Parameter text `s` as a finite number in `[lo, hi]`, named `what` in errors.
+    fn num(&self, s: &str, what: &str, lo: f64, hi: f64) -> Result<f64> {
+        let v: f64 = s
+            .parse()
+            .map_err(|_| self.err(format!("{what} must be a number, got {s:?}")))?;
+        if !(v.is_finite() && v >= lo && v <= hi) {
+            return Err(self.err(format!("{what} must be in [{lo}, {hi}], got {v}")));
+        }
+        Ok(v)
+    }
+
+    /// Optional numeric parameter `i` (see [`Self::num`]), or `default` when absent.
+    fn opt_num(&self, i: usize, what: &str, lo: f64, hi: f64, default: f64) -> Result<f64> {
+        let v = self.parts.get(i).map(|s| self.num(s, what, lo, hi));
+        Ok(v.transpose()?.unwrap_or(default))
+    }
+
+    /// Optional offer parameter `i`, or [`DEFAULT_COUPON`] (else the first coupon) when
+    /// absent.
+    fn opt_offer(&self, i: usize) -> Result<usize> {
+        match self.parts.get(i) {
+            Some(name) => self.offer(name),
+            None => self
+                .scenario
+                .offer_index(DEFAULT_COUPON)
+                .or_else(|| self.scenario.offers.iter().position(|o| o.discount > 0.0))
+                .ok_or_else(|| self.err("the catalogue has no coupon offer".into())),
+        }
     }
 }
 
