@@ -5,7 +5,7 @@ use std::path::Path;
 
 use clv_envs::metrics::{SEGMENTS, paired_diff};
 use clv_envs::{EvalResult, Policy, Population, Scenario, SeedDomain, Summary};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Runs every policy on the populations of `seeds` (each policy on a copy of the same start
 /// state), returning one merged result per policy in input order.
@@ -40,7 +40,7 @@ pub fn evaluate_policies(
 }
 
 /// A mean difference with its 95% interval.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Diff {
     /// Mean paired difference per customer, dollars.
     pub mean: f64,
@@ -48,8 +48,9 @@ pub struct Diff {
     pub ci95: [f64; 2],
 }
 
-/// One policy's row of a comparison (overall or for one segment).
-#[derive(Debug, Clone, Serialize)]
+/// One policy's row of a comparison (overall or for one segment), as `comparison.json`
+/// holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PolicyReport {
     /// Policy spec.
     pub policy: String,

@@ -10,6 +10,7 @@ mod evaluation;
 mod io;
 mod plots;
 mod policies;
+mod run_files;
 mod scenario_args;
 
 use clap::Parser;

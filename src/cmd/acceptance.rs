@@ -26,10 +26,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clv_envs::SeedDomain;
 use clv_envs::metrics::{mean_ci, paired_diff};
-use serde_json::json;
 
-use crate::evaluation::evaluate_policies;
+use crate::evaluation::{Diff, evaluate_policies};
 use crate::io;
+use crate::run_files::{
+    self, ACCEPTANCE_SCHEMA_VERSION, AcceptanceReport, AcceptanceScenario, DqnSeedResult,
+    Td3Acceptance, Td3SeedResult, TestClv, TrainSummary, TunedBaseline,
+};
 
 /// Baseline kinds tuned before the comparison.
 pub const TUNED_KINDS: [&str; 5] = [
@@ -116,8 +119,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("acceptance on {}", path.display()))?;
         docs.push(doc);
     }
-    let all = json!({"scenarios": docs});
-    io::write_json(&out.join("acceptance.json"), &all)?;
+    let all = AcceptanceReport {
+        schema_version: ACCEPTANCE_SCHEMA_VERSION,
+        scenarios: docs,
+    };
+    all.write(&out.join("acceptance.json"))?;
     io::write_atomic(&out.join("acceptance.md"), md.as_bytes())?;
     print!("{md}");
     eprintln!("wrote {}", out.display());
@@ -129,12 +135,8 @@ fn chosen_margin(spec: &str) -> anyhow::Result<Option<f64>> {
     let Some((_, dir)) = spec.split_once(':') else {
         return Ok(None);
     };
-    let path = Path::new(dir).join("summary.json");
-    let v: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
-    )
-    .with_context(|| format!("parsing {}", path.display()))?;
-    Ok(v["action_margin"].as_f64())
+    let summary: TrainSummary = run_files::read(&Path::new(dir).join("summary.json"))?;
+    Ok(summary.action_margin)
 }
 
 /// Smallest lift of `oracle-myopic` over `none` (dollars per customer) below which a share of
@@ -159,35 +161,83 @@ fn say(quiet: bool, msg: String) {
     }
 }
 
-fn one_scenario(
+/// The smallest lower bound a seed's paired interval must exceed, dollars per customer.
+const MIN_REQUIRED_GAIN: f64 = 0.25;
+/// The lower bound as a share of |baseline - none| where that is larger.
+const REQUIRED_GAIN_SHARE: f64 = 0.05;
+
+/// The lower bound a seed's paired 95% interval against `baseline` must exceed:
+/// max([`MIN_REQUIRED_GAIN`], [`REQUIRED_GAIN_SHARE`] x |baseline - none|), dollars per
+/// customer.
+fn required_lower_bound(baseline: f64, none: f64) -> f64 {
+    (REQUIRED_GAIN_SHARE * (baseline - none).abs()).max(MIN_REQUIRED_GAIN)
+}
+
+/// A paired difference as saved: mean and interval.
+fn diff(a: &[f64], b: &[f64]) -> Diff {
+    let d = paired_diff(a, b, None);
+    Diff {
+        mean: d.mean,
+        ci95: d.ci95,
+    }
+}
+
+/// Mean realised CLV per customer of one result, dollars.
+fn clv_mean(r: &clv_envs::EvalResult) -> f64 {
+    mean_ci(r.clv.iter().copied()).mean
+}
+
+/// A paired difference in the tables: `+1.23 (+0.50 .. +1.96)`.
+fn diff_cell(d: &Diff) -> String {
+    format!("{:+.2} ({:+.2} .. {:+.2})", d.mean, d.ci95[0], d.ci95[1])
+}
+
+/// Writes the verdict line of one table (`**PASS**: 2 of 3 seeds pass (need 2).`, the label
+/// before PASS / FAIL); returns the seeds that pass and whether they are enough.
+fn md_verdict(md: &mut String, label: &str, passed: &[bool], need: usize) -> (usize, bool) {
+    let passes = passed.iter().filter(|p| **p).count();
+    let ok = passes >= need;
+    let _ = writeln!(
+        md,
+        "\n**{label}{}**: {passes} of {} seeds pass (need {need}).\n",
+        if ok { "PASS" } else { "FAIL" },
+        passed.len(),
+    );
+    (passes, ok)
+}
+
+/// A trained agent of the comparison: kind (`dqn`, `td3`, `myopic`), seed and policy spec.
+type AgentSpec = (&'static str, u64, String);
+
+/// The test-seed comparison of one scenario: policy specs and their results, in the same order.
+struct Evaluated {
+    specs: Vec<String>,
+    results: Vec<clv_envs::EvalResult>,
+}
+
+impl Evaluated {
+    /// The result of policy `spec`.
+    fn of(&self, spec: &str) -> &clv_envs::EvalResult {
+        &self.results[self.specs.iter().position(|x| x == spec).expect("listed")]
+    }
+}
+
+/// Tunes every kind of [`TUNED_KINDS`] on validation seeds: the best setting of each with its
+/// validation CLV, best first.
+fn tune_baselines(
     args: &Args,
-    path: &Path,
-    out: &Path,
-    md: &mut String,
-) -> anyhow::Result<serde_json::Value> {
-    let sa = crate::scenario_args::ScenarioArgs {
-        scenario: path.to_path_buf(),
-        overrides: args.overrides.clone(),
-    };
-    let scenario = sa.load()?;
-    let name = scenario.name.clone();
-    let dir = out.join(&name);
-    std::fs::create_dir_all(&dir)?;
-    // 1. Tune every kind on validation seeds; pick the best tuned baseline on validation.
+    scenario: &clv_envs::Scenario,
+    base_dir: &Path,
+) -> anyhow::Result<Vec<(String, f64)>> {
+    let name = &scenario.name;
     say(
         args.quiet,
         format!("[{name}] tuning baselines on validation seeds"),
     );
     let mut tuned = vec![];
     for kind in TUNED_KINDS {
-        let ranking = crate::cmd::tune::tune(
-            &scenario,
-            sa.base_dir(),
-            kind,
-            1,
-            args.tune_customers,
-            &|_, _| {},
-        )?;
+        let ranking =
+            crate::cmd::tune::tune(scenario, base_dir, kind, 1, args.tune_customers, &|_, _| {})?;
         let (spec, mean, _) = ranking[0].clone();
         say(
             args.quiet,
@@ -196,9 +246,17 @@ fn one_scenario(
         tuned.push((spec, mean));
     }
     tuned.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let best_baseline = tuned[0].0.clone();
+    Ok(tuned)
+}
 
-    // 2. Train the agents.
+/// Trains DQN (and TD3, and the myopic learner where asked) with every training seed into
+/// `dir`; returns the agents as policy specs.
+fn train_agents(
+    args: &Args,
+    path: &Path,
+    name: &str,
+    dir: &Path,
+) -> anyhow::Result<Vec<AgentSpec>> {
     let train = |agent, seed: u64, run_dir: &Path| {
         crate::cmd::train::run(crate::cmd::train::Args {
             scenario: Some(path.to_path_buf()),
@@ -218,20 +276,20 @@ fn one_scenario(
             quiet: true,
         })
     };
+    let mut kinds = vec![("dqn", crate::cmd::train::AgentKind::Dqn)];
+    if args.td3 {
+        kinds.push(("td3", crate::cmd::train::AgentKind::Td3));
+    }
     let mut agent_specs = vec![];
     for seed in &args.train_seeds {
-        let run_dir = dir.join(format!("dqn-seed{seed}"));
-        say(args.quiet, format!("[{name}] training dqn seed {seed}"));
-        train(crate::cmd::train::AgentKind::Dqn, *seed, &run_dir)?;
-        agent_specs.push(("dqn", *seed, format!("dqn:{}", run_dir.display())));
-        if args.td3 {
-            let run_dir = dir.join(format!("td3-seed{seed}"));
-            say(args.quiet, format!("[{name}] training td3 seed {seed}"));
-            train(crate::cmd::train::AgentKind::Td3, *seed, &run_dir)?;
-            agent_specs.push(("td3", *seed, format!("td3:{}", run_dir.display())));
+        for (kind, agent) in &kinds {
+            let run_dir = dir.join(format!("{kind}-seed{seed}"));
+            say(args.quiet, format!("[{name}] training {kind} seed {seed}"));
+            train(*agent, *seed, &run_dir)?;
+            agent_specs.push((*kind, *seed, format!("{kind}:{}", run_dir.display())));
         }
     }
-    if args.myopic.contains(&name) {
+    if args.myopic.iter().any(|m| m == name) {
         // The myopic learner chooses its action margin on validation like DQN does
         // (population-dqn.ron's margin_candidates), so it is tuned like every baseline.
         for seed in &args.train_seeds {
@@ -241,10 +299,19 @@ fn one_scenario(
             agent_specs.push(("myopic", *seed, format!("myopic:{}", run_dir.display())));
         }
     }
+    Ok(agent_specs)
+}
 
-    // 3. One comparison on test seeds.
+/// Runs `none`, `oracle-myopic`, every tuned baseline and every agent once on test seeds.
+fn evaluate_on_test(
+    args: &Args,
+    scenario: &clv_envs::Scenario,
+    base_dir: &Path,
+    tuned: &[(String, f64)],
+    agent_specs: &[AgentSpec],
+) -> anyhow::Result<Evaluated> {
     let mut specs: Vec<String> = vec!["none".into(), "oracle-myopic".into()];
-    for (s, _) in &tuned {
+    for (s, _) in tuned {
         if !specs.contains(s) {
             specs.push(s.clone());
         }
@@ -252,55 +319,113 @@ fn one_scenario(
     specs.extend(agent_specs.iter().map(|a| a.2.clone()));
     let mut policies = specs
         .iter()
-        .map(|s| crate::policies::resolve(s, &scenario))
+        .map(|s| crate::policies::resolve(s, scenario))
         .collect::<anyhow::Result<Vec<_>>>()?;
     say(
         args.quiet,
         format!(
-            "[{name}] comparing {} policies on {} test customers",
+            "[{}] comparing {} policies on {} test customers",
+            scenario.name,
             specs.len(),
             args.test_customers
         ),
     );
     let results = evaluate_policies(
-        &scenario,
-        sa.base_dir(),
+        scenario,
+        base_dir,
         SeedDomain::Test,
         &[0],
         args.test_customers,
         &mut policies,
         &|_| {},
     )?;
-    let idx = |s: &str| specs.iter().position(|x| x == s).expect("listed");
-    let none = &results[idx("none")];
-    let best = &results[idx(&best_baseline)];
-    let oracle = &results[idx("oracle-myopic")];
-    let m = |r: &clv_envs::EvalResult| mean_ci(r.clv.iter().copied()).mean;
-    let (none_m, best_m, oracle_m) = (m(none), m(best), m(oracle));
-    let margin = (0.05 * (best_m - none_m).abs()).max(0.25);
+    Ok(Evaluated { specs, results })
+}
+
+fn one_scenario(
+    args: &Args,
+    path: &Path,
+    out: &Path,
+    md: &mut String,
+) -> anyhow::Result<AcceptanceScenario> {
+    let sa = crate::scenario_args::ScenarioArgs {
+        scenario: path.to_path_buf(),
+        overrides: args.overrides.clone(),
+    };
+    let scenario = sa.load()?;
+    let name = scenario.name.clone();
+    let dir = out.join(&name);
+    std::fs::create_dir_all(&dir)?;
+    // 1. Tune every kind on validation seeds; pick the best tuned baseline on validation.
+    let tuned = tune_baselines(args, &scenario, sa.base_dir())?;
+    let best_baseline = tuned[0].0.clone();
+    // 2. Train the agents.
+    let agent_specs = train_agents(args, path, &name, &dir)?;
+    // 3. One comparison on test seeds.
+    let eval = evaluate_on_test(args, &scenario, sa.base_dir(), &tuned, &agent_specs)?;
+    let test_clv = TestClv {
+        none: clv_mean(eval.of("none")),
+        best_baseline: clv_mean(eval.of(&best_baseline)),
+        oracle_myopic: clv_mean(eval.of("oracle-myopic")),
+    };
+    let margin = required_lower_bound(test_clv.best_baseline, test_clv.none);
     let _ = writeln!(md, "## {name}\n");
     let _ = writeln!(
         md,
-        "Best tuned baseline (validation): `{best_baseline}`; test CLV ${best_m:.2} per customer, `none` ${none_m:.2}, `oracle-myopic` ${oracle_m:.2}. Required lower bound: ${margin:.2}.\n"
+        "Best tuned baseline (validation): `{best_baseline}`; test CLV ${:.2} per customer, `none` ${:.2}, `oracle-myopic` ${:.2}. Required lower bound: ${margin:.2}.\n",
+        test_clv.best_baseline, test_clv.none, test_clv.oracle_myopic
     );
     let _ = writeln!(
         md,
         "| agent | seed | margin | CLV $ | vs best baseline $ (95% CI) | lift % | vs myopic $ (95% CI) | share of oracle lift | pass |"
     );
     let _ = writeln!(md, "|---|---:|---|---:|---|---:|---|---:|---|");
+    let rows = dqn_rows(&eval, &best_baseline, &agent_specs, &test_clv, margin, md)?;
+    let passed: Vec<bool> = rows.iter().map(|r| r.pass).collect();
+    let (passes, ok) = md_verdict(md, "", &passed, args.need);
+    let td3 = if args.td3 {
+        Some(td3_rows(args, &eval, &tuned, &agent_specs, &test_clv, md)?)
+    } else {
+        None
+    };
+    Ok(AcceptanceScenario {
+        td3,
+        scenario: name,
+        best_tuned_baseline: best_baseline,
+        tuned: tuned
+            .iter()
+            .map(|(s, v)| TunedBaseline {
+                policy: s.clone(),
+                validation_clv: *v,
+            })
+            .collect(),
+        test_clv,
+        required_lower_bound: margin,
+        dqn: rows,
+        passes,
+        pass: ok,
+    })
+}
+
+/// The DQN rows of one scenario: each seed against the best tuned baseline by the margin rule
+/// (and, where trained, against the myopic learner of the same seed); one table row each.
+fn dqn_rows(
+    eval: &Evaluated,
+    best_baseline: &str,
+    agent_specs: &[AgentSpec],
+    test_clv: &TestClv,
+    margin: f64,
+    md: &mut String,
+) -> anyhow::Result<Vec<DqnSeedResult>> {
+    let best = eval.of(best_baseline);
     let mut rows = vec![];
-    let mut passes = 0;
-    for (kind, seed, spec) in &agent_specs {
-        if *kind != "dqn" {
-            continue;
-        }
-        let r = &results[idx(spec)];
-        let d = paired_diff(&r.clv, &best.clv, None);
-        let mut pass = d.ci95[0] > margin;
+    for (_, seed, spec) in agent_specs.iter().filter(|a| a.0 == "dqn") {
+        let r = eval.of(spec);
+        let d = diff(&r.clv, &best.clv);
         let myopic = agent_specs
             .iter()
             .find(|(k, s, _)| *k == "myopic" && s == seed);
-        let vs_myopic = myopic.map(|(_, _, ms)| paired_diff(&r.clv, &results[idx(ms)].clv, None));
+        let vs_myopic = myopic.map(|(_, _, ms)| diff(&r.clv, &eval.of(ms).clv));
         let dqn_margin = chosen_margin(spec)?;
         let myopic_margin = match myopic {
             Some((_, _, ms)) => chosen_margin(ms)?,
@@ -311,92 +436,50 @@ fn one_scenario(
             (Some(a), None) => format!("{a}"),
             _ => "-".into(),
         };
-        if let Some(v) = &vs_myopic {
-            pass &= v.ci95[0] > margin;
-        }
-        passes += pass as usize;
-        let share = oracle_share(m(r), none_m, oracle_m);
+        let pass = d.ci95[0] > margin && vs_myopic.is_none_or(|v| v.ci95[0] > margin);
+        let share = oracle_share(clv_mean(r), test_clv.none, test_clv.oracle_myopic);
         let _ = writeln!(
             md,
-            "| dqn | {seed} | {margin_cell} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {:+.1}% | {} | {} | {} |",
-            m(r),
-            d.mean,
-            d.ci95[0],
-            d.ci95[1],
-            100.0 * d.mean / best_m.abs().max(1e-9),
-            vs_myopic.map_or("-".into(), |v| format!(
-                "{:+.2} ({:+.2} .. {:+.2})",
-                v.mean, v.ci95[0], v.ci95[1]
-            )),
+            "| dqn | {seed} | {margin_cell} | {:.2} | {} | {:+.1}% | {} | {} | {} |",
+            clv_mean(r),
+            diff_cell(&d),
+            100.0 * d.mean / test_clv.best_baseline.abs().max(1e-9),
+            vs_myopic.as_ref().map_or("-".into(), diff_cell),
             share_cell(share),
             if pass { "yes" } else { "no" }
         );
-        rows.push(json!({
-            "seed": seed, "clv_mean": m(r),
-            "action_margin": dqn_margin, "myopic_action_margin": myopic_margin,
-            "diff_vs_best_baseline": {"mean": d.mean, "ci95": d.ci95},
-            "diff_vs_myopic": vs_myopic.map(|v| json!({"mean": v.mean, "ci95": v.ci95})),
-            "share_of_oracle_lift": share, "pass": pass,
-        }));
+        rows.push(DqnSeedResult {
+            seed: *seed,
+            clv_mean: clv_mean(r),
+            action_margin: dqn_margin,
+            myopic_action_margin: myopic_margin,
+            diff_vs_best_baseline: d,
+            diff_vs_myopic: vs_myopic,
+            share_of_oracle_lift: share,
+            pass,
+        });
     }
-    let ok = passes >= args.need;
-    let _ = writeln!(
-        md,
-        "\n**{}**: {passes} of {} seeds pass (need {}).\n",
-        if ok { "PASS" } else { "FAIL" },
-        rows.len(),
-        args.need
-    );
-    let td3 = if args.td3 {
-        Some(td3_rows(
-            args,
-            &specs,
-            &results,
-            &tuned,
-            &agent_specs,
-            none_m,
-            oracle_m,
-            md,
-        )?)
-    } else {
-        None
-    };
-    Ok(json!({
-        "td3": td3,
-        "scenario": name,
-        "best_tuned_baseline": best_baseline,
-        "tuned": tuned.iter().map(|(s, v)| json!({"policy": s, "validation_clv": v})).collect::<Vec<_>>(),
-        "test_clv": {"none": none_m, "best_baseline": best_m, "oracle_myopic": oracle_m},
-        "required_lower_bound": margin,
-        "dqn": rows,
-        "passes": passes,
-        "pass": ok,
-    }))
+    Ok(rows)
 }
 
 /// The TD3 rows of one scenario: each seed against the best tuned `fixed` / `cadence` baseline
 /// (chosen on validation) by the margin rule, and against DQN of the same seed.
-#[allow(clippy::too_many_arguments)]
 fn td3_rows(
     args: &Args,
-    specs: &[String],
-    results: &[clv_envs::EvalResult],
+    eval: &Evaluated,
     tuned: &[(String, f64)],
-    agent_specs: &[(&str, u64, String)],
-    none_m: f64,
-    oracle_m: f64,
+    agent_specs: &[AgentSpec],
+    test_clv: &TestClv,
     md: &mut String,
-) -> anyhow::Result<serde_json::Value> {
-    let idx = |s: &str| specs.iter().position(|x| x == s).expect("listed");
-    let m = |r: &clv_envs::EvalResult| mean_ci(r.clv.iter().copied()).mean;
+) -> anyhow::Result<Td3Acceptance> {
     // `tuned` is sorted best first on validation.
     let (fc_spec, fc_valid) = tuned
         .iter()
         .find(|(s, _)| matches!(s.split(':').next(), Some("fixed" | "cadence")))
         .context("no tuned fixed or cadence baseline")?;
-    let fc = &results[idx(fc_spec)];
-    let fc_m = m(fc);
-    let margin = (0.05 * (fc_m - none_m).abs()).max(0.25);
+    let fc = eval.of(fc_spec);
+    let fc_m = clv_mean(fc);
+    let margin = required_lower_bound(fc_m, test_clv.none);
     let _ = writeln!(
         md,
         "### TD3 (continuous offer)\n\nBest tuned fixed-discount / cadence baseline (validation ${fc_valid:.2}): `{fc_spec}`; test CLV ${fc_m:.2}. Required lower bound: ${margin:.2}.\n"
@@ -407,57 +490,47 @@ fn td3_rows(
     );
     let _ = writeln!(md, "|---|---:|---|---:|---|---:|---|---:|---|");
     let mut rows = vec![];
-    let mut passes = 0;
     for (_, seed, spec) in agent_specs.iter().filter(|a| a.0 == "td3") {
-        let r = &results[idx(spec)];
-        let d = paired_diff(&r.clv, &fc.clv, None);
+        let r = eval.of(spec);
+        let d = diff(&r.clv, &fc.clv);
         let pass = d.ci95[0] > margin;
-        passes += pass as usize;
         let td3_margin = chosen_margin(spec)?;
         let vs_dqn = agent_specs
             .iter()
             .find(|(k, s, _)| *k == "dqn" && s == seed)
-            .map(|(_, _, ds)| paired_diff(&r.clv, &results[idx(ds)].clv, None));
-        let share = oracle_share(m(r), none_m, oracle_m);
+            .map(|(_, _, ds)| diff(&r.clv, &eval.of(ds).clv));
+        let share = oracle_share(clv_mean(r), test_clv.none, test_clv.oracle_myopic);
         let _ = writeln!(
             md,
-            "| td3 | {seed} | {} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {:+.1}% | {} | {} | {} |",
+            "| td3 | {seed} | {} | {:.2} | {} | {:+.1}% | {} | {} | {} |",
             td3_margin.map_or("-".into(), |x| x.to_string()),
-            m(r),
-            d.mean,
-            d.ci95[0],
-            d.ci95[1],
+            clv_mean(r),
+            diff_cell(&d),
             100.0 * d.mean / fc_m.abs().max(1e-9),
-            vs_dqn.as_ref().map_or("-".into(), |v| format!(
-                "{:+.2} ({:+.2} .. {:+.2})",
-                v.mean, v.ci95[0], v.ci95[1]
-            )),
+            vs_dqn.as_ref().map_or("-".into(), diff_cell),
             share_cell(share),
             if pass { "yes" } else { "no" }
         );
-        rows.push(json!({
-            "seed": seed, "clv_mean": m(r), "action_margin": td3_margin,
-            "diff_vs_best_fixed_or_cadence": {"mean": d.mean, "ci95": d.ci95},
-            "diff_vs_dqn": vs_dqn.map(|v| json!({"mean": v.mean, "ci95": v.ci95})),
-            "share_of_oracle_lift": share, "pass": pass,
-        }));
+        rows.push(Td3SeedResult {
+            seed: *seed,
+            clv_mean: clv_mean(r),
+            action_margin: td3_margin,
+            diff_vs_best_fixed_or_cadence: d,
+            diff_vs_dqn: vs_dqn,
+            share_of_oracle_lift: share,
+            pass,
+        });
     }
-    let ok = passes >= args.need;
-    let _ = writeln!(
-        md,
-        "\n**TD3 {}**: {passes} of {} seeds pass (need {}).\n",
-        if ok { "PASS" } else { "FAIL" },
-        rows.len(),
-        args.need
-    );
-    Ok(json!({
-        "best_fixed_or_cadence": fc_spec,
-        "test_clv_best_fixed_or_cadence": fc_m,
-        "required_lower_bound": margin,
-        "seeds": rows,
-        "passes": passes,
-        "pass": ok,
-    }))
+    let passed: Vec<bool> = rows.iter().map(|r| r.pass).collect();
+    let (passes, ok) = md_verdict(md, "TD3 ", &passed, args.need);
+    Ok(Td3Acceptance {
+        best_fixed_or_cadence: fc_spec.clone(),
+        test_clv_best_fixed_or_cadence: fc_m,
+        required_lower_bound: margin,
+        seeds: rows,
+        passes,
+        pass: ok,
+    })
 }
 
 #[cfg(test)]

@@ -5,10 +5,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use serde_json::json;
-
 use crate::evaluation::{PolicyReport, evaluate_policies, report, segments};
 use crate::io;
+use crate::run_files::{self, Comparison, ComparisonTiming};
 use crate::scenario_args::{EvalDomain, ScenarioArgs, set_threads};
 
 /// Arguments of `clv compare`.
@@ -59,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(customers > 0, "--customers must be at least 1");
     let seeds: Vec<u64> = (args.seed..args.seed + args.seeds).collect();
     let out = args.out.clone();
-    let (doc, overall, out) = compare_to_dir(
+    let (doc, out) = compare_to_dir(
         &scenario,
         args.scenario.base_dir(),
         &args.policies,
@@ -71,18 +70,97 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.quiet || args.json,
     )?;
     if args.json {
-        println!("{}", serde_json::to_string(&doc)?);
+        println!("{}", serde_json::to_string(&run_files::sorted(&doc)?)?);
     } else {
-        print!("{}", table(&overall, &args.reference));
+        print!("{}", table(&doc.policies, &args.reference));
         eprintln!("wrote {}", out.display());
     }
     Ok(())
 }
 
+/// The policies of a comparison, resolved, with the positions of the reference and of `none`.
+struct Lineup {
+    /// Specs in run order: as given, then the reference and `none` where not given.
+    specs: Vec<String>,
+    /// The resolved policies, in the order of `specs`.
+    policies: Vec<Box<dyn clv_envs::Policy>>,
+    /// Position of `none` (always run, for the incremental figures).
+    none_idx: usize,
+    /// Whether `none` was added only for those figures (then it is not shown).
+    hidden_none: bool,
+    /// Position of the reference.
+    reference_idx: usize,
+}
+
+impl Lineup {
+    /// Resolves `policies` (specs), adding `reference` and `none` where not listed.
+    fn new(
+        scenario: &clv_envs::Scenario,
+        policies: &[String],
+        reference: &str,
+    ) -> anyhow::Result<Self> {
+        let mut specs = policies.to_vec();
+        if !specs.iter().any(|s| s == reference) {
+            specs.push(reference.to_string());
+        }
+        let mut resolved = specs
+            .iter()
+            .map(|s| crate::policies::resolve(s, scenario))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        // `none` is always run, for the incremental figures.
+        let none_pos = specs.iter().position(|s| s == "none");
+        let (none_idx, hidden_none) = match none_pos {
+            Some(i) => (i, false),
+            None => {
+                resolved.push(crate::policies::resolve("none", scenario)?);
+                specs.push("none".into());
+                (specs.len() - 1, true)
+            }
+        };
+        let reference_idx = specs.iter().position(|s| s == reference).expect("added");
+        Ok(Lineup {
+            specs,
+            policies: resolved,
+            none_idx,
+            hidden_none,
+            reference_idx,
+        })
+    }
+
+    /// Positions of the policies shown (all but a `none` added only for the figures).
+    fn shown(&self) -> Vec<usize> {
+        (0..self.specs.len())
+            .filter(|i| !(self.hidden_none && *i == self.none_idx))
+            .collect()
+    }
+
+    /// The rows of the shown policies over all customers (`segment = None`) or one segment.
+    fn rows(
+        &self,
+        results: &[clv_envs::EvalResult],
+        segment: Option<u8>,
+        names: &[String],
+    ) -> Vec<PolicyReport> {
+        self.shown()
+            .iter()
+            .map(|i| {
+                report(
+                    results,
+                    *i,
+                    self.reference_idx,
+                    Some(self.none_idx),
+                    segment,
+                    names,
+                )
+            })
+            .collect()
+    }
+}
+
 /// Compares `policies` (specs) against `reference` on the populations `seeds` (in `domain`) of
 /// `customers` customers each, and writes comparison.{json,csv}, series.csv, scenario.ron and
 /// the report (report.md, plots/) into `out` (default results/compare-<time>). Returns the
-/// JSON document, the overall rows and the directory.
+/// comparison and the directory.
 #[allow(clippy::too_many_arguments)]
 pub fn compare_to_dir(
     scenario: &clv_envs::Scenario,
@@ -94,28 +172,10 @@ pub fn compare_to_dir(
     customers: u64,
     out: Option<&std::path::Path>,
     quiet: bool,
-) -> anyhow::Result<(serde_json::Value, Vec<PolicyReport>, std::path::PathBuf)> {
-    let mut specs = policies.to_vec();
-    if !specs.iter().any(|s| s == reference) {
-        specs.push(reference.to_string());
-    }
-    let mut resolved = specs
-        .iter()
-        .map(|s| crate::policies::resolve(s, scenario))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    // `none` is always run, for the incremental figures.
-    let none_pos = specs.iter().position(|s| s == "none");
-    let (none_idx, hidden_none) = match none_pos {
-        Some(i) => (i, false),
-        None => {
-            resolved.push(crate::policies::resolve("none", scenario)?);
-            specs.push("none".into());
-            (specs.len() - 1, true)
-        }
-    };
-    let reference_idx = specs.iter().position(|s| s == reference).expect("added");
+) -> anyhow::Result<(Comparison, std::path::PathBuf)> {
+    let mut lineup = Lineup::new(scenario, policies, reference)?;
     let started = Instant::now();
-    let total = scenario.horizon as u64 * seeds.len() as u64 * resolved.len() as u64;
+    let total = scenario.horizon as u64 * seeds.len() as u64 * lineup.policies.len() as u64;
     let bar = io::progress(total, "comparing", quiet);
     let results = evaluate_policies(
         scenario,
@@ -123,119 +183,107 @@ pub fn compare_to_dir(
         domain.seed_domain(),
         seeds,
         customers,
-        &mut resolved,
+        &mut lineup.policies,
         &|d| bar.set_position(d),
     )?;
     bar.finish_and_clear();
     let names: Vec<String> = scenario.offers.iter().map(|o| o.name.clone()).collect();
-    let shown: Vec<usize> = (0..specs.len())
-        .filter(|i| !(hidden_none && *i == none_idx))
-        .collect();
-    let overall: Vec<PolicyReport> = shown
-        .iter()
-        .map(|i| report(&results, *i, reference_idx, Some(none_idx), None, &names))
-        .collect();
-    let mut by_segment = serde_json::Map::new();
-    let mut seg_reports = vec![];
-    for (code, name) in segments() {
-        let rows: Vec<PolicyReport> = shown
-            .iter()
-            .map(|i| {
-                report(
-                    &results,
-                    *i,
-                    reference_idx,
-                    Some(none_idx),
-                    Some(code),
-                    &names,
-                )
-            })
-            .collect();
-        by_segment.insert(name.into(), serde_json::to_value(&rows)?);
-        seg_reports.push((name, rows));
-    }
-    let doc = json!({
-        "schema_version": crate::cmd::simulate::SCHEMA_VERSION,
-        "scenario": scenario.name,
-        "customers_per_seed": customers,
-        "seeds": seeds,
-        "seed_domain": domain.name(),
-        "horizon": scenario.horizon,
-        "reference": reference,
-        "intervals": "95% normal intervals over customers; paired differences use common random numbers; per comparison, unadjusted for multiple comparisons",
-        "policies": overall,
-        "segments": by_segment,
-        "timing": {"elapsed_seconds": started.elapsed().as_secs_f64()},
-    });
+    let doc = Comparison {
+        schema_version: run_files::COMPARISON_SCHEMA_VERSION,
+        scenario: scenario.name.clone(),
+        customers_per_seed: customers,
+        seeds: seeds.to_vec(),
+        seed_domain: domain.name().to_string(),
+        horizon: scenario.horizon,
+        reference: reference.to_string(),
+        intervals: INTERVALS.to_string(),
+        policies: lineup.rows(&results, None, &names),
+        segments: segments()
+            .map(|(code, name)| (name.to_string(), lineup.rows(&results, Some(code), &names)))
+            .collect(),
+        timing: ComparisonTiming {
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+        },
+    };
 
     let out = io::run_dir(out, "compare")?;
     io::write_scenario(&out.join("scenario.ron"), scenario)?;
-    io::write_json(&out.join("comparison.json"), &doc)?;
-    let header = [
-        "segment",
-        "policy",
-        "customers",
-        "clv_mean",
-        "clv_ci95_lo",
-        "clv_ci95_hi",
-        "clv52_mean",
-        "diff_vs_reference",
-        "diff_ci95_lo",
-        "diff_ci95_hi",
-        "margin_per_customer",
-        "marketing_cost_per_customer",
-        "purchases_per_customer",
-        "avg_order_value",
-        "active_share_end",
-        "opt_out_share",
-        "contacts_per_customer",
-        "coupons_redeemed_per_customer",
-        "incremental_purchases_vs_none",
-        "incremental_margin_vs_none",
-        "return_on_marketing_spend",
-        "discount_on_baseline_share",
-    ];
-    let mut rows = vec![];
+    run_files::write_sorted(&out.join("comparison.json"), &doc)?;
+    write_comparison_csv(&out.join("comparison.csv"), &doc)?;
+    write_series(&out.join("series.csv"), &results, &lineup.shown(), &names)?;
+    crate::cmd::report::report_dir(&out, None)?;
+    Ok((doc, out))
+}
+
+/// What the intervals of a comparison are, in words (saved in comparison.json).
+const INTERVALS: &str = "95% normal intervals over customers; paired differences use common random numbers; per comparison, unadjusted for multiple comparisons";
+
+/// Columns of comparison.csv.
+const CSV_HEADER: [&str; 22] = [
+    "segment",
+    "policy",
+    "customers",
+    "clv_mean",
+    "clv_ci95_lo",
+    "clv_ci95_hi",
+    "clv52_mean",
+    "diff_vs_reference",
+    "diff_ci95_lo",
+    "diff_ci95_hi",
+    "margin_per_customer",
+    "marketing_cost_per_customer",
+    "purchases_per_customer",
+    "avg_order_value",
+    "active_share_end",
+    "opt_out_share",
+    "contacts_per_customer",
+    "coupons_redeemed_per_customer",
+    "incremental_purchases_vs_none",
+    "incremental_margin_vs_none",
+    "return_on_marketing_spend",
+    "discount_on_baseline_share",
+];
+
+/// One row of comparison.csv (the columns of [`CSV_HEADER`]).
+fn csv_row(segment: &str, r: &PolicyReport) -> Vec<String> {
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let mut push = |seg: &str, r: &PolicyReport| {
-        let s = &r.summary;
-        rows.push(vec![
-            seg.to_string(),
-            r.policy.clone(),
-            s.customers.to_string(),
-            s.clv_mean.to_string(),
-            s.clv_ci95[0].to_string(),
-            s.clv_ci95[1].to_string(),
-            s.clv52_mean.to_string(),
-            r.diff_vs_reference.mean.to_string(),
-            r.diff_vs_reference.ci95[0].to_string(),
-            r.diff_vs_reference.ci95[1].to_string(),
-            s.margin_per_customer.to_string(),
-            s.marketing_cost_per_customer.to_string(),
-            s.purchases_per_customer.to_string(),
-            s.avg_order_value.to_string(),
-            s.active_share_end.to_string(),
-            s.opt_out_share.to_string(),
-            s.contacts_per_customer.to_string(),
-            s.coupons_redeemed_per_customer.to_string(),
-            opt(r.incremental_purchases_vs_none),
-            opt(r.incremental_margin_vs_none),
-            opt(r.return_on_marketing_spend),
-            s.discount_on_baseline_share.to_string(),
-        ]);
-    };
-    for r in &overall {
-        push("all", r);
-    }
-    for (name, rs) in &seg_reports {
-        for r in rs {
-            push(name, r);
+    let s = &r.summary;
+    vec![
+        segment.to_string(),
+        r.policy.clone(),
+        s.customers.to_string(),
+        s.clv_mean.to_string(),
+        s.clv_ci95[0].to_string(),
+        s.clv_ci95[1].to_string(),
+        s.clv52_mean.to_string(),
+        r.diff_vs_reference.mean.to_string(),
+        r.diff_vs_reference.ci95[0].to_string(),
+        r.diff_vs_reference.ci95[1].to_string(),
+        s.margin_per_customer.to_string(),
+        s.marketing_cost_per_customer.to_string(),
+        s.purchases_per_customer.to_string(),
+        s.avg_order_value.to_string(),
+        s.active_share_end.to_string(),
+        s.opt_out_share.to_string(),
+        s.contacts_per_customer.to_string(),
+        s.coupons_redeemed_per_customer.to_string(),
+        opt(r.incremental_purchases_vs_none),
+        opt(r.incremental_margin_vs_none),
+        opt(r.return_on_marketing_spend),
+        s.discount_on_baseline_share.to_string(),
+    ]
+}
+
+/// comparison.csv: the overall rows (segment `all`), then each segment's in the order high,
+/// mid, low.
+fn write_comparison_csv(path: &std::path::Path, doc: &Comparison) -> anyhow::Result<()> {
+    let mut rows: Vec<Vec<String>> = doc.policies.iter().map(|r| csv_row("all", r)).collect();
+    for (_, name) in segments() {
+        for r in doc.segments.get(name).into_iter().flatten() {
+            rows.push(csv_row(name, r));
         }
     }
-    io::write_csv(&out.join("comparison.csv"), &header, &rows)?;
-    write_series(&out.join("series.csv"), &results, &shown, &names)?;
-    crate::cmd::report::report_dir(&out, None)?;
-    Ok((doc, overall, out))
+    io::write_csv(path, &CSV_HEADER, &rows)
 }
 
 /// Per-period sums of every policy in long format: policy, period, reward, purchases,

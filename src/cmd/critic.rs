@@ -15,14 +15,13 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::agent_policy::CatalogueAgent;
+use crate::io;
+use crate::run_files::{CRITIC_SCHEMA_VERSION, CriticReport, PredictorScore};
 use anyhow::Context;
 use clv_agents::{BEST_CHECKPOINT, DeviceChoice, LAST_CHECKPOINT, load_checkpoint};
 use clv_envs::btyd::{bgnbd, gamma_gamma};
 use clv_envs::{Population, Scenario, SeedDomain};
-use serde::Serialize;
-
-use crate::agent_policy::CatalogueAgent;
-use crate::io;
 
 /// Arguments of `clv critic`.
 #[derive(Debug, clap::Args)]
@@ -46,46 +45,6 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Accuracy of one predictor on test customers.
-#[derive(Debug, Clone, Serialize)]
-pub struct PredictorScore {
-    /// Predictor name.
-    pub predictor: String,
-    /// Calibration fitted on validation customers: realised = intercept + slope * raw.
-    pub intercept: f64,
-    /// Slope of the calibration.
-    pub slope: f64,
-    /// Spearman rank correlation of prediction and realised CLV.
-    pub spearman: f64,
-    /// Share of the total realised CLV held by the customers in the predicted top decile.
-    pub top_decile_share: f64,
-    /// Mean absolute error of the calibrated prediction, dollars.
-    pub mae: f64,
-    /// Mean absolute error of the raw prediction, dollars.
-    pub mae_raw: f64,
-    /// Mean realised CLV by predicted decile (1 = highest predictions), dollars.
-    pub realised_by_decile: Vec<f64>,
-    /// Mean calibrated prediction by predicted decile, dollars.
-    pub predicted_by_decile: Vec<f64>,
-}
-
-/// The result of `clv critic`.
-#[derive(Debug, Clone, Serialize)]
-pub struct CriticReport {
-    /// Run directory.
-    pub run: String,
-    /// Scenario name.
-    pub scenario: String,
-    /// Validation customers.
-    pub valid_customers: u64,
-    /// Test customers.
-    pub test_customers: u64,
-    /// Mean realised CLV per test customer under the agent, dollars.
-    pub realised_mean: f64,
-    /// The critic and the classical predictor.
-    pub predictors: Vec<PredictorScore>,
-}
-
 /// Runs `clv critic`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let scenario_path = args
@@ -106,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )?;
     let out = args.out.clone().unwrap_or_else(|| args.run.join("critic"));
     std::fs::create_dir_all(&out)?;
-    io::write_json(&out.join("critic.json"), &report)?;
+    report.write(&out.join("critic.json"))?;
     let mut rows = vec![];
     for p in &report.predictors {
         for (d, (r, q)) in p
@@ -241,6 +200,7 @@ pub fn critic(
         score("classical", &vk, &vr, &tk, &tr),
     ];
     Ok(CriticReport {
+        schema_version: CRITIC_SCHEMA_VERSION,
         run: run.display().to_string(),
         scenario: scenario.name.clone(),
         valid_customers,

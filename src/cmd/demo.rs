@@ -9,10 +9,13 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::cmd::acceptance::TUNED_KINDS;
+use crate::run_files::{self, BestBaseline, Comparison, TrainSummary};
 use crate::scenario_args::ScenarioArgs;
 
 /// Validation customers of the agents' runs (checkpoint choice and the baseline reference).
 const VALID_CUSTOMERS: u64 = 4000;
+/// Validation customers the critic's calibration is fitted on.
+const CRITIC_VALID_CUSTOMERS: u64 = 4000;
 
 /// Arguments of `clv demo`.
 #[derive(Debug, clap::Args)]
@@ -60,11 +63,13 @@ fn add_baseline_reference(
     let r = pop.evaluate(policy.as_mut(), &|_| {});
     let mean = r.clv.iter().sum::<f64>() / r.clv.len().max(1) as f64;
     let path = run.join("summary.json");
-    let mut v: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
-    )?;
-    v["best_baseline"] = serde_json::json!({"policy": spec, "return_mean": mean});
-    crate::io::write_json(&path, &v)?;
+    let mut summary: TrainSummary = run_files::read(&path)?;
+    summary.best_baseline = Some(BestBaseline {
+        policy: spec.to_string(),
+        return_mean: mean,
+    });
+    // Sorted keys and a final newline, as `clv demo` has always rewritten it.
+    run_files::write_sorted(&path, &summary)?;
     crate::cmd::report::report_dir(run, None)?;
     Ok(())
 }
@@ -80,12 +85,48 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
+    let (mut policies, best_tuned) = tune_baselines(&args, &scenario, &say)?;
+    train_agents(&args, &scenario, best_tuned.as_ref(), &say, &mut policies)?;
+    say(format!(
+        "comparing {} policies on {} test customers",
+        policies.len(),
+        args.test_customers
+    ));
+    let cmp_dir = args.out.join("comparison");
+    let (comparison, _) = crate::cmd::compare::compare_to_dir(
+        &scenario,
+        args.scenario.base_dir(),
+        &policies,
+        "none",
+        crate::scenario_args::EvalDomain::Test,
+        &[0],
+        args.test_customers,
+        Some(&cmp_dir),
+        args.quiet,
+    )?;
+    crate::cmd::report::report_dir(&cmp_dir, Some(&format!("clv demo: {}", scenario.name)))?;
+    crate::cmd::report::report_dir(&args.out.join("training-dqn"), Some("DQN training"))?;
+    crate::cmd::report::report_dir(&args.out.join("training-td3"), Some("TD3 training"))?;
+    say("scoring the DQN critic as a CLV predictor".into());
+    score_critic(&args, &scenario)?;
+    write_index(&args, &scenario, &comparison, started)
+}
+
+/// Tunes every parameterised baseline kind on validation seeds: the policies to compare
+/// (`none`, `oracle-myopic` and the best setting of each kind) and the best tuned baseline
+/// with its validation CLV.
+#[allow(clippy::type_complexity)]
+fn tune_baselines(
+    args: &Args,
+    scenario: &clv_envs::Scenario,
+    say: &dyn Fn(String),
+) -> anyhow::Result<(Vec<String>, Option<(String, f64)>)> {
     let mut policies = vec!["none".to_string(), "oracle-myopic".to_string()];
     let mut best_tuned: Option<(String, f64)> = None;
     for kind in TUNED_KINDS {
         say(format!("tuning {kind} on validation seeds"));
         let ranking = crate::cmd::tune::tune(
-            &scenario,
+            scenario,
             args.scenario.base_dir(),
             kind,
             1,
@@ -104,6 +145,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             policies.push(ranking[0].0.clone());
         }
     }
+    Ok((policies, best_tuned))
+}
+
+/// Trains DQN and TD3 with every training seed, adds the best tuned baseline to each run's
+/// summary as a reference, and appends the agents to `policies`.
+fn train_agents(
+    args: &Args,
+    scenario: &clv_envs::Scenario,
+    best_tuned: Option<&(String, f64)>,
+    say: &dyn Fn(String),
+    policies: &mut Vec<String>,
+) -> anyhow::Result<()> {
     for (kind, agent) in [
         ("dqn", crate::cmd::train::AgentKind::Dqn),
         ("td3", crate::cmd::train::AgentKind::Td3),
@@ -131,51 +184,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 resume: None,
                 quiet: true,
             })?;
-            if let Some((spec, _)) = &best_tuned {
-                add_baseline_reference(&dir, &scenario, args.scenario.base_dir(), spec, *seed)?;
+            if let Some((spec, _)) = best_tuned {
+                add_baseline_reference(&dir, scenario, args.scenario.base_dir(), spec, *seed)?;
             }
             policies.push(format!("{kind}:{}", dir.display()));
         }
     }
-    say(format!(
-        "comparing {} policies on {} test customers",
-        policies.len(),
-        args.test_customers
-    ));
-    let cmp_dir = args.out.join("comparison");
-    let (_, overall, _) = crate::cmd::compare::compare_to_dir(
-        &scenario,
-        args.scenario.base_dir(),
-        &policies,
-        "none",
-        crate::scenario_args::EvalDomain::Test,
-        &[0],
-        args.test_customers,
-        Some(&cmp_dir),
-        args.quiet,
-    )?;
-    crate::cmd::report::report_dir(&cmp_dir, Some(&format!("clv demo: {}", scenario.name)))?;
-    crate::cmd::report::report_dir(&args.out.join("training-dqn"), Some("DQN training"))?;
-    crate::cmd::report::report_dir(&args.out.join("training-td3"), Some("TD3 training"))?;
-    // The first DQN run's critic as a CLV predictor.
+    Ok(())
+}
+
+/// Scores the first DQN run's critic as a CLV predictor into `critic/`.
+fn score_critic(args: &Args, scenario: &clv_envs::Scenario) -> anyhow::Result<()> {
     let critic_dir = args.out.join("critic");
     let first = args.train_seeds[0];
-    say("scoring the DQN critic as a CLV predictor".into());
     let critic = crate::cmd::critic::critic(
         &args
             .out
             .join("training-dqn")
             .join(format!("dqn-seed{first}")),
-        &scenario,
+        scenario,
         args.scenario.base_dir(),
-        4000,
+        CRITIC_VALID_CUSTOMERS,
         args.test_customers,
     )?;
     std::fs::create_dir_all(&critic_dir)?;
-    crate::io::write_json(&critic_dir.join("critic.json"), &critic)?;
-    crate::cmd::critic::write_plot_and_report(&critic_dir, &critic)?;
+    critic.write(&critic_dir.join("critic.json"))?;
+    crate::cmd::critic::write_plot_and_report(&critic_dir, &critic)
+}
+
+/// Writes the demo's report.md (the headline and links to the parts) and prints the headline.
+fn write_index(
+    args: &Args,
+    scenario: &clv_envs::Scenario,
+    comparison: &Comparison,
+    started: Instant,
+) -> anyhow::Result<()> {
     // oracle-myopic reads hidden traits: a reference, not a policy a firm could run.
-    let best = overall
+    let best = comparison
+        .policies
         .iter()
         .filter(|r| r.policy != "oracle-myopic")
         .max_by(|a, b| a.summary.clv_mean.total_cmp(&b.summary.clv_mean))

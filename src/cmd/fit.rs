@@ -21,7 +21,8 @@ use clv_envs::fit::{
 };
 use clv_envs::scenario::parse_scenario;
 use plotters::prelude::*;
-use serde::Serialize;
+
+use crate::run_files::{FIT_REPORT_SCHEMA_VERSION, FitBgNbd, FitGammaGamma, FitReport};
 
 /// The documented defaults that the written scenario takes everything but the population from.
 const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/default.ron");
@@ -93,52 +94,6 @@ pub struct Args {
     /// Print the fit as JSON on standard output instead of the readable report.
     #[arg(long)]
     pub json: bool,
-}
-
-/// The BG/NBD part of the JSON output (estimates in the fit's unit).
-#[derive(Debug, Serialize)]
-struct JsonBgNbd {
-    r: f64,
-    alpha: f64,
-    a: f64,
-    b: f64,
-    log_likelihood: f64,
-    std_errors: BgNbdParams,
-    unit: &'static str,
-    customers: usize,
-    evaluations: u64,
-}
-
-/// The Gamma-Gamma part of the JSON output (dollars).
-#[derive(Debug, Serialize)]
-struct JsonGammaGamma {
-    p: f64,
-    q: f64,
-    gamma: f64,
-    log_likelihood: f64,
-    std_errors: clv_envs::btyd::GammaGammaParams,
-    customers: usize,
-    zero_spend_excluded: usize,
-    mean_spend: f64,
-}
-
-/// The whole JSON output.
-#[derive(Debug, Serialize)]
-struct JsonReport<'a> {
-    transactions_file: String,
-    transactions: usize,
-    customers: usize,
-    purchase_days: usize,
-    period: &'static str,
-    first_date: NaiveDate,
-    calibration_end: NaiveDate,
-    bgnbd: JsonBgNbd,
-    gamma_gamma: JsonGammaGamma,
-    holdout: Option<&'a HoldoutReport>,
-    scenario: String,
-    files: Vec<String>,
-    fit_seconds: f64,
-    note: &'static str,
 }
 
 /// What a log can and cannot tell, printed with every fit and written into the scenario.
@@ -549,8 +504,9 @@ fn json_report<'a>(
     holdout: Option<&'a HoldoutReport>,
     files: &[PathBuf],
     fit_seconds: f64,
-) -> JsonReport<'a> {
-    JsonReport {
+) -> FitReport<'a> {
+    FitReport {
+        schema_version: FIT_REPORT_SCHEMA_VERSION,
         transactions_file: args.transactions.display().to_string(),
         transactions: summary.transactions,
         customers: summary.customers.len(),
@@ -558,7 +514,7 @@ fn json_report<'a>(
         period: summary.period.name(),
         first_date: summary.first_date,
         calibration_end: summary.calibration_end,
-        bgnbd: JsonBgNbd {
+        bgnbd: FitBgNbd {
             r: bg.params.r,
             alpha: bg.params.alpha,
             a: bg.params.a,
@@ -569,7 +525,7 @@ fn json_report<'a>(
             customers: bg.customers,
             evaluations: bg.evaluations,
         },
-        gamma_gamma: JsonGammaGamma {
+        gamma_gamma: FitGammaGamma {
             p: gg.params.p,
             q: gg.params.q,
             gamma: gg.params.gamma,
@@ -659,48 +615,7 @@ fn text_report(
         gamma_gamma::mean_spend(p)
     );
     if let Some(h) = holdout {
-        let _ = writeln!(
-            s,
-            "\nHoldout {} .. {} ({:.2} {unit}s): repeat purchases actual {:.0}, predicted {:.1} ({:+.1}%)",
-            summary.calibration_end,
-            h.holdout_end,
-            h.length,
-            h.total_actual,
-            h.total_predicted,
-            100.0 * (h.total_predicted - h.total_actual) / h.total_actual.max(1.0)
-        );
-        let _ = writeln!(s, "  by calibration frequency (per customer):");
-        let _ = writeln!(
-            s,
-            "  {:>6}{:>10}{:>10}{:>11}",
-            "x", "customers", "actual", "predicted"
-        );
-        for r in &h.by_frequency {
-            let _ = writeln!(
-                s,
-                "  {:>6}{:>10}{:>10.3}{:>11.3}",
-                r.frequency, r.customers, r.actual_mean, r.predicted_mean
-            );
-        }
-        let _ = writeln!(s, "  {unit} by {unit} (repeat purchases; * = holdout):");
-        let _ = writeln!(
-            s,
-            "  {:>6} {:<11}{:>8}{:>10}{:>10}{:>10}",
-            unit, "starts", "actual", "expected", "cum.act", "cum.exp"
-        );
-        for r in &h.tracking {
-            let _ = writeln!(
-                s,
-                "  {:>6} {:<11}{:>8.0}{:>10.1}{:>10.0}{:>10.1}{}",
-                r.period + 1,
-                r.start.to_string(),
-                r.actual,
-                r.expected,
-                r.cumulative_actual,
-                r.cumulative_expected,
-                if r.holdout { " *" } else { "" }
-            );
-        }
+        holdout_text(&mut s, summary, h);
     }
     let _ = writeln!(s, "\nNote: {IDENTIFICATION_NOTE}");
     let _ = writeln!(s, "\nWrote:");
@@ -708,6 +623,54 @@ fn text_report(
         let _ = writeln!(s, "  {}", f.display());
     }
     s
+}
+
+/// The holdout part of the readable report: totals, by calibration frequency, and period by
+/// period.
+fn holdout_text(s: &mut String, summary: &Summary, h: &HoldoutReport) {
+    let unit = summary.period.name();
+    let _ = writeln!(
+        s,
+        "\nHoldout {} .. {} ({:.2} {unit}s): repeat purchases actual {:.0}, predicted {:.1} ({:+.1}%)",
+        summary.calibration_end,
+        h.holdout_end,
+        h.length,
+        h.total_actual,
+        h.total_predicted,
+        100.0 * (h.total_predicted - h.total_actual) / h.total_actual.max(1.0)
+    );
+    let _ = writeln!(s, "  by calibration frequency (per customer):");
+    let _ = writeln!(
+        s,
+        "  {:>6}{:>10}{:>10}{:>11}",
+        "x", "customers", "actual", "predicted"
+    );
+    for r in &h.by_frequency {
+        let _ = writeln!(
+            s,
+            "  {:>6}{:>10}{:>10.3}{:>11.3}",
+            r.frequency, r.customers, r.actual_mean, r.predicted_mean
+        );
+    }
+    let _ = writeln!(s, "  {unit} by {unit} (repeat purchases; * = holdout):");
+    let _ = writeln!(
+        s,
+        "  {:>6} {:<11}{:>8}{:>10}{:>10}{:>10}",
+        unit, "starts", "actual", "expected", "cum.act", "cum.exp"
+    );
+    for r in &h.tracking {
+        let _ = writeln!(
+            s,
+            "  {:>6} {:<11}{:>8.0}{:>10.1}{:>10.0}{:>10.1}{}",
+            r.period + 1,
+            r.start.to_string(),
+            r.actual,
+            r.expected,
+            r.cumulative_actual,
+            r.cumulative_expected,
+            if r.holdout { " *" } else { "" }
+        );
+    }
 }
 
 /// Outputs staged under temporary names beside their destinations; `commit` renames them all

@@ -11,17 +11,20 @@
 //!   environment steps). The report states the budget, wall time and final evaluation.
 //! - a folder of training runs of the same task and agent (e.g. one per seed): every direct
 //!   subdirectory holding `metrics.csv`. Plot: the curves' mean and min-max band across runs.
+//!
+//! comparison.json and summary.json are read through their typed layouts in
+//! [`crate::run_files`] (documented in `docs/run-files.md`).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
-use serde_json::Value;
 
+use crate::evaluation::PolicyReport;
 use crate::io;
 use crate::plots::{self, PolicySeries};
+use crate::run_files::{self, Comparison, TrainSummary};
 
 /// Where the plots go, relative to the run directory.
 const PLOTS_DIR: &str = "plots";
@@ -110,55 +113,6 @@ fn detect(dir: &Path) -> anyhow::Result<Kind> {
 
 // ---------------------------------------------------------------------------------------------
 // Comparisons
-
-/// A mean difference with its interval, as saved in comparison.json.
-#[derive(Debug, Clone, Deserialize)]
-struct Diff {
-    mean: f64,
-    ci95: [f64; 2],
-}
-
-/// One policy row of comparison.json (the fields the report uses).
-#[derive(Debug, Clone, Deserialize)]
-struct Row {
-    policy: String,
-    customers: u64,
-    clv_mean: f64,
-    clv_ci95: [f64; 2],
-    clv52_mean: f64,
-    diff_vs_reference: Diff,
-    contacts_per_customer: f64,
-    marketing_cost_per_customer: f64,
-    #[serde(default)]
-    incremental_margin_vs_none: Option<f64>,
-    #[serde(default)]
-    return_on_marketing_spend: Option<f64>,
-    active_share_end: f64,
-    opt_out_share: f64,
-    #[serde(default)]
-    offers_per_customer: Vec<(String, f64)>,
-}
-
-/// comparison.json (the fields the report uses).
-#[derive(Debug, Deserialize)]
-struct ComparisonDoc {
-    scenario: String,
-    customers_per_seed: u64,
-    seeds: Vec<u64>,
-    horizon: u32,
-    reference: String,
-    policies: Vec<Row>,
-    #[serde(default)]
-    segments: BTreeMap<String, Vec<Row>>,
-    /// "test" or "validation" (comparisons saved before the field existed were on test seeds).
-    #[serde(default = "test_domain")]
-    seed_domain: String,
-}
-
-/// The seed domain of a comparison saved without one.
-fn test_domain() -> String {
-    "test".into()
-}
 
 /// series.csv: per policy (in file order), per period.
 #[derive(Debug, Default)]
@@ -312,11 +266,11 @@ fn verdict(ci: [f64; 2]) -> &'static str {
 /// Names the reference by its policy row: the saved `reference` is the spec as given, which a
 /// policy may report in a longer form (`rfm-winback:8` runs as `rfm-winback:8:coupon20`). If
 /// no row has that name, the one row whose difference to the reference is exactly zero is it.
-fn resolve_reference(doc: &mut ComparisonDoc) {
+fn resolve_reference(doc: &mut Comparison) {
     if doc.policies.iter().any(|r| r.policy == doc.reference) {
         return;
     }
-    let zero: Vec<&Row> = doc
+    let zero: Vec<&PolicyReport> = doc
         .policies
         .iter()
         .filter(|r| r.diff_vs_reference.mean == 0.0 && r.diff_vs_reference.ci95 == [0.0, 0.0])
@@ -327,7 +281,7 @@ fn resolve_reference(doc: &mut ComparisonDoc) {
 }
 
 /// Segment names in the order high, mid, low (then any others).
-fn segment_order(doc: &ComparisonDoc) -> Vec<String> {
+fn segment_order(doc: &Comparison) -> Vec<String> {
     let mut names: Vec<String> = clv_envs::metrics::SEGMENTS
         .iter()
         .filter(|s| doc.segments.contains_key(**s))
@@ -343,13 +297,48 @@ fn segment_order(doc: &ComparisonDoc) -> Vec<String> {
     names
 }
 
+/// A comparison as the report reads it, with what every section needs.
+struct ComparisonView<'a> {
+    /// comparison.json, with the reference named by its row.
+    doc: &'a Comparison,
+    /// Title of the report and the plots.
+    title: String,
+    /// The horizon in words (`260 weeks`).
+    horizon: String,
+    /// Name of one period (`week`).
+    period_unit: String,
+    /// Policies in the order of comparison.json.
+    names: Vec<String>,
+    /// Segment names in the order high, mid, low (then any others).
+    segs: Vec<String>,
+    /// Where the plots go.
+    plots_dir: PathBuf,
+}
+
+impl ComparisonView<'_> {
+    /// The overall rows, highest mean CLV first.
+    fn by_clv(&self) -> Vec<&PolicyReport> {
+        let mut by_clv: Vec<&PolicyReport> = self.doc.policies.iter().collect();
+        by_clv.sort_by(|a, b| b.summary.clv_mean.total_cmp(&a.summary.clv_mean));
+        by_clv
+    }
+
+    /// The row of `policy` in segment `seg`.
+    fn seg_row(&self, seg: &str, policy: &str) -> Option<&PolicyReport> {
+        self.doc
+            .segments
+            .get(seg)
+            .and_then(|rows| rows.iter().find(|r| r.policy == policy))
+    }
+}
+
+/// A plot's name in the report and its files.
+type PlotFiles = (&'static str, Vec<PathBuf>);
+
 /// Builds the plots and the Markdown report of a comparison directory.
 fn comparison_report(dir: &Path, title: Option<&str>) -> anyhow::Result<String> {
     let json_path = dir.join("comparison.json");
-    let text = std::fs::read_to_string(&json_path)
-        .with_context(|| format!("reading {}", json_path.display()))?;
-    let mut doc: ComparisonDoc =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", json_path.display()))?;
+    let mut doc: Comparison = run_files::read(&json_path)?;
     resolve_reference(&mut doc);
     anyhow::ensure!(
         !doc.policies.is_empty(),
@@ -364,40 +353,66 @@ fn comparison_report(dir: &Path, title: Option<&str>) -> anyhow::Result<String> 
     );
     let series = read_series(&series_path)?;
     let (period_unit, horizon) = period_words(dir, doc.horizon);
-    let title = title
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("Policy comparison: {}", doc.scenario));
-    let plots_dir = dir.join(PLOTS_DIR);
-    let names: Vec<String> = doc.policies.iter().map(|r| r.policy.clone()).collect();
-    let segs = segment_order(&doc);
+    let view = ComparisonView {
+        title: title
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("Policy comparison: {}", doc.scenario)),
+        horizon,
+        period_unit,
+        names: doc.policies.iter().map(|r| r.policy.clone()).collect(),
+        segs: segment_order(&doc),
+        plots_dir: dir.join(PLOTS_DIR),
+        doc: &doc,
+    };
+    let mut plot_files = vec![("Policy comparison", plot_policy_comparison(&view)?)];
+    if !view.segs.is_empty() {
+        plot_files.push(("Actions by value segment", plot_segment_actions(&view)?));
+    }
+    let detail_policy = detail_policy(&view);
+    plot_files.push((
+        "Contacts over the horizon",
+        plot_actions_over_time(&view, &series, detail_policy.as_deref())?,
+    ));
+    plot_files.push((
+        "Profit and retention over the horizon",
+        plot_outcomes(&view, &series)?,
+    ));
+    Ok(comparison_markdown(
+        dir,
+        &view,
+        detail_policy.as_deref(),
+        &plot_files,
+    ))
+}
 
-    // a. Policy comparison.
+/// Plot a: every policy's CLV and its paired difference to the reference, with intervals.
+fn plot_policy_comparison(view: &ComparisonView) -> anyhow::Result<Vec<PathBuf>> {
     let comparison = plots::PolicyComparison {
-        title: format!("{title}: realised CLV per customer"),
-        reference: doc.reference.clone(),
-        horizon: horizon.clone(),
-        policies: doc
+        title: format!("{}: realised CLV per customer", view.title),
+        reference: view.doc.reference.clone(),
+        horizon: view.horizon.clone(),
+        policies: view
+            .doc
             .policies
             .iter()
             .map(|r| plots::PolicyInterval {
                 policy: r.policy.clone(),
-                clv_mean: r.clv_mean,
-                clv_ci95: r.clv_ci95,
+                clv_mean: r.summary.clv_mean,
+                clv_ci95: r.summary.clv_ci95,
                 diff_mean: r.diff_vs_reference.mean,
                 diff_ci95: r.diff_vs_reference.ci95,
             })
             .collect(),
     };
-    let mut plot_files = vec![(
-        "Policy comparison",
-        plots::policy_comparison(&plots_dir.join("policy_comparison"), &comparison)?,
-    )];
+    plots::policy_comparison(&view.plots_dir.join("policy_comparison"), &comparison)
+}
 
-    // b. Actions by segment (offers that any policy used, in catalogue order).
+/// The offers that any policy used, overall or in a segment, in catalogue order.
+fn used_offers(doc: &Comparison) -> Vec<String> {
     let mut offer_names: Vec<String> = vec![];
     for rows in std::iter::once(&doc.policies).chain(doc.segments.values()) {
         for r in rows {
-            for (name, v) in &r.offers_per_customer {
+            for (name, v) in &r.summary.offers_per_customer {
                 if *v > 0.0 && !offer_names.contains(name) {
                     offer_names.push(name.clone());
                 }
@@ -405,71 +420,99 @@ fn comparison_report(dir: &Path, title: Option<&str>) -> anyhow::Result<String> 
         }
     }
     let catalogue: Vec<&String> = doc.policies[0]
+        .summary
         .offers_per_customer
         .iter()
         .map(|(n, _)| n)
         .collect();
     offer_names.sort_by_key(|n| catalogue.iter().position(|c| *c == n).unwrap_or(usize::MAX));
-    if !segs.is_empty() {
-        let seg_rows = |s: &str, policy: &str| -> Option<&Row> {
-            doc.segments
-                .get(s)
-                .and_then(|rows| rows.iter().find(|r| r.policy == policy))
-        };
-        let contacts = names
-            .iter()
-            .map(|p| {
-                segs.iter()
-                    .map(|s| {
-                        offer_names
-                            .iter()
-                            .map(|o| {
-                                seg_rows(s, p)
-                                    .and_then(|r| {
-                                        r.offers_per_customer.iter().find(|(n, _)| n == o)
-                                    })
-                                    .map_or(0.0, |(_, v)| *v)
-                            })
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect();
-        let data = plots::SegmentActions {
-            title: format!("{title}: contacts per customer by value segment and offer"),
-            horizon: horizon.clone(),
-            segments: segs.clone(),
-            segment_customers: segs
-                .iter()
-                .map(|s| doc.segments[s].first().map_or(0, |r| r.customers))
-                .collect(),
-            offers: offer_names.clone(),
-            policies: names.clone(),
-            contacts,
-        };
-        plot_files.push((
-            "Actions by value segment",
-            plots::segment_actions(&plots_dir.join("actions_by_segment"), &data)?,
-        ));
-    }
+    offer_names
+}
 
-    // c. Actions over the horizon: every policy's share contacted; the offers of the best
-    // policy that contacts anyone (else the one that contacts most).
-    let series_of = |v: &Vec<Vec<f64>>, p: &str| -> Vec<f64> {
-        series
-            .policies
-            .iter()
-            .position(|q| q == p)
-            .map(|i| v[i].clone())
-            .unwrap_or_default()
-    };
-    let mut by_clv: Vec<&Row> = doc.policies.iter().collect();
-    by_clv.sort_by(|a, b| b.clv_mean.total_cmp(&a.clv_mean));
-    let detail_policy = by_clv
+/// Plot b: contacts per customer by value segment, stacked by offer.
+fn plot_segment_actions(view: &ComparisonView) -> anyhow::Result<Vec<PathBuf>> {
+    let offer_names = used_offers(view.doc);
+    let contacts = view
+        .names
         .iter()
-        .find(|r| r.contacts_per_customer > 0.0)
-        .map(|r| r.policy.clone());
-    let detail = detail_policy.as_ref().and_then(|p| {
+        .map(|p| {
+            view.segs
+                .iter()
+                .map(|s| {
+                    offer_names
+                        .iter()
+                        .map(|o| {
+                            view.seg_row(s, p)
+                                .and_then(|r| {
+                                    r.summary.offers_per_customer.iter().find(|(n, _)| n == o)
+                                })
+                                .map_or(0.0, |(_, v)| *v)
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let data = plots::SegmentActions {
+        title: format!(
+            "{}: contacts per customer by value segment and offer",
+            view.title
+        ),
+        horizon: view.horizon.clone(),
+        segments: view.segs.clone(),
+        segment_customers: view
+            .segs
+            .iter()
+            .map(|s| {
+                view.doc.segments[s]
+                    .first()
+                    .map_or(0, |r| r.summary.customers)
+            })
+            .collect(),
+        offers: offer_names,
+        policies: view.names.clone(),
+        contacts,
+    };
+    plots::segment_actions(&view.plots_dir.join("actions_by_segment"), &data)
+}
+
+/// The policy whose offers plot c details: the best one that contacts anyone.
+fn detail_policy(view: &ComparisonView) -> Option<String> {
+    view.by_clv()
+        .iter()
+        .find(|r| r.summary.contacts_per_customer > 0.0)
+        .map(|r| r.policy.clone())
+}
+
+/// One policy's column of series.csv (empty when the policy is not there).
+fn series_of(series: &Series, v: &[Vec<f64>], p: &str) -> Vec<f64> {
+    series
+        .policies
+        .iter()
+        .position(|q| q == p)
+        .map(|i| v[i].clone())
+        .unwrap_or_default()
+}
+
+/// Every policy's values of one series.csv column.
+fn policy_series(view: &ComparisonView, series: &Series, v: &[Vec<f64>]) -> Vec<PolicySeries> {
+    view.names
+        .iter()
+        .map(|p| PolicySeries {
+            policy: p.clone(),
+            values: series_of(series, v, p),
+        })
+        .collect()
+}
+
+/// Plot c: every policy's share contacted over the horizon, and the offers of
+/// `detail_policy`.
+fn plot_actions_over_time(
+    view: &ComparisonView,
+    series: &Series,
+    detail_policy: Option<&str>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let detail = detail_policy.and_then(|p| {
         let i = series.policies.iter().position(|q| q == p)?;
         let offers: Vec<(String, Vec<f64>)> = series
             .offers
@@ -479,76 +522,56 @@ fn comparison_report(dir: &Path, title: Option<&str>) -> anyhow::Result<String> 
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
         Some(plots::OfferBreakdown {
-            policy: p.clone(),
+            policy: p.to_string(),
             offers,
         })
     });
     let actions = plots::ActionsOverTime {
-        title: format!("{title}: contacts over the horizon"),
-        period_unit: period_unit.clone(),
-        reference: doc.reference.clone(),
-        contacted: names
-            .iter()
-            .map(|p| PolicySeries {
-                policy: p.clone(),
-                values: series_of(&series.contacts, p),
-            })
-            .collect(),
+        title: format!("{}: contacts over the horizon", view.title),
+        period_unit: view.period_unit.clone(),
+        reference: view.doc.reference.clone(),
+        contacted: policy_series(view, series, &series.contacts),
         detail,
     };
-    plot_files.push((
-        "Contacts over the horizon",
-        plots::actions_over_time(&plots_dir.join("actions_over_time"), &actions)?,
-    ));
+    plots::actions_over_time(&view.plots_dir.join("actions_over_time"), &actions)
+}
 
-    // d. Outcomes over the horizon.
+/// Plot d: profit and alive share over the horizon.
+fn plot_outcomes(view: &ComparisonView, series: &Series) -> anyhow::Result<Vec<PathBuf>> {
     let outcomes = plots::OutcomesOverTime {
-        title: format!("{title}: profit and retention over the horizon"),
-        period_unit,
-        reference: doc.reference.clone(),
-        reward: names
-            .iter()
-            .map(|p| PolicySeries {
-                policy: p.clone(),
-                values: series_of(&series.reward, p),
-            })
-            .collect(),
-        alive: names
-            .iter()
-            .map(|p| PolicySeries {
-                policy: p.clone(),
-                values: series_of(&series.alive, p),
-            })
-            .collect(),
+        title: format!("{}: profit and retention over the horizon", view.title),
+        period_unit: view.period_unit.clone(),
+        reference: view.doc.reference.clone(),
+        reward: policy_series(view, series, &series.reward),
+        alive: policy_series(view, series, &series.alive),
     };
-    plot_files.push((
-        "Profit and retention over the horizon",
-        plots::outcomes_over_time(&plots_dir.join("outcomes_over_time"), &outcomes)?,
-    ));
-
-    Ok(comparison_markdown(
-        dir,
-        &doc,
-        &title,
-        &horizon,
-        &segs,
-        detail_policy.as_deref(),
-        &plot_files,
-    ))
+    plots::outcomes_over_time(&view.plots_dir.join("outcomes_over_time"), &outcomes)
 }
 
 /// The Markdown report of a comparison.
 fn comparison_markdown(
     dir: &Path,
-    doc: &ComparisonDoc,
-    title: &str,
-    horizon: &str,
-    segs: &[String],
+    view: &ComparisonView,
     detail_policy: Option<&str>,
-    plot_files: &[(&str, Vec<PathBuf>)],
+    plot_files: &[PlotFiles],
 ) -> String {
-    let reference = &doc.reference;
     let mut s = String::new();
+    md_comparison_intro(&mut s, view);
+    let by_clv = view.by_clv();
+    md_headline(&mut s, view, &by_clv);
+    md_how_sure(&mut s, view.doc);
+    md_policy_table(&mut s, view, &by_clv);
+    if !view.segs.is_empty() {
+        md_segments(&mut s, view, &by_clv);
+    }
+    md_comparison_plots(&mut s, dir, &view.doc.reference, detail_policy, plot_files);
+    s
+}
+
+/// Title and what was compared.
+fn md_comparison_intro(s: &mut String, view: &ComparisonView) {
+    let doc = view.doc;
+    let (title, horizon, reference) = (&view.title, &view.horizon, &doc.reference);
     let _ = writeln!(s, "# {title}\n");
     let _ = writeln!(
         s,
@@ -566,21 +589,25 @@ fn comparison_markdown(
             ""
         },
     );
+}
 
-    // Headline.
-    let mut by_clv: Vec<&Row> = doc.policies.iter().collect();
-    by_clv.sort_by(|a, b| b.clv_mean.total_cmp(&a.clv_mean));
+/// The Result section's headline: which policy wins, by how much, and the runner-up.
+fn md_headline(s: &mut String, view: &ComparisonView, by_clv: &[&PolicyReport]) {
+    let (horizon, reference) = (&view.horizon, &view.doc.reference);
     let best = by_clv[0];
-    let ref_row = doc.policies.iter().find(|r| r.policy == *reference);
     let _ = writeln!(s, "## Result\n");
     if best.policy != *reference {
         let d = &best.diff_vs_reference;
-        let pct = ref_row
-            .filter(|r| r.clv_mean > 0.0)
+        let pct = view
+            .doc
+            .policies
+            .iter()
+            .find(|r| r.policy == *reference)
+            .filter(|r| r.summary.clv_mean > 0.0)
             .map(|r| {
                 format!(
                     ", {:+.1}% of the reference's CLV",
-                    100.0 * d.mean / r.clv_mean
+                    100.0 * d.mean / r.summary.clv_mean
                 )
             })
             .unwrap_or_default();
@@ -595,51 +622,61 @@ fn comparison_markdown(
             } else {
                 "comes first, but not clearly"
             },
-            usd(best.clv_mean),
-            usd_interval(best.clv_ci95, false),
+            usd(best.summary.clv_mean),
+            usd_interval(best.summary.clv_ci95, false),
             usd_signed(d.mean),
             usd_interval(d.ci95, true),
             verdict(d.ci95),
         );
-    } else {
-        let _ = writeln!(
-            s,
-            "**The reference `{reference}` wins**: the highest mean realised CLV over {horizon}, \
-             {} per customer (95% CI {}).",
-            usd(best.clv_mean),
-            usd_interval(best.clv_ci95, false),
-        );
-        if let Some(next) = by_clv.get(1) {
-            let d = &next.diff_vs_reference;
+        if let Some(next) = by_clv.get(1)
+            && next.policy != *reference
+        {
             let _ = writeln!(
                 s,
-                "The closest alternative, `{}`, differs from it by {} per customer (paired 95% \
-                 CI {}); {}.",
+                "Runner-up: `{}` at {} per customer, {} below the winner (a difference of \
+                 means; the saved data hold paired intervals against the reference only).\n",
                 next.policy,
-                usd_signed(d.mean),
-                usd_interval(d.ci95, true),
-                verdict(d.ci95),
+                usd(next.summary.clv_mean),
+                usd(best.summary.clv_mean - next.summary.clv_mean),
             );
         }
-        s.push('\n');
+    } else {
+        md_reference_wins(s, view, by_clv);
     }
-    if best.policy != *reference
-        && let Some(next) = by_clv.get(1)
-        && next.policy != *reference
-    {
+}
+
+/// The headline when the reference itself has the highest CLV.
+fn md_reference_wins(s: &mut String, view: &ComparisonView, by_clv: &[&PolicyReport]) {
+    let (horizon, reference) = (&view.horizon, &view.doc.reference);
+    let best = by_clv[0];
+    let _ = writeln!(
+        s,
+        "**The reference `{reference}` wins**: the highest mean realised CLV over {horizon}, \
+         {} per customer (95% CI {}).",
+        usd(best.summary.clv_mean),
+        usd_interval(best.summary.clv_ci95, false),
+    );
+    if let Some(next) = by_clv.get(1) {
+        let d = &next.diff_vs_reference;
         let _ = writeln!(
             s,
-            "Runner-up: `{}` at {} per customer, {} below the winner (a difference of means; \
-             the saved data hold paired intervals against the reference only).\n",
+            "The closest alternative, `{}`, differs from it by {} per customer (paired 95% \
+             CI {}); {}.",
             next.policy,
-            usd(next.clv_mean),
-            usd(best.clv_mean - next.clv_mean),
+            usd_signed(d.mean),
+            usd_interval(d.ci95, true),
+            verdict(d.ci95),
         );
     }
+    s.push('\n');
+}
+
+/// What the intervals mean, and the multiple-comparison caveat.
+fn md_how_sure(s: &mut String, doc: &Comparison) {
     let others = doc
         .policies
         .iter()
-        .filter(|r| r.policy != *reference)
+        .filter(|r| r.policy != doc.reference)
         .count();
     let _ = writeln!(
         s,
@@ -655,38 +692,40 @@ fn comparison_markdown(
             String::new()
         }
     );
+}
 
-    // Table.
+/// The Policies section: one table row per policy, best first.
+fn md_policy_table(s: &mut String, view: &ComparisonView, by_clv: &[&PolicyReport]) {
+    let (horizon, reference) = (&view.horizon, &view.doc.reference);
     let _ = writeln!(s, "## Policies\n");
     let header = format!(
         "| policy | CLV $ | 95% CI | CLV52 $ | vs {reference} $ | 95% CI | contacts | cost $ | incr. margin $ | ROMS | active end | opted out |\n|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"
     );
-    let row = |r: &Row| -> String {
-        format!(
+    let _ = writeln!(s, "{header}");
+    for r in by_clv {
+        let m = &r.summary;
+        let _ = writeln!(
+            s,
             "| `{}` | {:.2} | {:.2} .. {:.2} | {:.2} | {:+.2} | {:+.2} .. {:+.2} | {:.2} | {:.2} | {} | {} | {:.1}% | {:.1}% |",
             r.policy,
-            r.clv_mean,
-            r.clv_ci95[0],
-            r.clv_ci95[1],
-            r.clv52_mean,
+            m.clv_mean,
+            m.clv_ci95[0],
+            m.clv_ci95[1],
+            m.clv52_mean,
             r.diff_vs_reference.mean,
             r.diff_vs_reference.ci95[0],
             r.diff_vs_reference.ci95[1],
-            r.contacts_per_customer,
-            r.marketing_cost_per_customer,
+            m.contacts_per_customer,
+            m.marketing_cost_per_customer,
             r.incremental_margin_vs_none
                 .map(|v| format!("{v:+.2}"))
                 .unwrap_or_default(),
             r.return_on_marketing_spend
                 .map(|v| format!("{v:.2}"))
                 .unwrap_or_else(|| "-".into()),
-            100.0 * r.active_share_end,
-            100.0 * r.opt_out_share,
-        )
-    };
-    let _ = writeln!(s, "{header}");
-    for r in &by_clv {
-        let _ = writeln!(s, "{}", row(r));
+            100.0 * m.active_share_end,
+            100.0 * m.opt_out_share,
+        );
     }
     let _ = writeln!(
         s,
@@ -695,125 +734,157 @@ fn comparison_markdown(
          over the horizon; incr. margin: gross margin over `none`; ROMS: incremental margin / \
          marketing cost; active end: share still buying at the horizon.\n"
     );
+}
 
-    // Segments in words.
-    if !segs.is_empty() {
-        let _ = writeln!(s, "## By value segment\n");
-        let _ = writeln!(
-            s,
-            "Segments come from each customer's record at the start of the scored window \
-             (pre-treatment), so customers stay paired across policies.\n"
-        );
-        let focus = if best.policy != *reference {
-            Some(best)
-        } else {
-            by_clv.get(1).copied()
-        };
-        if let Some(f) = focus {
-            let total_n: u64 = segs
-                .iter()
-                .filter_map(|g| doc.segments[g].iter().find(|r| r.policy == f.policy))
-                .map(|r| r.customers)
-                .sum();
-            let total_gain = f.diff_vs_reference.mean;
-            let mut parts = vec![];
-            let mut best_seg: Option<(&str, f64)> = None;
-            for g in segs {
-                let Some(r) = doc.segments[g].iter().find(|r| r.policy == f.policy) else {
-                    continue;
-                };
-                let d = &r.diff_vs_reference;
-                let share = if total_gain.abs() > 1e-12 && total_n > 0 {
-                    format!(
-                        ", {:.0}% of the overall difference",
-                        100.0 * d.mean * r.customers as f64 / (total_gain * total_n as f64)
-                    )
-                } else {
-                    String::new()
-                };
-                let sure = if d.ci95[0] > 0.0 {
-                    "clear gain"
-                } else if d.ci95[1] < 0.0 {
-                    "clear loss"
-                } else {
-                    "interval includes zero"
-                };
-                parts.push(format!(
-                    "- **{g}** ({} customers): {} per customer (95% CI {}; {sure}){share}; {:.1} \
-                     contacts per customer.",
-                    r.customers,
-                    usd_signed(d.mean),
-                    usd_interval(d.ci95, true),
-                    r.contacts_per_customer,
-                ));
-                if best_seg.is_none_or(|(_, m)| d.mean > m) {
-                    best_seg = Some((g, d.mean));
-                }
-            }
-            if let Some((g, m)) = best_seg {
-                let _ = writeln!(
-                    s,
-                    "`{}` against `{reference}`: it gains most per customer in the **{g}** \
-                     segment ({}).\n",
-                    f.policy,
-                    usd_signed(m),
-                );
-            }
-            for p in parts {
-                let _ = writeln!(s, "{p}");
-            }
-            s.push('\n');
-        }
-        let mut winners = vec![];
-        for g in segs {
-            if let Some(w) = doc.segments[g]
-                .iter()
-                .max_by(|a, b| a.clv_mean.total_cmp(&b.clv_mean))
-            {
-                winners.push(if w.policy == *reference {
-                    format!("{g}: `{}` ({}, the reference)", w.policy, usd(w.clv_mean))
-                } else {
-                    format!(
-                        "{g}: `{}` ({}; vs `{reference}` {}, CI {})",
-                        w.policy,
-                        usd(w.clv_mean),
-                        usd_signed(w.diff_vs_reference.mean),
-                        usd_interval(w.diff_vs_reference.ci95, true),
-                    )
-                });
-            }
-        }
-        let _ = writeln!(
-            s,
-            "Highest CLV within each segment: {}.\n",
-            winners.join("; ")
-        );
-        let _ = writeln!(
-            s,
-            "| segment | policy | customers | CLV $ | 95% CI | vs {reference} $ | 95% CI | contacts | cost $ |\n|---|---|---:|---:|---|---:|---|---:|---:|"
-        );
-        for g in segs {
-            for r in &doc.segments[g] {
-                let _ = writeln!(
-                    s,
-                    "| {g} | `{}` | {} | {:.2} | {:.2} .. {:.2} | {:+.2} | {:+.2} .. {:+.2} | {:.2} | {:.2} |",
-                    r.policy,
-                    r.customers,
-                    r.clv_mean,
-                    r.clv_ci95[0],
-                    r.clv_ci95[1],
-                    r.diff_vs_reference.mean,
-                    r.diff_vs_reference.ci95[0],
-                    r.diff_vs_reference.ci95[1],
-                    r.contacts_per_customer,
-                    r.marketing_cost_per_customer,
-                );
-            }
-        }
-        s.push('\n');
+/// The By value segment section.
+fn md_segments(s: &mut String, view: &ComparisonView, by_clv: &[&PolicyReport]) {
+    let _ = writeln!(s, "## By value segment\n");
+    let _ = writeln!(
+        s,
+        "Segments come from each customer's record at the start of the scored window \
+         (pre-treatment), so customers stay paired across policies.\n"
+    );
+    let focus = if by_clv[0].policy != view.doc.reference {
+        Some(by_clv[0])
+    } else {
+        by_clv.get(1).copied()
+    };
+    if let Some(f) = focus {
+        md_segment_focus(s, view, f);
     }
+    md_segment_winners(s, view);
+    md_segment_table(s, view);
+}
 
-    // Plots.
+/// Where the focus policy (the winner, or the best alternative to a winning reference) gains,
+/// segment by segment.
+fn md_segment_focus(s: &mut String, view: &ComparisonView, f: &PolicyReport) {
+    let segs = &view.segs;
+    let total_n: u64 = segs
+        .iter()
+        .filter_map(|g| view.seg_row(g, &f.policy))
+        .map(|r| r.summary.customers)
+        .sum();
+    let total_gain = f.diff_vs_reference.mean;
+    let mut parts = vec![];
+    let mut best_seg: Option<(&str, f64)> = None;
+    for g in segs {
+        let Some(r) = view.seg_row(g, &f.policy) else {
+            continue;
+        };
+        let d = &r.diff_vs_reference;
+        let share = if total_gain.abs() > 1e-12 && total_n > 0 {
+            format!(
+                ", {:.0}% of the overall difference",
+                100.0 * d.mean * r.summary.customers as f64 / (total_gain * total_n as f64)
+            )
+        } else {
+            String::new()
+        };
+        let sure = if d.ci95[0] > 0.0 {
+            "clear gain"
+        } else if d.ci95[1] < 0.0 {
+            "clear loss"
+        } else {
+            "interval includes zero"
+        };
+        parts.push(format!(
+            "- **{g}** ({} customers): {} per customer (95% CI {}; {sure}){share}; {:.1} \
+             contacts per customer.",
+            r.summary.customers,
+            usd_signed(d.mean),
+            usd_interval(d.ci95, true),
+            r.summary.contacts_per_customer,
+        ));
+        if best_seg.is_none_or(|(_, m)| d.mean > m) {
+            best_seg = Some((g, d.mean));
+        }
+    }
+    if let Some((g, m)) = best_seg {
+        let _ = writeln!(
+            s,
+            "`{}` against `{}`: it gains most per customer in the **{g}** segment ({}).\n",
+            f.policy,
+            view.doc.reference,
+            usd_signed(m),
+        );
+    }
+    for p in parts {
+        let _ = writeln!(s, "{p}");
+    }
+    s.push('\n');
+}
+
+/// The policy with the highest CLV within each segment.
+fn md_segment_winners(s: &mut String, view: &ComparisonView) {
+    let reference = &view.doc.reference;
+    let mut winners = vec![];
+    for g in &view.segs {
+        if let Some(w) = view.doc.segments[g]
+            .iter()
+            .max_by(|a, b| a.summary.clv_mean.total_cmp(&b.summary.clv_mean))
+        {
+            winners.push(if w.policy == *reference {
+                format!(
+                    "{g}: `{}` ({}, the reference)",
+                    w.policy,
+                    usd(w.summary.clv_mean)
+                )
+            } else {
+                format!(
+                    "{g}: `{}` ({}; vs `{reference}` {}, CI {})",
+                    w.policy,
+                    usd(w.summary.clv_mean),
+                    usd_signed(w.diff_vs_reference.mean),
+                    usd_interval(w.diff_vs_reference.ci95, true),
+                )
+            });
+        }
+    }
+    let _ = writeln!(
+        s,
+        "Highest CLV within each segment: {}.\n",
+        winners.join("; ")
+    );
+}
+
+/// Every policy in every segment.
+fn md_segment_table(s: &mut String, view: &ComparisonView) {
+    let _ = writeln!(
+        s,
+        "| segment | policy | customers | CLV $ | 95% CI | vs {} $ | 95% CI | contacts | cost $ |\n|---|---|---:|---:|---|---:|---|---:|---:|",
+        view.doc.reference
+    );
+    for g in &view.segs {
+        for r in &view.doc.segments[g] {
+            let m = &r.summary;
+            let _ = writeln!(
+                s,
+                "| {g} | `{}` | {} | {:.2} | {:.2} .. {:.2} | {:+.2} | {:+.2} .. {:+.2} | {:.2} | {:.2} |",
+                r.policy,
+                m.customers,
+                m.clv_mean,
+                m.clv_ci95[0],
+                m.clv_ci95[1],
+                r.diff_vs_reference.mean,
+                r.diff_vs_reference.ci95[0],
+                r.diff_vs_reference.ci95[1],
+                m.contacts_per_customer,
+                m.marketing_cost_per_customer,
+            );
+        }
+    }
+    s.push('\n');
+}
+
+/// The Plots section (each plot with its caption) and the Data section.
+fn md_comparison_plots(
+    s: &mut String,
+    dir: &Path,
+    reference: &str,
+    detail_policy: Option<&str>,
+    plot_files: &[PlotFiles],
+) {
     let _ = writeln!(s, "## Plots\n");
     for (name, files) in plot_files {
         let caption = match *name {
@@ -845,7 +916,6 @@ fn comparison_markdown(
          [series.csv](series.csv) (per period), [scenario.ron](scenario.ron) (the resolved \
          scenario). This report was regenerated from them by `clv report`."
     );
-    s
 }
 
 /// The Markdown that embeds a plot's PNG and links its SVG, with paths relative to `dir`.
@@ -900,7 +970,32 @@ struct Run {
     /// Wall seconds of the last metrics row.
     wall_seconds: Option<f64>,
     /// summary.json, if the run finished.
-    summary: Option<Value>,
+    summary: Option<TrainSummary>,
+}
+
+impl Run {
+    /// Environment steps: the summary's, else the last metrics row's.
+    fn env_steps(&self) -> f64 {
+        match &self.summary {
+            Some(s) => s.env_steps as f64,
+            None => self.points.last().map_or(0.0, |p| p.env_steps),
+        }
+    }
+
+    /// Wall seconds of training: the summary's, else the last metrics row's.
+    fn wall_seconds(&self) -> Option<f64> {
+        self.summary
+            .as_ref()
+            .and_then(|s| run_files::known(s.wall_seconds))
+            .or(self.wall_seconds)
+    }
+
+    /// A number of the summary (`None` without one, or where it holds none).
+    fn number(&self, field: impl Fn(&TrainSummary) -> f64) -> Option<f64> {
+        self.summary
+            .as_ref()
+            .and_then(|s| run_files::known(field(s)))
+    }
 }
 
 /// Reads a run directory's metrics.csv and summary.json.
@@ -924,12 +1019,7 @@ fn read_run(dir: &Path) -> anyhow::Result<Run> {
     anyhow::ensure!(!points.is_empty(), "{} has no rows", path.display());
     let summary_path = dir.join("summary.json");
     let summary = if summary_path.is_file() {
-        let text = std::fs::read_to_string(&summary_path)
-            .with_context(|| format!("reading {}", summary_path.display()))?;
-        Some(
-            serde_json::from_str::<Value>(&text)
-                .with_context(|| format!("parsing {}", summary_path.display()))?,
-        )
+        Some(run_files::read::<TrainSummary>(&summary_path)?)
     } else {
         None
     };
@@ -941,23 +1031,20 @@ fn read_run(dir: &Path) -> anyhow::Result<Run> {
     })
 }
 
-/// A string field of a summary.
-fn field_str(v: &Option<Value>, key: &str) -> Option<String> {
-    match v.as_ref()?.get(key)? {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
-}
+/// One summary field as text (`None` where the summary holds none).
+type SummaryField = fn(&TrainSummary) -> Option<String>;
 
-/// A number field of a summary.
-fn field_f64(v: &Option<Value>, key: &str) -> Option<f64> {
-    v.as_ref()?.get(key)?.as_f64()
-}
+/// The summary fields that runs pooled into one spread must share, by name.
+const SAME_TASK_FIELDS: [(&str, SummaryField); 3] = [
+    ("scenario", |s| s.scenario.clone()),
+    ("env", |s| Some(s.env.clone())),
+    ("agent", |s| Some(s.agent.clone())),
+];
 
 /// The task a run trained on: the summary's `scenario`, else its `env`.
 fn task(run: &Run) -> Option<String> {
-    field_str(&run.summary, "scenario").or_else(|| field_str(&run.summary, "env"))
+    let s = run.summary.as_ref()?;
+    Some(s.scenario.clone().unwrap_or_else(|| s.env.clone()))
 }
 
 /// Seconds as `12.3 s`, `4 min 5 s` or `1 h 2 min`.
@@ -982,19 +1069,12 @@ fn dir_name(p: &Path) -> String {
         .unwrap_or_else(|| p.display().to_string())
 }
 
-/// Builds the plot and the Markdown report of one training run (`runs == [dir]`) or of the
-/// runs under `dir`.
-fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow::Result<String> {
-    let runs: Vec<Run> = runs
-        .iter()
-        .map(|d| read_run(d))
-        .collect::<anyhow::Result<_>>()?;
-    let single = runs.len() == 1 && runs[0].dir == dir;
-    // Runs pooled into one spread must be the same task and agent.
-    for key in ["scenario", "env", "agent"] {
+/// Fails when the runs under `dir` differ in scenario, env or agent.
+fn check_same_task(dir: &Path, runs: &[Run]) -> anyhow::Result<()> {
+    for (key, field) in SAME_TASK_FIELDS {
         let values: Vec<(String, String)> = runs
             .iter()
-            .filter_map(|r| field_str(&r.summary, key).map(|v| (dir_name(&r.dir), v)))
+            .filter_map(|r| field(r.summary.as_ref()?).map(|v| (dir_name(&r.dir), v)))
             .collect();
         if let Some((_, first)) = values.first()
             && values.iter().any(|(_, v)| v != first)
@@ -1008,13 +1088,25 @@ fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow:
             );
         }
     }
+    Ok(())
+}
+
+/// The title of a training report and what its returns are.
+fn training_labels(
+    dir: &Path,
+    runs: &[Run],
+    single: bool,
+    title: Option<&str>,
+) -> (String, String) {
     let task_name = runs.iter().find_map(task);
-    let agent = runs.iter().find_map(|r| field_str(&r.summary, "agent"));
+    let agent = runs
+        .iter()
+        .find_map(|r| r.summary.as_ref().map(|s| s.agent.clone()));
     let classic = task_name.as_deref().is_some_and(|t| {
         CLASSIC_ENVS.contains(&t)
             && runs
                 .iter()
-                .all(|r| field_str(&r.summary, "scenario").is_none())
+                .all(|r| r.summary.as_ref().is_none_or(|s| s.scenario.is_none()))
     });
     let return_desc = if classic || task_name.is_none() {
         "episode return (reward units)".to_string()
@@ -1034,16 +1126,29 @@ fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow:
             format!("Training: {what}, {} runs ({})", runs.len(), dir_name(dir))
         }
     });
-    // Optional reference line from the summary: `best_baseline` {policy, return_mean}.
-    let reference = runs.iter().find_map(|r| {
-        let b = r.summary.as_ref()?.get("best_baseline")?;
-        let v = b.get("return_mean")?.as_f64()?;
-        let p = b
-            .get("policy")
-            .and_then(Value::as_str)
-            .unwrap_or("best baseline");
-        Some((format!("{p} (best baseline)"), v))
-    });
+    (title, return_desc)
+}
+
+/// The optional reference line of the plot: a summary's `best_baseline` (added by `clv demo`).
+fn baseline_reference(runs: &[Run]) -> Option<(String, f64)> {
+    runs.iter().find_map(|r| {
+        let b = r.summary.as_ref()?.best_baseline.as_ref()?;
+        Some((format!("{} (best baseline)", b.policy), b.return_mean))
+    })
+}
+
+/// Builds the plot and the Markdown report of one training run (`runs == [dir]`) or of the
+/// runs under `dir`.
+fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow::Result<String> {
+    let runs: Vec<Run> = runs
+        .iter()
+        .map(|d| read_run(d))
+        .collect::<anyhow::Result<_>>()?;
+    let single = runs.len() == 1 && runs[0].dir == dir;
+    // Runs pooled into one spread must be the same task and agent.
+    check_same_task(dir, &runs)?;
+    let (title, return_desc) = training_labels(dir, &runs, single, title);
+    let reference = baseline_reference(&runs);
     let curves = plots::TrainingCurves {
         title: title.clone(),
         return_desc,
@@ -1061,166 +1166,185 @@ fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow:
     let _ = writeln!(s, "# {title}\n");
     let _ = writeln!(s, "## Result\n");
     if single {
-        let r = &runs[0];
-        let steps = r.points.last().map_or(0.0, |p| p.env_steps);
-        let steps = field_f64(&r.summary, "env_steps").unwrap_or(steps);
-        let wall = field_f64(&r.summary, "wall_seconds").or(r.wall_seconds);
-        let _ = write!(s, "{steps:.0} environment steps");
-        if let Some(u) = field_f64(&r.summary, "updates") {
-            let _ = write!(s, ", {u:.0} gradient updates");
-        }
-        if let Some(w) = wall {
-            let _ = write!(s, " in {} of training", duration(w));
-        }
-        if let Some(stop) = field_str(&r.summary, "stop") {
-            let _ = write!(s, " (stopped: {stop})");
-        }
-        let _ = writeln!(s, ".\n");
-        match &r.summary {
-            Some(_) => {
-                if let (Some(m), Some(sd)) = (
-                    field_f64(&r.summary, "eval_return_mean"),
-                    field_f64(&r.summary, "eval_return_std"),
-                ) {
-                    let eps = field_f64(&r.summary, "eval_episodes")
-                        .map(|e| format!(" over {e:.0} test episodes"))
-                        .unwrap_or_default();
-                    let ck = field_str(&r.summary, "eval_checkpoint")
-                        .map(|c| format!(" of the `{c}` checkpoint"))
-                        .unwrap_or_default();
-                    let _ = writeln!(
-                        s,
-                        "**Final evaluation**{ck} on test seeds (used once): mean return \
-                         **{m:.2}** (sd {sd:.2}){eps}.\n"
-                    );
-                }
-                if let Some(m) = field_f64(&r.summary, "eval_clv_mean") {
-                    let ci = r
-                        .summary
-                        .as_ref()
-                        .and_then(|v| v.get("eval_clv_ci95"))
-                        .and_then(Value::as_array)
-                        .and_then(|a| Some([a.first()?.as_f64()?, a.get(1)?.as_f64()?]))
-                        .map(|ci| format!(" (95% CI {})", usd_interval(ci, false)))
-                        .unwrap_or_default();
-                    let n = field_f64(&r.summary, "eval_customers")
-                        .map(|n| format!(" over {n:.0} test customers"))
-                        .unwrap_or_default();
-                    let _ = writeln!(
-                        s,
-                        "**Realised CLV of the learned policy**: {} per customer{ci}{n}.\n",
-                        usd(m)
-                    );
-                }
-                if let (Some(v), Some(at)) = (
-                    field_f64(&r.summary, "best_valid_return_mean"),
-                    field_f64(&r.summary, "best_valid_env_steps"),
-                ) {
-                    let _ = writeln!(
-                        s,
-                        "Best validation return {v:.2}, at {at:.0} environment steps.\n"
-                    );
-                }
-                if let Some(m) = field_f64(&r.summary, "action_margin") {
-                    let _ = writeln!(
-                        s,
-                        "Greedy acting keeps the empty offer unless another offer's Q beats it by {m} (scaled-reward units; the evaluated checkpoint's margin).\n"
-                    );
-                }
-                if let Some(m) = field_f64(&r.summary, "last_eval_return_mean") {
-                    let sd = field_f64(&r.summary, "last_eval_return_std").unwrap_or(f64::NAN);
-                    let _ = writeln!(
-                        s,
-                        "The last checkpoint on the same test seeds: {m:.2} (sd {sd:.2}).\n"
-                    );
-                }
-            }
-            None => {
-                let _ = writeln!(
-                    s,
-                    "No summary.json: the run did not finish, so there is no final evaluation; \
-                     the curves show the metrics logged so far.\n"
-                );
-            }
-        }
+        md_single_run(&mut s, &runs[0]);
     } else {
-        let _ = writeln!(
-            s,
-            "{} runs of the same task and agent; the curves show their mean and the min-max \
-             band across runs.\n",
-            runs.len()
-        );
-        let _ = writeln!(
-            s,
-            "| run | seed | env steps | wall time | test return (mean) | sd | best validation |\n|---|---:|---:|---:|---:|---:|---:|"
-        );
-        let mut finals = vec![];
-        for r in &runs {
-            let steps = field_f64(&r.summary, "env_steps")
-                .unwrap_or_else(|| r.points.last().map_or(0.0, |p| p.env_steps));
-            let wall = field_f64(&r.summary, "wall_seconds").or(r.wall_seconds);
-            let m = field_f64(&r.summary, "eval_return_mean");
-            finals.extend(m);
-            let f = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
-            let rel = r
-                .dir
-                .strip_prefix(dir)
-                .unwrap_or(&r.dir)
-                .display()
-                .to_string();
-            let _ = writeln!(
-                s,
-                "| [{}]({}/) | {} | {steps:.0} | {} | {} | {} | {} |",
-                dir_name(&r.dir),
-                rel,
-                field_str(&r.summary, "seed").unwrap_or_else(|| "-".into()),
-                wall.map(duration).unwrap_or_else(|| "-".into()),
-                f(m),
-                f(field_f64(&r.summary, "eval_return_std")),
-                f(field_f64(&r.summary, "best_valid_return_mean")),
-            );
-        }
-        s.push('\n');
-        if !finals.is_empty() {
-            let n = finals.len() as f64;
-            let mean = finals.iter().sum::<f64>() / n;
-            let sd = if finals.len() > 1 {
-                (finals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-            } else {
-                0.0
-            };
-            let lo = finals.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = finals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let _ = writeln!(
-                s,
-                "**Final test return across {} finished runs: mean {mean:.2}, sd {sd:.2} across \
-                 runs (min {lo:.2}, max {hi:.2}).**\n",
-                finals.len()
-            );
-        }
-        let unfinished = runs.iter().filter(|r| r.summary.is_none()).count();
-        if unfinished > 0 {
-            let _ = writeln!(
-                s,
-                "{unfinished} run(s) have no summary.json (unfinished): their curves are \
-                 included, their final evaluation is not.\n"
-            );
-        }
+        md_runs_table(&mut s, dir, &runs);
+        md_runs_spread(&mut s, &runs);
     }
     if let Some((label, v)) = &reference {
         let _ = writeln!(s, "Reference line: {label} at {v:.2}.\n");
     }
+    md_training_plots_and_data(&mut s, dir, &files, single, runs[0].summary.is_some());
+    Ok(s)
+}
+
+/// The Result of one run: its budget, then its final evaluation (or why there is none).
+fn md_single_run(s: &mut String, r: &Run) {
+    let _ = write!(s, "{:.0} environment steps", r.env_steps());
+    if let Some(u) = &r.summary {
+        let _ = write!(s, ", {:.0} gradient updates", u.updates as f64);
+    }
+    if let Some(w) = r.wall_seconds() {
+        let _ = write!(s, " in {} of training", duration(w));
+    }
+    if let Some(summary) = &r.summary {
+        let _ = write!(s, " (stopped: {})", summary.stop);
+    }
+    let _ = writeln!(s, ".\n");
+    match &r.summary {
+        Some(summary) => md_final_evaluation(s, summary),
+        None => {
+            let _ = writeln!(
+                s,
+                "No summary.json: the run did not finish, so there is no final evaluation; \
+                 the curves show the metrics logged so far.\n"
+            );
+        }
+    }
+}
+
+/// The final evaluation of a finished run, from its summary.json.
+fn md_final_evaluation(s: &mut String, summary: &TrainSummary) {
+    let known = run_files::known;
+    if let (Some(m), Some(sd)) = (
+        known(summary.eval_return_mean),
+        known(summary.eval_return_std),
+    ) {
+        let eps = format!(" over {:.0} test episodes", summary.eval_episodes as f64);
+        let ck = format!(" of the `{}` checkpoint", summary.eval_checkpoint);
+        let _ = writeln!(
+            s,
+            "**Final evaluation**{ck} on test seeds (used once): mean return \
+             **{m:.2}** (sd {sd:.2}){eps}.\n"
+        );
+    }
+    if let Some(m) = summary.eval_clv_mean {
+        let ci = summary
+            .eval_clv_ci95
+            .map(|ci| format!(" (95% CI {})", usd_interval(ci, false)))
+            .unwrap_or_default();
+        let n = summary
+            .eval_customers
+            .map(|n| format!(" over {:.0} test customers", n as f64))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "**Realised CLV of the learned policy**: {} per customer{ci}{n}.\n",
+            usd(m)
+        );
+    }
+    if let (Some(v), Some(at)) = (summary.best_valid_return_mean, summary.best_valid_env_steps) {
+        let _ = writeln!(
+            s,
+            "Best validation return {v:.2}, at {:.0} environment steps.\n",
+            at as f64
+        );
+    }
+    if let Some(m) = summary.action_margin {
+        let _ = writeln!(
+            s,
+            "Greedy acting keeps the empty offer unless another offer's Q beats it by {m} (scaled-reward units; the evaluated checkpoint's margin).\n"
+        );
+    }
+    if let Some(m) = known(summary.last_eval_return_mean) {
+        let sd = summary.last_eval_return_std;
+        let _ = writeln!(
+            s,
+            "The last checkpoint on the same test seeds: {m:.2} (sd {sd:.2}).\n"
+        );
+    }
+}
+
+/// One table row per run of a folder of runs.
+fn md_runs_table(s: &mut String, dir: &Path, runs: &[Run]) {
+    let _ = writeln!(
+        s,
+        "{} runs of the same task and agent; the curves show their mean and the min-max \
+         band across runs.\n",
+        runs.len()
+    );
+    let _ = writeln!(
+        s,
+        "| run | seed | env steps | wall time | test return (mean) | sd | best validation |\n|---|---:|---:|---:|---:|---:|---:|"
+    );
+    let f = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
+    for r in runs {
+        let rel = r
+            .dir
+            .strip_prefix(dir)
+            .unwrap_or(&r.dir)
+            .display()
+            .to_string();
+        let _ = writeln!(
+            s,
+            "| [{}]({}/) | {} | {:.0} | {} | {} | {} | {} |",
+            dir_name(&r.dir),
+            rel,
+            r.summary
+                .as_ref()
+                .map_or_else(|| "-".into(), |s| s.seed.to_string()),
+            r.env_steps(),
+            r.wall_seconds().map(duration).unwrap_or_else(|| "-".into()),
+            f(r.number(|s| s.eval_return_mean)),
+            f(r.number(|s| s.eval_return_std)),
+            f(r.summary.as_ref().and_then(|s| s.best_valid_return_mean)),
+        );
+    }
+    s.push('\n');
+}
+
+/// The spread of the final test returns across the finished runs, and the unfinished count.
+fn md_runs_spread(s: &mut String, runs: &[Run]) {
+    let finals: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r.number(|s| s.eval_return_mean))
+        .collect();
+    if !finals.is_empty() {
+        let n = finals.len() as f64;
+        let mean = finals.iter().sum::<f64>() / n;
+        let sd = if finals.len() > 1 {
+            (finals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        let lo = finals.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = finals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let _ = writeln!(
+            s,
+            "**Final test return across {} finished runs: mean {mean:.2}, sd {sd:.2} across \
+             runs (min {lo:.2}, max {hi:.2}).**\n",
+            finals.len()
+        );
+    }
+    let unfinished = runs.iter().filter(|r| r.summary.is_none()).count();
+    if unfinished > 0 {
+        let _ = writeln!(
+            s,
+            "{unfinished} run(s) have no summary.json (unfinished): their curves are \
+             included, their final evaluation is not.\n"
+        );
+    }
+}
+
+/// The Plots and Data sections of a training report.
+fn md_training_plots_and_data(
+    s: &mut String,
+    dir: &Path,
+    files: &[PathBuf],
+    single: bool,
+    has_summary: bool,
+) {
     let _ = writeln!(s, "## Plots\n");
     let _ = writeln!(
         s,
         "Return of training episodes (exploring) and of greedy validation episodes against \
          environment steps (top); training loss (bottom).\n"
     );
-    let _ = write!(s, "{}", embed(dir, "Training curves", &files));
+    let _ = write!(s, "{}", embed(dir, "Training curves", files));
     let _ = writeln!(
         s,
         "## Data\n\n{}This report was regenerated from them by `clv report`.",
-        match (single, runs[0].summary.is_some()) {
+        match (single, has_summary) {
             (true, true) => {
                 "[metrics.csv](metrics.csv) (one row per logging step and evaluation), \
                  [summary.json](summary.json). "
@@ -1230,7 +1354,6 @@ fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow:
             (false, _) => "Each run directory's metrics.csv and summary.json. ",
         }
     );
-    Ok(s)
 }
 
 #[cfg(test)]

@@ -139,46 +139,8 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// What `summary.json` holds.
-#[derive(Debug, Serialize)]
-struct Summary {
-    /// `cartpole`, or the scenario's name.
-    env: String,
-    /// The scenario file of a scenario run.
-    scenario: Option<String>,
-    gamma: f64,
-    agent: AgentKind,
-    seed: u64,
-    device: String,
-    config_source: String,
-    env_steps: u64,
-    updates: u64,
-    stop: String,
-    /// Seconds spent training (across resumes), excluding the final test evaluation.
-    wall_seconds: f64,
-    /// Seconds of this command, including the final test evaluation.
-    command_wall_seconds: f64,
-    /// Which checkpoint the test evaluation used.
-    eval_checkpoint: String,
-    eval_episodes: usize,
-    eval_return_mean: f64,
-    eval_return_std: f64,
-    eval_return_min: f64,
-    best_valid_return_mean: Option<f64>,
-    best_valid_env_steps: Option<u64>,
-    /// The last checkpoint on the same test seeds, for comparison.
-    last_eval_return_mean: f64,
-    last_eval_return_std: f64,
-    /// DQN on a scenario: the evaluated checkpoint's greedy-acting margin (scaled-reward
-    /// units), chosen on validation when the config lists `margin_candidates`.
-    action_margin: Option<f64>,
-    /// Scenario runs: mean realised CLV per test customer of the evaluated checkpoint, dollars.
-    eval_clv_mean: Option<f64>,
-    /// Scenario runs: its 95% interval.
-    eval_clv_ci95: Option<[f64; 2]>,
-    /// Scenario runs: test customers.
-    eval_customers: Option<u64>,
-}
+// The layout of summary.json: `crate::run_files::TrainSummary`.
+use crate::run_files::{TRAIN_SUMMARY_SCHEMA_VERSION, TrainSummary as Summary, serde_name};
 
 use crate::io::write_atomic;
 
@@ -779,6 +741,8 @@ fn execute<L: Learner + ScenarioAgent>(
         (_, None) => trainer.agent.action_margin(),
     };
     let summary = Summary {
+        schema_version: TRAIN_SUMMARY_SCHEMA_VERSION,
+        best_baseline: None,
         action_margin,
         env: env_name,
         scenario: match task {
@@ -786,7 +750,7 @@ fn execute<L: Learner + ScenarioAgent>(
             Task::Classic(_) => None,
         },
         gamma: cfg.gamma,
-        agent,
+        agent: serde_name(&agent),
         seed,
         device: format!("{device:?}"),
         config_source,
@@ -808,10 +772,7 @@ fn execute<L: Learner + ScenarioAgent>(
         eval_clv_ci95: clv.map(|c| c.0.ci95),
         eval_customers: clv.map(|c| c.1),
     };
-    write_atomic(
-        &out.join("summary.json"),
-        &serde_json::to_vec_pretty(&summary)?,
-    )?;
+    summary.write(&out.join("summary.json"))?;
     crate::cmd::report::report_dir(&out, None)?;
     if !args.quiet {
         let what = if summary.eval_clv_mean.is_some() {

@@ -1,0 +1,61 @@
+//! `comparison.json` of `clv compare`, and the object `clv compare --json` prints.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::RunFile;
+use crate::evaluation::PolicyReport;
+
+/// Version of the layout of `comparison.json`.
+pub const COMPARISON_SCHEMA_VERSION: u32 = 1;
+
+/// Several policies on the same customers and random streams, with paired differences to a
+/// reference, overall and by value segment. Written with sorted keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Layout version ([`COMPARISON_SCHEMA_VERSION`]; 0 when written before it existed).
+    #[serde(default)]
+    pub schema_version: u32,
+    /// Scenario name.
+    pub scenario: String,
+    /// Customers per seed.
+    pub customers_per_seed: u64,
+    /// Population seeds pooled, within `seed_domain`.
+    pub seeds: Vec<u64>,
+    /// `test` or `validation` (comparisons saved before the field existed were on test seeds).
+    #[serde(default = "test_domain")]
+    pub seed_domain: String,
+    /// Scored periods.
+    pub horizon: u32,
+    /// The reference policy of the paired differences, as given (a spec).
+    pub reference: String,
+    /// What the intervals are, in words.
+    #[serde(default)]
+    pub intervals: String,
+    /// One row per policy over all customers, in the order given.
+    pub policies: Vec<PolicyReport>,
+    /// The same rows by value segment (`high`, `mid`, `low`).
+    #[serde(default)]
+    pub segments: BTreeMap<String, Vec<PolicyReport>>,
+    /// Run time (informational: varies between runs).
+    #[serde(default)]
+    pub timing: ComparisonTiming,
+}
+
+/// Run time of `clv compare` (informational).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ComparisonTiming {
+    /// Seconds of the evaluation of every policy.
+    pub elapsed_seconds: f64,
+}
+
+/// The seed domain of a comparison saved without one.
+fn test_domain() -> String {
+    "test".into()
+}
+
+impl RunFile for Comparison {
+    const FILE: &'static str = "comparison.json";
+    const SCHEMA_VERSION: u32 = COMPARISON_SCHEMA_VERSION;
+}
