@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 
 use crate::error::AgentError;
-use crate::learner::LoopState;
+use crate::learner::{LoadedCheckpoint, LoopState};
 use crate::replay::{ReplayBuffer, ReplayState};
 
 /// Version of the checkpoint layout written by this crate (2: configs with a `train` section,
@@ -215,6 +215,20 @@ pub fn load_replay(
     state
         .map(|s| ReplayBuffer::load_rows(&dir.join(REPLAY_FILE), s))
         .transpose()
+}
+
+/// The loaded checkpoint of `agent` (built and filled from the folder `dir` by its
+/// algorithm) with the replay rows and loop state `meta` names.
+pub fn loaded<A, P>(
+    dir: &Path,
+    agent: A,
+    meta: CheckpointMeta<P>,
+) -> Result<LoadedCheckpoint<A>, AgentError> {
+    Ok(LoadedCheckpoint {
+        agent,
+        replay: load_replay(dir, meta.replay)?,
+        loop_state: meta.loop_state,
+    })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AgentError;
 use crate::fields::{all_non_negative, at_least_one, check, non_negative, positive, unit};
-use crate::learner::{AgentConfig, TrainConfig};
+use crate::learner::{TrainConfig, impl_agent_config};
 use crate::mlp::Activation;
 use crate::schedule::LinearSchedule;
 
@@ -190,30 +190,7 @@ impl DqnConfig {
     }
 }
 
-impl AgentConfig for DqnConfig {
-    fn train(&self) -> &TrainConfig {
-        &self.train
-    }
-    fn train_mut(&mut self) -> &mut TrainConfig {
-        &mut self.train
-    }
-    fn gamma(&self) -> f64 {
-        self.gamma
-    }
-    fn set_gamma(&mut self, gamma: f64) {
-        self.gamma = gamma;
-    }
-    fn fix_action_margin(&mut self, margin: f64) {
-        self.action_margin = margin;
-        self.margin_candidates.clear();
-    }
-    fn validate(&self) -> Result<(), AgentError> {
-        DqnConfig::validate(self)
-    }
-    fn to_ron(&self) -> String {
-        DqnConfig::to_ron(self)
-    }
-}
+impl_agent_config!(DqnConfig);
 
 /// Reads a (partial) `train: (...)` section over DQN's loop defaults.
 fn dqn_train<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TrainConfig, D::Error> {

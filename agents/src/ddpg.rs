@@ -35,7 +35,7 @@ use tch::{Device, Kind, Tensor};
 
 use clv_envs::ActionSpace;
 
-use crate::checkpoint::{load_networks, load_replay, read_checkpoint, write_checkpoint};
+use crate::checkpoint::{load_networks, loaded, read_checkpoint, write_checkpoint};
 use crate::ddpg_config::DdpgConfig;
 use crate::error::AgentError;
 use crate::learner::{Learner, LearnerStats, LoadedCheckpoint, LoopState};
@@ -742,7 +742,7 @@ impl Learner for Ddpg {
     /// for what is and is not restored).
     fn load(dir: &Path, device: Device) -> Result<LoadedCheckpoint<Self>, AgentError> {
         let meta = read_checkpoint::<DdpgPayload>(dir, DDPG_ALGORITHM)?;
-        let p = meta.agent;
+        let p = meta.agent.clone();
         let mut agent = Ddpg::new(p.config, p.obs_dim, &p.low, &p.high, device, 0, 0)?;
         load_networks(
             dir,
@@ -759,11 +759,7 @@ impl Learner for Ddpg {
         agent.actor_updates = p.actor_updates;
         agent.noise = p.noise;
         agent.smooth_rng = p.smooth_rng;
-        Ok(LoadedCheckpoint {
-            agent,
-            replay: load_replay(dir, meta.replay)?,
-            loop_state: meta.loop_state,
-        })
+        loaded(dir, agent, meta)
     }
 
     fn save(

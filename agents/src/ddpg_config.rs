@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AgentError;
 use crate::fields::{all_non_negative, at_least_one, check, non_negative, positive};
-use crate::learner::{AgentConfig, TrainConfig};
+use crate::learner::{TrainConfig, impl_agent_config};
 use crate::mlp::Activation;
 use crate::noise::NoiseKind;
 
@@ -199,30 +199,7 @@ impl DdpgConfig {
     }
 }
 
-impl AgentConfig for DdpgConfig {
-    fn train(&self) -> &TrainConfig {
-        &self.train
-    }
-    fn train_mut(&mut self) -> &mut TrainConfig {
-        &mut self.train
-    }
-    fn gamma(&self) -> f64 {
-        self.gamma
-    }
-    fn set_gamma(&mut self, gamma: f64) {
-        self.gamma = gamma;
-    }
-    fn fix_action_margin(&mut self, margin: f64) {
-        self.action_margin = margin;
-        self.margin_candidates.clear();
-    }
-    fn validate(&self) -> Result<(), AgentError> {
-        DdpgConfig::validate(self)
-    }
-    fn to_ron(&self) -> String {
-        DdpgConfig::to_ron(self)
-    }
-}
+impl_agent_config!(DdpgConfig);
 
 /// Reads a (partial) `train: (...)` section over DDPG's loop defaults.
 fn ddpg_train<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TrainConfig, D::Error> {

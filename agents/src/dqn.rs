@@ -19,7 +19,7 @@ use tch::{Device, Kind, Tensor};
 
 use clv_envs::ActionSpace;
 
-use crate::checkpoint::{load_networks, load_replay, read_checkpoint, write_checkpoint};
+use crate::checkpoint::{load_networks, loaded, read_checkpoint, write_checkpoint};
 use crate::config::{DqnConfig, TargetUpdate};
 use crate::error::AgentError;
 use crate::learner::{Learner, LearnerStats, LoadedCheckpoint, LoopState};
@@ -422,7 +422,7 @@ impl Learner for Dqn {
     /// for what is and is not restored).
     fn load(dir: &Path, device: Device) -> Result<LoadedCheckpoint<Self>, AgentError> {
         let meta = read_checkpoint::<DqnPayload>(dir, DQN_ALGORITHM)?;
-        let p = meta.agent;
+        let p = meta.agent.clone();
         let mut agent = Dqn::new(p.config, p.obs_dim, p.n_actions, device, 0, 0)?;
         load_networks(
             dir,
@@ -435,11 +435,7 @@ impl Learner for Dqn {
         agent.env_steps = p.env_steps;
         agent.updates = p.updates;
         agent.rng = p.explore_rng;
-        Ok(LoadedCheckpoint {
-            agent,
-            replay: load_replay(dir, meta.replay)?,
-            loop_state: meta.loop_state,
-        })
+        loaded(dir, agent, meta)
     }
 
     fn save(

@@ -199,11 +199,53 @@ pub trait AgentConfig: Clone {
     /// Acts with this greedy-acting margin (scaled-reward units) as it is, with no candidates
     /// to choose from on validation.
     fn fix_action_margin(&mut self, margin: f64);
+    /// Greedy-acting margins to choose from at each validation (scaled-reward units).
+    fn margin_candidates(&self) -> &[f64];
+    /// The greedy-acting margin (scaled-reward units) when the config keeps a default action.
+    fn acting_margin(&self) -> Option<f64>;
     /// Checks every field's range; the error names the first bad field.
     fn validate(&self) -> Result<(), AgentError>;
     /// The config as pretty RON (every field, resolved).
     fn to_ron(&self) -> String;
 }
+
+/// Implements [`AgentConfig`] for an algorithm's config with fields `train`, `gamma`,
+/// `keep_action`, `action_margin`, `margin_candidates` and inherent `validate` and `to_ron`.
+macro_rules! impl_agent_config {
+    ($config:ty) => {
+        impl $crate::learner::AgentConfig for $config {
+            fn train(&self) -> &$crate::learner::TrainConfig {
+                &self.train
+            }
+            fn train_mut(&mut self) -> &mut $crate::learner::TrainConfig {
+                &mut self.train
+            }
+            fn gamma(&self) -> f64 {
+                self.gamma
+            }
+            fn set_gamma(&mut self, gamma: f64) {
+                self.gamma = gamma;
+            }
+            fn fix_action_margin(&mut self, margin: f64) {
+                self.action_margin = margin;
+                self.margin_candidates.clear();
+            }
+            fn margin_candidates(&self) -> &[f64] {
+                &self.margin_candidates
+            }
+            fn acting_margin(&self) -> Option<f64> {
+                self.keep_action.is_some().then_some(self.action_margin)
+            }
+            fn validate(&self) -> Result<(), $crate::error::AgentError> {
+                <$config>::validate(self)
+            }
+            fn to_ron(&self) -> String {
+                <$config>::to_ron(self)
+            }
+        }
+    };
+}
+pub(crate) use impl_agent_config;
 
 /// What one update of any learner measured.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

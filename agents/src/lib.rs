@@ -3,8 +3,16 @@
 //! DQN ([`Dqn`], double DQN with a target network) and DDPG with TD3's options ([`Ddpg`])
 //! train through one loop, [`Trainer`] ([`DqnTrainer`], [`DdpgTrainer`]), generic over the
 //! [`Learner`] and over any [`clv_envs::VecEnv`]: CartPole and Pendulum for validation, the
-//! customer population for the real task. A trained agent acts through the [`Policy`]
-//! (discrete) or [`ContinuousPolicy`] trait on whole batches.
+//! customer population for the real task. The loop's settings are one [`TrainConfig`], the
+//! `train: (...)` section of every algorithm's config. A trained agent acts through the
+//! [`Policy`] (discrete) or [`ContinuousPolicy`] trait on whole batches, and on a scenario's
+//! customers as a simulator policy ([`CatalogueAgent`], [`ContinuousAgent`],
+//! [`load_agent_policy`]); [`PopulationValidator`] scores it by realised CLV.
+//!
+//! Modules, each importing only those before it: `error`, `fields` (config checks), `policy`,
+//! `replay`, `learner` (the learner / loop boundary), `nets` (update pieces), `checkpoint`
+//! (shared checkpoint I/O), one file per algorithm (`dqn` + `config`, `ddpg` +
+//! `ddpg_config`), `scenario_policy`, `validate`, `train` (the loop).
 #![warn(missing_docs)]
 
 mod checkpoint;

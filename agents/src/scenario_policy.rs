@@ -19,7 +19,7 @@ use crate::ddpg::{Ddpg, load_ddpg_checkpoint};
 use crate::device::DeviceChoice;
 use crate::dqn::{Dqn, load_checkpoint};
 use crate::error::AgentError;
-use crate::learner::AgentConfig;
+use crate::learner::{AgentConfig, Learner};
 use crate::policy::ContinuousPolicy;
 
 /// A discrete-action agent acting on a population through the offer catalogue.
@@ -166,7 +166,7 @@ impl<P: ContinuousPolicy + Send> Policy for ContinuousAgent<P> {
 }
 
 /// A trained agent that can act on a scenario's population as a simulator [`Policy`].
-pub trait ScenarioAgent {
+pub trait ScenarioAgent: Learner {
     /// The agent (borrowed) as a greedy policy named `name`, checked against `scenario`.
     fn scenario_policy<'a>(
         &'a mut self,
@@ -174,20 +174,18 @@ pub trait ScenarioAgent {
         scenario: &Scenario,
     ) -> Result<Box<dyn Policy + 'a>, AgentError>;
 
+    /// Acts greedily with `margin` (scaled-reward units, >= 0) from now on.
+    fn set_action_margin(&mut self, margin: f64) -> Result<(), AgentError>;
+
     /// Greedy-acting margins to choose from at each validation (scaled-reward units); empty
     /// when the agent has none to choose.
     fn margin_candidates(&self) -> Vec<f64> {
-        Vec::new()
+        self.config().margin_candidates().to_vec()
     }
 
-    /// The greedy-acting margin in use, where the agent has one.
+    /// The greedy-acting margin in use, where the agent keeps a default action.
     fn action_margin(&self) -> Option<f64> {
-        None
-    }
-
-    /// Acts greedily with `margin` from now on (agents without a margin ignore it).
-    fn set_action_margin(&mut self, _margin: f64) -> Result<(), AgentError> {
-        Ok(())
+        self.config().acting_margin()
     }
 }
 
@@ -198,17 +196,6 @@ impl ScenarioAgent for Dqn {
         scenario: &Scenario,
     ) -> Result<Box<dyn Policy + 'a>, AgentError> {
         Ok(Box::new(CatalogueAgent::new(self, name, scenario)?))
-    }
-
-    fn margin_candidates(&self) -> Vec<f64> {
-        self.config().margin_candidates.clone()
-    }
-
-    fn action_margin(&self) -> Option<f64> {
-        self.config()
-            .keep_action
-            .is_some()
-            .then_some(self.config().action_margin)
     }
 
     fn set_action_margin(&mut self, margin: f64) -> Result<(), AgentError> {
@@ -223,17 +210,6 @@ impl ScenarioAgent for Ddpg {
         scenario: &Scenario,
     ) -> Result<Box<dyn Policy + 'a>, AgentError> {
         Ok(Box::new(ContinuousAgent::new(self, name, scenario)?))
-    }
-
-    fn margin_candidates(&self) -> Vec<f64> {
-        self.config().margin_candidates.clone()
-    }
-
-    fn action_margin(&self) -> Option<f64> {
-        self.config()
-            .keep_action
-            .is_some()
-            .then_some(self.config().action_margin)
     }
 
     fn set_action_margin(&mut self, margin: f64) -> Result<(), AgentError> {
@@ -268,7 +244,7 @@ pub fn load_agent_policy(
     match kind {
         "dqn" | "myopic" => {
             let agent = load_checkpoint(&ck, DeviceChoice::Auto.resolve()?)?.agent;
-            let gamma = agent.config().gamma();
+            let gamma = agent.config().gamma;
             if kind == "myopic" && gamma != 0.0 {
                 return Err(wrong(format!(
                     "trained with gamma {gamma}; a myopic run has gamma 0 (clv train --agent myopic)"

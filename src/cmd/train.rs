@@ -735,8 +735,28 @@ fn execute<L: CliLearner>(
     write_metrics(&out.join("metrics.csv"), &rows)?;
     let report = result.context("training")?;
 
-    // Final report: the best-on-validation checkpoint on test seeds (used once), and the last
-    // checkpoint on the same seeds for comparison.
+    let summary = final_report(args, task, &mut prep, &ck_root, &report, started)?;
+    write_atomic(
+        &out.join("summary.json"),
+        &serde_json::to_vec_pretty(&summary)?,
+    )?;
+    crate::cmd::report::report_dir(&out, None)?;
+    if !args.quiet {
+        print_result(&out, &summary, &report, args.test_customers);
+    }
+    Ok(())
+}
+
+/// The final report: the best-on-validation checkpoint on test seeds (used once), and the
+/// last checkpoint on the same seeds for comparison.
+fn final_report<L: CliLearner>(
+    args: &Args,
+    task: &Task,
+    prep: &mut Prepared<L>,
+    ck_root: &Path,
+    report: &TrainReport,
+    started: Instant,
+) -> anyhow::Result<Summary> {
     let best_dir = ck_root.join(BEST_CHECKPOINT);
     let mut best = if best_dir.exists() {
         let loaded = L::load(&best_dir, prep.device)
@@ -764,7 +784,7 @@ fn execute<L: CliLearner>(
     } else {
         LAST_CHECKPOINT
     };
-    let summary = Summary {
+    Ok(Summary {
         action_margin,
         env: task.name(),
         scenario: match task {
@@ -798,16 +818,7 @@ fn execute<L: CliLearner>(
         eval_clv_mean: scores.clv.map(|c| c.0.mean),
         eval_clv_ci95: scores.clv.map(|c| c.0.ci95),
         eval_customers: scores.clv.map(|c| c.1),
-    };
-    write_atomic(
-        &out.join("summary.json"),
-        &serde_json::to_vec_pretty(&summary)?,
-    )?;
-    crate::cmd::report::report_dir(&out, None)?;
-    if !args.quiet {
-        print_result(&out, &summary, &report, args.test_customers);
-    }
-    Ok(())
+    })
 }
 
 /// The run's one-line result on stdout.
