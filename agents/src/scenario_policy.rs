@@ -22,6 +22,24 @@ use crate::error::AgentError;
 use crate::learner::{AgentConfig, Learner};
 use crate::policy::ContinuousPolicy;
 
+/// Calls `f(start, rows, features)` for each chunk of at most `ACT_CHUNK` customers of
+/// `batch` (bounding the forward pass's memory), their features row-major in `buf`.
+fn for_each_chunk(
+    batch: &ObsBatch<'_>,
+    buf: &mut Vec<f32>,
+    mut f: impl FnMut(usize, usize, &[f32]),
+) {
+    let (dim, n) = (batch.obs_dim(), batch.len());
+    let mut start = 0;
+    while start < n {
+        let end = (start + ACT_CHUNK).min(n);
+        buf.resize((end - start) * dim, 0.0);
+        batch.features_into(start..end, buf);
+        f(start, end - start, buf);
+        start = end;
+    }
+}
+
 /// A discrete-action agent acting on a population through the offer catalogue.
 pub struct CatalogueAgent<P> {
     /// The agent.
@@ -59,24 +77,17 @@ impl<P: crate::Policy + Send> Policy for CatalogueAgent<P> {
     }
 
     fn act(&mut self, batch: &ObsBatch<'_>, mode: Mode, out: &mut [Offer]) {
-        let dim = batch.obs_dim();
-        let n = batch.len();
-        let mut start = 0;
-        while start < n {
-            let end = (start + ACT_CHUNK).min(n);
-            self.obs.resize((end - start) * dim, 0.0);
-            batch.features_into(start..end, &mut self.obs);
+        for_each_chunk(batch, &mut self.obs, |start, rows, obs| {
             // Shapes were checked against the scenario in `new`; a failure here is a libtorch
             // fault, not bad input.
             let actions = self
                 .agent
-                .act(&self.obs, end - start, mode)
+                .act(obs, rows, mode)
                 .expect("forward pass of a shape-checked agent");
             for (j, a) in actions.into_iter().enumerate() {
                 out[start + j] = batch.catalogue_offer(start + j, a as usize);
             }
-            start = end;
-        }
+        });
     }
 }
 
@@ -140,19 +151,13 @@ impl<P: ContinuousPolicy + Send> Policy for ContinuousAgent<P> {
     }
 
     fn act(&mut self, batch: &ObsBatch<'_>, mode: Mode, out: &mut [Offer]) {
-        let dim = batch.obs_dim();
-        let n = batch.len();
         let a_dim = self.agent.action_low().len();
         let cfg = &batch.scenario().continuous;
-        let mut start = 0;
-        while start < n {
-            let end = (start + ACT_CHUNK).min(n);
-            self.obs.resize((end - start) * dim, 0.0);
-            batch.features_into(start..end, &mut self.obs);
+        for_each_chunk(batch, &mut self.obs, |start, rows, obs| {
             // Shapes were checked against the scenario in `new`.
             let actions = self
                 .agent
-                .act_continuous(&self.obs, end - start, mode)
+                .act_continuous(obs, rows, mode)
                 .expect("forward pass of a shape-checked agent");
             for (j, a) in actions.chunks(a_dim).enumerate() {
                 let i = start + j;
@@ -160,8 +165,7 @@ impl<P: ContinuousPolicy + Send> Policy for ContinuousAgent<P> {
                 let u = batch.uniform(i, CONTACT_COIN_INDEX);
                 out[i] = Offer::from_continuous(cfg, a[0], prob, u, batch.record(i));
             }
-            start = end;
-        }
+        });
     }
 }
 
