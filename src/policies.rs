@@ -8,7 +8,7 @@ use clv_envs::{Policy, PolicySpec, Scenario};
 pub fn resolve(spec: &str, scenario: &Scenario) -> anyhow::Result<Box<dyn Policy>> {
     match PolicySpec::parse(spec, scenario)? {
         PolicySpec::Baseline(_) => Ok(Box::new(clv_envs::parse_baseline(spec, scenario)?)),
-        PolicySpec::Agent { kind, dir } => crate::agent_policy::load(&kind, &dir, scenario)
+        PolicySpec::Agent { kind, dir } => clv_agents::load_agent_policy(&kind, &dir, scenario)
             .with_context(|| format!("loading policy {spec}")),
     }
 }

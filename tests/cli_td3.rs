@@ -6,9 +6,9 @@ mod common;
 use common::{clv, ok};
 
 /// Learning starts after two vector steps of 1,024 customers; small networks.
-const SMALL: &str = "(actor_hidden: [32], critic_hidden: [32], learning_starts: 2048, \
-    random_steps: 2048, replay_ratio: 0.5, normalize_obs: true, reward_scale: 0.1, \
-    num_envs: 1024, eval_every: 10240, buffer_size: 50000, checkpoint_replay: false)";
+const SMALL: &str = "(actor_hidden: [32], critic_hidden: [32], random_steps: 2048, \
+    reward_scale: 0.1, train: (learning_starts: 2048, replay_ratio: 0.5, normalize_obs: true, \
+    num_envs: 1024, eval_every: 10240, buffer_size: 50000, checkpoint_replay: false))";
 
 #[test]
 fn td3_on_the_continuous_offer_is_a_policy() {

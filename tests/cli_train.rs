@@ -81,6 +81,11 @@ fn bad_configs_fail_naming_the_field() {
     for (text, want) in [
         ("(gama: 0.9)", "gama"),
         ("(gamma: 1.2)", "dqn.gamma must be in [0,1), got 1.2"),
+        ("(train: (batchsize: 64))", "batchsize"),
+        (
+            "(train: (batch_size: 0))",
+            "train.batch_size must be at least 1, got 0",
+        ),
     ] {
         std::fs::write(tmp.path().join("bad.ron"), text).unwrap();
         let out = clv(
@@ -115,9 +120,9 @@ fn a_missing_scenario_file_is_named_in_the_error() {
 }
 
 /// A small, fast TD3 / DDPG config: learning starts after 300 steps, small networks.
-const SMALL_DDPG: &str = "(actor_hidden: [32, 32], critic_hidden: [32, 32], batch_size: 64, \
-    learning_starts: 300, random_steps: 300, replay_ratio: 64.0, eval_every: 400, eval_episodes: 2, \
-    test_episodes: 3, log_every: 200)";
+const SMALL_DDPG: &str = "(actor_hidden: [32, 32], critic_hidden: [32, 32], random_steps: 300, \
+    train: (batch_size: 64, learning_starts: 300, replay_ratio: 64.0, eval_every: 400, \
+    eval_episodes: 2, test_episodes: 3, log_every: 200))";
 
 #[test]
 fn pendulum_td3_run_writes_the_run_directory_and_resumes() {

@@ -21,7 +21,7 @@
 //! Gaussian or Ornstein-Uhlenbeck noise ([`crate::noise`]) to `mu(s)` and clips to the bounds;
 //! the first `random_steps` transitions are uniform over the box.
 //!
-//! Checkpoints ([`save_ddpg_checkpoint`]) hold all four networks, the config, the normaliser,
+//! Checkpoints ([`Learner::save`]) hold all four networks, the config, the normaliser,
 //! the counters, the noise process and both RNGs at their positions; see
 //! [`crate::checkpoint`] for what a resume restores and what it does not.
 
@@ -35,19 +35,19 @@ use tch::{Device, Kind, Tensor};
 
 use clv_envs::ActionSpace;
 
-use crate::AgentError;
-use crate::checkpoint::{read_json, write_dir_atomically};
+use crate::checkpoint::{load_networks, loaded, read_checkpoint, write_checkpoint};
 use crate::ddpg_config::DdpgConfig;
-use crate::dqn::{
-    CLIP_EPS, NORM_EPS, TORCH_INIT, global_grad_norm, hard_update, soft_update, td_target,
-};
+use crate::error::AgentError;
+use crate::learner::{Learner, LearnerStats, LoadedCheckpoint, LoopState};
 use crate::mlp::Mlp;
+use crate::nets::{
+    NORM_EPS, TORCH_INIT, clip_grad_norm, global_grad_norm, hard_update, soft_update, td_target,
+};
 use crate::noise::{ExplorationNoise, standard_normal};
 use crate::normalize::RunningNorm;
 use crate::policy::{ContinuousPolicy, EnvActions, EnvActor, Mode};
-use crate::replay::{Batch, ReplayBuffer, ReplayState};
+use crate::replay::{Batch, ReplayBuffer, ReplaySpec};
 use crate::seeds::mix64;
-use crate::train::{LearnerStats, LoopState};
 
 /// Mixed into the exploration seed to seed the target-smoothing RNG (a stream of its own).
 const SMOOTHING_STREAM: u64 = 0x736d_6f6f_7468_0001; // "smooth"
@@ -61,10 +61,6 @@ const ACTOR_TARGET_FILE: &str = "actor_target.safetensors";
 const CRITIC_FILE: &str = "critic.safetensors";
 /// Target critic weights.
 const CRITIC_TARGET_FILE: &str = "critic_target.safetensors";
-/// Replay rows.
-const REPLAY_FILE: &str = "replay.safetensors";
-/// Everything else, as JSON.
-const META_FILE: &str = "checkpoint.json";
 
 /// The deterministic actor: an MLP whose `tanh` output is scaled to the action bounds.
 #[derive(Debug)]
@@ -177,24 +173,6 @@ pub fn twin_min(qs: &[Tensor]) -> Tensor {
         .fold(qs[0].shallow_clone(), |m, q| m.minimum(q))
 }
 
-/// Rescales every gradient of `vs` so that their global norm is at most `max_norm`, given the
-/// measured `norm`.
-fn clip_grads(vs: &nn::VarStore, norm: f64, max_norm: Option<f64>) -> Result<(), AgentError> {
-    let Some(max) = max_norm.filter(|m| norm > *m) else {
-        return Ok(());
-    };
-    let factor = max / (norm + CLIP_EPS);
-    tch::no_grad(|| {
-        for v in vs.trainable_variables() {
-            let mut g = v.grad();
-            if g.defined() {
-                let _ = g.f_mul_scalar_(factor)?;
-            }
-        }
-        Ok(())
-    })
-}
-
 /// A DDPG / TD3 agent: actor and critic(s) with Polyak targets, two Adams, the observation
 /// normaliser, the exploration noise and the counters.
 #[derive(Debug)]
@@ -217,7 +195,7 @@ pub struct Ddpg {
     critic_targets: Vec<CriticNet>,
     actor_opt: nn::Optimizer,
     critic_opt: nn::Optimizer,
-    /// Observation normaliser (used only when `config.normalize_obs`).
+    /// Observation normaliser (used only when `config.train.normalize_obs`).
     pub normalizer: RunningNorm,
     noise: ExplorationNoise,
     smooth_rng: ChaCha8Rng,
@@ -287,7 +265,7 @@ impl Ddpg {
                 "ddpg.keep_action {k:?} is not an action of the box [{low:?}, {high:?}]"
             )));
         }
-        tch::set_num_threads(config.num_threads as i32);
+        tch::set_num_threads(config.train.num_threads as i32);
         let init_guard = TORCH_INIT.lock().unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(torch_seed as i64);
         let build_actor = |vs: &nn::VarStore| {
@@ -322,7 +300,7 @@ impl Ddpg {
             .map(|(l, h)| config.explore_noise * f64::from(h - l) / 2.0)
             .collect();
         Ok(Self {
-            normalizer: RunningNorm::new(obs_dim, config.obs_clip, NORM_EPS),
+            normalizer: RunningNorm::new(obs_dim, config.train.obs_clip, NORM_EPS),
             noise: ExplorationNoise::new(
                 config.exploration,
                 sigma,
@@ -363,7 +341,7 @@ impl Ddpg {
     /// Replaces the transition budget (`total_env_steps`), e.g. to train a resumed run further.
     pub fn set_total_env_steps(&mut self, total: u64) -> Result<(), AgentError> {
         let mut cfg = self.config.clone();
-        cfg.total_env_steps = total;
+        cfg.train.total_env_steps = total;
         cfg.validate()?;
         self.config = cfg;
         Ok(())
@@ -436,7 +414,7 @@ impl Ddpg {
                 self.obs_dim
             )));
         }
-        let t = if self.config.normalize_obs {
+        let t = if self.config.train.normalize_obs {
             Tensor::from_slice(&self.normalizer.normalize(obs))
         } else {
             Tensor::from_slice(obs)
@@ -449,8 +427,8 @@ impl Ddpg {
     /// Evaluated in chunks of `act_chunk`.
     pub fn actions(&self, obs: &[f32], n: usize) -> Result<Vec<f32>, AgentError> {
         let mut out = Vec::with_capacity(n * self.low.len());
-        for start in (0..n).step_by(self.config.act_chunk) {
-            let rows = (n - start).min(self.config.act_chunk);
+        for start in (0..n).step_by(self.config.train.act_chunk) {
+            let rows = (n - start).min(self.config.train.act_chunk);
             let x = self.input(
                 &obs[start * self.obs_dim..(start + rows) * self.obs_dim],
                 rows,
@@ -486,8 +464,8 @@ impl Ddpg {
             .f_reshape([1, d])?
             .f_to_device(self.device)?;
         let mut out = Vec::with_capacity(n * keep.len());
-        for start in (0..n).step_by(self.config.act_chunk) {
-            let rows = (n - start).min(self.config.act_chunk);
+        for start in (0..n).step_by(self.config.train.act_chunk) {
+            let rows = (n - start).min(self.config.train.act_chunk);
             let x = self.input(
                 &obs[start * self.obs_dim..(start + rows) * self.obs_dim],
                 rows,
@@ -595,7 +573,7 @@ impl Ddpg {
             self.critic_opt.zero_grad();
             return Err(self.diverged(loss, grad_norm));
         }
-        clip_grads(&self.critic_vs, grad_norm, self.config.max_grad_norm)?;
+        clip_grad_norm(&self.critic_vs, grad_norm, self.config.max_grad_norm)?;
         self.critic_opt.step();
         self.updates += 1;
         let q_mean = f64::try_from(qs[0].detach().mean(Kind::Float))?;
@@ -611,7 +589,7 @@ impl Ddpg {
                 self.actor_opt.zero_grad();
                 return Err(self.diverged(l, g));
             }
-            clip_grads(&self.actor_vs, g, self.config.max_grad_norm)?;
+            clip_grad_norm(&self.actor_vs, g, self.config.max_grad_norm)?;
             self.actor_opt.step();
             self.actor_updates += 1;
             self.update_targets()?;
@@ -713,14 +691,10 @@ impl EnvActor for Ddpg {
     }
 }
 
-/// The JSON part of a DDPG checkpoint.
+/// A DDPG / TD3 checkpoint's own state (the `agent` of its [`crate::CheckpointMeta`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DdpgCheckpointMeta {
-    /// Layout version ([`crate::CHECKPOINT_FORMAT`]).
-    pub format: u32,
-    /// Always [`DDPG_ALGORITHM`] (TD3 is DDPG with its options on in `config`).
-    pub algorithm: String,
-    /// The agent's resolved config.
+pub struct DdpgPayload {
+    /// The agent's resolved config (TD3: its options on).
     pub config: DdpgConfig,
     /// Values per observation.
     pub obs_dim: usize,
@@ -740,121 +714,135 @@ pub struct DdpgCheckpointMeta {
     pub noise: ExplorationNoise,
     /// Target-smoothing RNG at its position.
     pub smooth_rng: ChaCha8Rng,
-    /// Replay ring position and sampling RNG, when the rows were saved.
-    pub replay: Option<ReplayState>,
-    /// Training loop state, when saved by the trainer.
-    pub loop_state: Option<LoopState>,
 }
 
-/// A loaded DDPG checkpoint.
-#[derive(Debug)]
-pub struct LoadedDdpgCheckpoint {
-    /// The agent with weights, normaliser, counters, noise and RNGs restored (fresh Adams).
-    pub agent: Ddpg,
-    /// The replay buffer, when its rows were saved.
-    pub replay: Option<ReplayBuffer>,
-    /// The training loop state, when saved.
-    pub loop_state: Option<LoopState>,
-}
+impl Learner for Ddpg {
+    type Config = DdpgConfig;
 
-/// Writes a DDPG checkpoint folder at `dir` atomically (built as `dir.tmp`, then renamed).
-pub fn save_ddpg_checkpoint(
-    dir: &Path,
-    agent: &Ddpg,
-    replay: Option<&ReplayBuffer>,
-    loop_state: Option<&LoopState>,
-) -> Result<(), AgentError> {
-    write_dir_atomically(dir, |tmp| {
-        agent.actor_vs.save(tmp.join(ACTOR_FILE))?;
-        agent.actor_target_vs.save(tmp.join(ACTOR_TARGET_FILE))?;
-        agent.critic_vs.save(tmp.join(CRITIC_FILE))?;
-        agent.critic_target_vs.save(tmp.join(CRITIC_TARGET_FILE))?;
-        let replay = match replay {
-            Some(r) => Some(r.save_rows(&tmp.join(REPLAY_FILE))?),
-            None => None,
-        };
-        let meta = DdpgCheckpointMeta {
-            format: crate::CHECKPOINT_FORMAT,
-            algorithm: DDPG_ALGORITHM.into(),
-            config: agent.config.clone(),
-            obs_dim: agent.obs_dim,
-            low: agent.low.clone(),
-            high: agent.high.clone(),
-            normalizer: agent.normalizer.clone(),
-            env_steps: agent.env_steps,
-            updates: agent.updates,
-            actor_updates: agent.actor_updates,
-            noise: agent.noise.clone(),
-            smooth_rng: agent.smooth_rng.clone(),
-            replay,
-            loop_state: loop_state.cloned(),
-        };
-        let json = serde_json::to_vec_pretty(&meta).map_err(|e| AgentError::Checkpoint {
-            path: dir.into(),
-            reason: e.to_string(),
-        })?;
-        let meta_path = tmp.join(META_FILE);
-        std::fs::write(&meta_path, json).map_err(|e| AgentError::io("writing", meta_path, e))
-    })
-}
-
-/// Reads only the JSON part of a DDPG checkpoint.
-pub fn read_ddpg_checkpoint_meta(dir: &Path) -> Result<DdpgCheckpointMeta, AgentError> {
-    let path = dir.join(META_FILE);
-    let meta: DdpgCheckpointMeta = read_json(&path, DDPG_ALGORITHM)?;
-    if meta.format != crate::CHECKPOINT_FORMAT {
-        return Err(AgentError::Checkpoint {
-            path,
-            reason: format!(
-                "format {} (this build reads {})",
-                meta.format,
-                crate::CHECKPOINT_FORMAT
-            ),
-        });
+    /// `space` must be a box: its bounds are the actor's output range.
+    fn build(
+        config: DdpgConfig,
+        obs_dim: usize,
+        space: &ActionSpace,
+        device: Device,
+        torch_seed: u64,
+        explore_seed: u64,
+    ) -> Result<Self, AgentError> {
+        match space {
+            ActionSpace::Box { low, high } => {
+                Ddpg::new(config, obs_dim, low, high, device, torch_seed, explore_seed)
+            }
+            other => Err(AgentError::EnvMismatch(format!(
+                "DDPG / TD3 needs a continuous action box, the env has {other:?}"
+            ))),
+        }
     }
-    Ok(meta)
+
+    /// Builds the networks from the saved config, then fills them (see [`crate::checkpoint`]
+    /// for what is and is not restored).
+    fn load(dir: &Path, device: Device) -> Result<LoadedCheckpoint<Self>, AgentError> {
+        let meta = read_checkpoint::<DdpgPayload>(dir, DDPG_ALGORITHM)?;
+        let p = meta.agent.clone();
+        let mut agent = Ddpg::new(p.config, p.obs_dim, &p.low, &p.high, device, 0, 0)?;
+        load_networks(
+            dir,
+            &mut [
+                (ACTOR_FILE, &mut agent.actor_vs),
+                (ACTOR_TARGET_FILE, &mut agent.actor_target_vs),
+                (CRITIC_FILE, &mut agent.critic_vs),
+                (CRITIC_TARGET_FILE, &mut agent.critic_target_vs),
+            ],
+        )?;
+        agent.normalizer = p.normalizer;
+        agent.env_steps = p.env_steps;
+        agent.updates = p.updates;
+        agent.actor_updates = p.actor_updates;
+        agent.noise = p.noise;
+        agent.smooth_rng = p.smooth_rng;
+        loaded(dir, agent, meta)
+    }
+
+    fn save(
+        &self,
+        dir: &Path,
+        replay: Option<&ReplayBuffer>,
+        state: Option<&LoopState>,
+    ) -> Result<(), AgentError> {
+        let payload = DdpgPayload {
+            config: self.config.clone(),
+            obs_dim: self.obs_dim,
+            low: self.low.clone(),
+            high: self.high.clone(),
+            normalizer: self.normalizer.clone(),
+            env_steps: self.env_steps,
+            updates: self.updates,
+            actor_updates: self.actor_updates,
+            noise: self.noise.clone(),
+            smooth_rng: self.smooth_rng.clone(),
+        };
+        let networks = [
+            (ACTOR_FILE, &self.actor_vs),
+            (ACTOR_TARGET_FILE, &self.actor_target_vs),
+            (CRITIC_FILE, &self.critic_vs),
+            (CRITIC_TARGET_FILE, &self.critic_target_vs),
+        ];
+        write_checkpoint(dir, DDPG_ALGORITHM, &payload, &networks, replay, state)
+    }
+
+    fn config(&self) -> &DdpgConfig {
+        &self.config
+    }
+    fn replay_spec(&self) -> ReplaySpec {
+        let c = &self.config;
+        ReplaySpec {
+            capacity: c.train.buffer_size,
+            obs_dim: self.obs_dim,
+            action_dim: self.low.len(),
+            num_envs: c.train.num_envs,
+            n_step: c.n_step,
+            gamma: c.gamma,
+        }
+    }
+    fn set_total_env_steps(&mut self, total: u64) -> Result<(), AgentError> {
+        Ddpg::set_total_env_steps(self, total)
+    }
+    fn env_steps(&self) -> u64 {
+        self.env_steps
+    }
+    fn add_env_steps(&mut self, n: u64) {
+        self.env_steps += n;
+    }
+    fn updates(&self) -> u64 {
+        self.updates
+    }
+    fn normalizer_mut(&mut self) -> &mut RunningNorm {
+        &mut self.normalizer
+    }
+    /// 1 (uniform actions) during the random phase, then the exploration noise.
+    fn exploration(&self) -> f64 {
+        if self.env_steps < self.config.random_steps {
+            1.0
+        } else {
+            self.config.explore_noise
+        }
+    }
+    fn learn(&mut self, batch: &Batch) -> Result<LearnerStats, AgentError> {
+        self.update(batch)
+    }
 }
 
-/// Loads a DDPG checkpoint folder onto `device`: builds the networks from the saved config,
-/// then fills them (see [`crate::checkpoint`] for what is and is not restored).
+/// Loads a DDPG / TD3 checkpoint folder onto `device` ([`Learner::load`] for [`Ddpg`]).
 pub fn load_ddpg_checkpoint(
     dir: &Path,
     device: Device,
-) -> Result<LoadedDdpgCheckpoint, AgentError> {
-    let meta = read_ddpg_checkpoint_meta(dir)?;
-    let mut agent = Ddpg::new(
-        meta.config.clone(),
-        meta.obs_dim,
-        &meta.low,
-        &meta.high,
-        device,
-        0,
-        0,
-    )?;
-    agent.actor_vs.load(dir.join(ACTOR_FILE))?;
-    agent.actor_target_vs.load(dir.join(ACTOR_TARGET_FILE))?;
-    agent.critic_vs.load(dir.join(CRITIC_FILE))?;
-    agent.critic_target_vs.load(dir.join(CRITIC_TARGET_FILE))?;
-    agent.normalizer = meta.normalizer.clone();
-    agent.env_steps = meta.env_steps;
-    agent.updates = meta.updates;
-    agent.actor_updates = meta.actor_updates;
-    agent.noise = meta.noise.clone();
-    agent.smooth_rng = meta.smooth_rng.clone();
-    let replay = match meta.replay.clone() {
-        Some(state) => Some(ReplayBuffer::load_rows(&dir.join(REPLAY_FILE), state)?),
-        None => None,
-    };
-    Ok(LoadedDdpgCheckpoint {
-        agent,
-        replay,
-        loop_state: meta.loop_state,
-    })
+) -> Result<LoadedCheckpoint<Ddpg>, AgentError> {
+    Ddpg::load(dir, device)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::learner::TrainConfig;
     use crate::noise::NoiseKind;
     use crate::policy::ContinuousPolicy;
 
@@ -865,8 +853,11 @@ mod tests {
         DdpgConfig {
             actor_hidden: vec![16],
             critic_hidden: vec![16],
-            batch_size: 16,
             random_steps: 0,
+            train: TrainConfig {
+                batch_size: 16,
+                ..cfg.train.clone()
+            },
             ..cfg
         }
     }
@@ -1263,8 +1254,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ck = dir.path().join("ck");
         let mut a = agent(DdpgConfig {
-            normalize_obs: true,
             exploration: NoiseKind::OrnsteinUhlenbeck,
+            train: TrainConfig {
+                normalize_obs: true,
+                ..TrainConfig::ddpg_defaults()
+            },
             ..Default::default()
         });
         a.normalizer.update(&obs(40));
@@ -1273,7 +1267,7 @@ mod tests {
         }
         a.env_steps = 30;
         a.act_continuous(&obs(5), 5, Mode::Explore).unwrap();
-        save_ddpg_checkpoint(&ck, &a, None, None).unwrap();
+        a.save(&ck, None, None).unwrap();
         let mut b = load_ddpg_checkpoint(&ck, Device::Cpu).unwrap().agent;
         let o = obs(20);
         assert_eq!(b.actions(&o, 20).unwrap(), a.actions(&o, 20).unwrap());

@@ -7,7 +7,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::AgentError;
-use crate::config::{all_non_negative, at_least_one, check, non_negative, positive};
+use crate::fields::{all_non_negative, at_least_one, check, non_negative, positive};
+use crate::learner::{TrainConfig, impl_agent_config};
 use crate::mlp::Activation;
 use crate::noise::NoiseKind;
 
@@ -41,21 +42,9 @@ pub struct DdpgConfig {
     pub gamma: f64,
     /// Steps summed into one return (1 = one-step TD), at least 1. Default `1`.
     pub n_step: usize,
-    /// Transitions per gradient update. Default `256`.
-    pub batch_size: usize,
-    /// Replay capacity, transitions. Default `1000000`.
-    pub buffer_size: usize,
-    /// Transitions collected before the first update. Default `25000`.
-    pub learning_starts: u64,
     /// Transitions during which exploring actions are uniform over the action box instead of
     /// the actor's (CleanRL uses `learning_starts`). Default `25000`.
     pub random_steps: u64,
-    /// Transitions collected between training phases. Default `1`.
-    pub train_every: u64,
-    /// Transitions sampled per transition collected (updates per phase =
-    /// `replay_ratio * collected / batch_size`, fractions carried over). Default `256` (one
-    /// update per step).
-    pub replay_ratio: f64,
     /// Polyak rate of the target networks in `(0, 1]`, per target update. Default `0.005`.
     pub tau: f64,
     /// TD3: two critics, the target is the smaller of their target values. Default `true`.
@@ -93,36 +82,10 @@ pub struct DdpgConfig {
     /// becomes the best, so checkpoints carry the margin chosen on validation seeds. Empty =
     /// `action_margin` only. Default empty.
     pub margin_candidates: Vec<f64>,
-    /// Normalise observations with running mean / variance (frozen during evaluation). Default `false`.
-    pub normalize_obs: bool,
-    /// Normalised observations are clipped to `+-obs_clip` standard deviations (> 0). Default `10.0`.
-    pub obs_clip: f64,
-    /// Training sub-environments stepped together (at least 1). Default `1`.
-    pub num_envs: usize,
-    /// Budget: environment transitions to collect. Default `1000000`.
-    pub total_env_steps: u64,
-    /// Budget: stop after this many critic updates, if set (`Some(n)` in RON). Default `None`.
-    pub max_updates: Option<u64>,
-    /// Steps between greedy evaluations on validation seeds (and checkpoint writes); 0
-    /// disables. Default `5000`.
-    pub eval_every: u64,
-    /// Greedy validation episodes per evaluation (seeds from the validation domain). Default `10`.
-    pub eval_episodes: usize,
-    /// Greedy test episodes for the final report (seeds from the test domain). Default `20`.
-    pub test_episodes: usize,
-    /// Guard: vector-env steps one evaluation round may take before it gives up. Default `100000`.
-    pub eval_max_steps: u64,
-    /// Steps between metrics rows. Default `1000`.
-    pub log_every: u64,
-    /// Training episodes averaged into a metrics row's `train_return_mean`. Default `20`.
-    pub return_window: usize,
-    /// libtorch intra-op threads (`tch::set_num_threads`), at least 1. Default `1`.
-    pub num_threads: usize,
-    /// Observations per forward pass when acting on a large batch (bounds memory). Default `4096`.
-    pub act_chunk: usize,
-    /// Save the replay buffer's rows in checkpoints (exact resume; large for big buffers).
-    /// Default `true`.
-    pub checkpoint_replay: bool,
+    /// The training loop's settings (budgets, replay, evaluation, logging): the `train: (...)`
+    /// section; fields left out take DDPG's defaults ([`TrainConfig::ddpg_defaults`]).
+    #[serde(deserialize_with = "ddpg_train")]
+    pub train: TrainConfig,
 }
 
 impl Default for DdpgConfig {
@@ -135,12 +98,7 @@ impl Default for DdpgConfig {
             critic_lr: 3e-4,
             gamma: 0.99,
             n_step: 1,
-            batch_size: 256,
-            buffer_size: 1_000_000,
-            learning_starts: 25_000,
             random_steps: 25_000,
-            train_every: 1,
-            replay_ratio: 256.0,
             tau: 0.005,
             twin_critics: true,
             policy_delay: TD3_POLICY_DELAY,
@@ -155,20 +113,7 @@ impl Default for DdpgConfig {
             keep_action: None,
             action_margin: 0.0,
             margin_candidates: Vec::new(),
-            normalize_obs: false,
-            obs_clip: 10.0,
-            num_envs: 1,
-            total_env_steps: 1_000_000,
-            max_updates: None,
-            eval_every: 5_000,
-            eval_episodes: 10,
-            test_episodes: 20,
-            eval_max_steps: 100_000,
-            log_every: 1_000,
-            return_window: 20,
-            num_threads: 1,
-            act_chunk: 4096,
-            checkpoint_replay: true,
+            train: TrainConfig::ddpg_defaults(),
         }
     }
 }
@@ -191,19 +136,6 @@ impl DdpgConfig {
             format!("must be in [0,1), got {}", self.gamma)
         })?;
         at_least_one(self.n_step as u64, "ddpg.n_step")?;
-        at_least_one(self.batch_size as u64, "ddpg.batch_size")?;
-        check(
-            self.buffer_size >= self.batch_size,
-            "ddpg.buffer_size",
-            || {
-                format!(
-                    "must be at least ddpg.batch_size ({}), got {}",
-                    self.batch_size, self.buffer_size
-                )
-            },
-        )?;
-        at_least_one(self.train_every, "ddpg.train_every")?;
-        positive(self.replay_ratio, "ddpg.replay_ratio")?;
         check(self.tau > 0.0 && self.tau <= 1.0, "ddpg.tau", || {
             format!("must be in (0,1], got {}", self.tau)
         })?;
@@ -219,19 +151,7 @@ impl DdpgConfig {
         positive(self.reward_scale, "ddpg.reward_scale")?;
         non_negative(self.action_margin, "ddpg.action_margin")?;
         all_non_negative(&self.margin_candidates, "ddpg.margin_candidates")?;
-        positive(self.obs_clip, "ddpg.obs_clip")?;
-        at_least_one(self.num_envs as u64, "ddpg.num_envs")?;
-        at_least_one(self.total_env_steps, "ddpg.total_env_steps")?;
-        if let Some(m) = self.max_updates {
-            at_least_one(m, "ddpg.max_updates")?;
-        }
-        at_least_one(self.eval_episodes as u64, "ddpg.eval_episodes")?;
-        at_least_one(self.test_episodes as u64, "ddpg.test_episodes")?;
-        at_least_one(self.eval_max_steps, "ddpg.eval_max_steps")?;
-        at_least_one(self.log_every, "ddpg.log_every")?;
-        at_least_one(self.return_window as u64, "ddpg.return_window")?;
-        at_least_one(self.num_threads as u64, "ddpg.num_threads")?;
-        at_least_one(self.act_chunk as u64, "ddpg.act_chunk")?;
+        self.train.validate()?;
         Ok(())
     }
 
@@ -262,21 +182,28 @@ impl DdpgConfig {
     /// Parses a RON config (missing fields take their defaults) and validates it. `origin`
     /// names the source in errors.
     pub fn from_ron_str(text: &str, origin: &str) -> Result<Self, AgentError> {
-        let cfg: Self = crate::config::parse_ron(text, origin)?;
+        let cfg: Self = crate::fields::parse_ron(text, origin)?;
         cfg.validate()?;
         Ok(cfg)
     }
 
     /// Reads, parses and validates a RON config file.
     pub fn from_ron_file(path: &Path) -> Result<Self, AgentError> {
-        let text = crate::config::read_text(path)?;
+        let text = crate::fields::read_text(path)?;
         Self::from_ron_str(&text, &path.display().to_string())
     }
 
     /// The config as pretty RON (every field, resolved).
     pub fn to_ron(&self) -> String {
-        crate::config::pretty_ron(self)
+        crate::fields::pretty_ron(self)
     }
+}
+
+impl_agent_config!(DdpgConfig);
+
+/// Reads a (partial) `train: (...)` section over DDPG's loop defaults.
+fn ddpg_train<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TrainConfig, D::Error> {
+    TrainConfig::deserialize_over(d, TrainConfig::ddpg_defaults())
 }
 
 #[cfg(test)]
@@ -295,6 +222,15 @@ mod tests {
         .unwrap();
         assert_eq!(p.exploration, NoiseKind::OrnsteinUhlenbeck);
         assert_eq!(p.critic_lr, DdpgConfig::default().critic_lr);
+        // A partial `train` section keeps DDPG's loop defaults for the fields it leaves out.
+        let p = DdpgConfig::from_ron_str("(train: (eval_every: 7))", "t").unwrap();
+        assert_eq!(
+            p.train,
+            TrainConfig {
+                eval_every: 7,
+                ..TrainConfig::ddpg_defaults()
+            }
+        );
     }
 
     #[test]
@@ -373,10 +309,13 @@ mod tests {
             ),
             (
                 DdpgConfig {
-                    batch_size: 2_000_000,
+                    train: TrainConfig {
+                        batch_size: 2_000_000,
+                        ..TrainConfig::ddpg_defaults()
+                    },
                     ..Default::default()
                 },
-                "ddpg.buffer_size",
+                "train.buffer_size",
             ),
         ];
         for (cfg, want) in cases {

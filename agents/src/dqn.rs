@@ -9,40 +9,27 @@
 //! `max_a' Q_target(s', a')` without double DQN), `c` the reward scale; loss
 //! `Huber_delta(Q_online(s, a) - y)` averaged over the batch.
 
+use std::path::Path;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
-use crate::AgentError;
+use clv_envs::ActionSpace;
+
+use crate::checkpoint::{load_networks, loaded, read_checkpoint, write_checkpoint};
 use crate::config::{DqnConfig, TargetUpdate};
+use crate::error::AgentError;
+use crate::learner::{Learner, LearnerStats, LoadedCheckpoint, LoopState};
 use crate::mlp::Mlp;
+use crate::nets::{
+    NORM_EPS, TORCH_INIT, clip_grad_norm, global_grad_norm, hard_update, soft_update, td_target,
+};
 use crate::normalize::RunningNorm;
 use crate::policy::{Mode, Policy};
-use crate::replay::Batch;
-
-/// Added to the gradient norm before dividing by it when clipping (as PyTorch's
-/// `clip_grad_norm_`), so a zero norm never divides by zero.
-pub const CLIP_EPS: f64 = 1e-6;
-/// Added to the observation variance before the square root when normalising.
-pub const NORM_EPS: f64 = 1e-8;
-
-/// Serialises seeding libtorch and initialising a network (see [`Dqn::new`]).
-pub(crate) static TORCH_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// The TD target `reward + discount * (1 - terminated) * next_value`.
-///
-/// # Shapes
-/// All `[batch]` Float; returns `[batch]`.
-pub fn td_target(
-    reward: &Tensor,
-    discount: &Tensor,
-    terminated: &Tensor,
-    next_value: &Tensor,
-) -> Tensor {
-    reward + discount * (1.0 - terminated) * next_value
-}
+use crate::replay::{Batch, ReplayBuffer, ReplaySpec};
 
 /// The value of the next state: double DQN evaluates the online network's greedy action with
 /// the target network; plain DQN takes the target network's maximum.
@@ -57,57 +44,6 @@ pub fn next_state_value(next_q_target: &Tensor, next_q_online: Option<&Tensor>) 
         }
         None => next_q_target.max_dim(1, false).0,
     }
-}
-
-/// Copies `src`'s weights into `dst` (variables matched by name).
-pub fn hard_update(dst: &mut nn::VarStore, src: &nn::VarStore) -> Result<(), AgentError> {
-    dst.copy(src)?;
-    Ok(())
-}
-
-/// Polyak averaging `dst <- tau * src + (1 - tau) * dst`, variables matched by name.
-pub fn soft_update(dst: &nn::VarStore, src: &nn::VarStore, tau: f64) -> Result<(), AgentError> {
-    let src_vars = src.variables();
-    tch::no_grad(|| {
-        for (name, mut d) in dst.variables() {
-            let s = src_vars.get(&name).ok_or_else(|| {
-                AgentError::Torch(tch::TchError::TensorNameNotFound(
-                    name.clone(),
-                    "soft_update source".into(),
-                ))
-            })?;
-            d.f_copy_(&(s * tau + &d * (1.0 - tau)))?;
-        }
-        Ok(())
-    })
-}
-
-/// The global L2 norm of the gradients of `vs`'s trainable variables (0 when none is set).
-pub fn global_grad_norm(vs: &nn::VarStore) -> Result<f64, AgentError> {
-    let mut sq = 0.0f64;
-    tch::no_grad(|| -> Result<(), AgentError> {
-        for v in vs.trainable_variables() {
-            let g = v.grad();
-            if g.defined() {
-                sq += f64::try_from(g.f_square()?.f_sum(Kind::Double)?)?;
-            }
-        }
-        Ok(())
-    })?;
-    Ok(sq.sqrt())
-}
-
-/// Scales every gradient of `vs` by `factor`.
-fn scale_grads(vs: &nn::VarStore, factor: f64) -> Result<(), AgentError> {
-    tch::no_grad(|| {
-        for v in vs.trainable_variables() {
-            let mut g = v.grad();
-            if g.defined() {
-                let _ = g.f_mul_scalar_(factor)?;
-            }
-        }
-        Ok(())
-    })
 }
 
 /// What one gradient update measured.
@@ -134,7 +70,7 @@ pub struct Dqn {
     target_vs: nn::VarStore,
     target: Mlp,
     opt: nn::Optimizer,
-    /// Observation normaliser (used only when `config.normalize_obs`).
+    /// Observation normaliser (used only when `config.train.normalize_obs`).
     pub normalizer: RunningNorm,
     rng: ChaCha8Rng,
     /// Environment transitions collected (drives the epsilon schedule).
@@ -167,7 +103,7 @@ impl Dqn {
                 "dqn.keep_action is {k}, but there are only {n_actions} actions"
             )));
         }
-        tch::set_num_threads(config.num_threads as i32);
+        tch::set_num_threads(config.train.num_threads as i32);
         // libtorch's generator is global: hold a process-wide lock from seeding to the last
         // initialised weight, so agents built on several threads still get their seed's weights.
         let init_guard = TORCH_INIT.lock().unwrap_or_else(|e| e.into_inner());
@@ -195,7 +131,7 @@ impl Dqn {
         hard_update(&mut target_vs, &online_vs)?;
         let opt = nn::Adam::default().build(&online_vs, config.lr)?;
         Ok(Self {
-            normalizer: RunningNorm::new(obs_dim, config.obs_clip, NORM_EPS),
+            normalizer: RunningNorm::new(obs_dim, config.train.obs_clip, NORM_EPS),
             config,
             device,
             obs_dim,
@@ -219,7 +155,7 @@ impl Dqn {
     /// Replaces the transition budget (`total_env_steps`), e.g. to train a resumed run further.
     pub fn set_total_env_steps(&mut self, total: u64) -> Result<(), AgentError> {
         let mut cfg = self.config.clone();
-        cfg.total_env_steps = total;
+        cfg.train.total_env_steps = total;
         cfg.validate()?;
         self.config = cfg;
         Ok(())
@@ -260,21 +196,9 @@ impl Dqn {
         &self.target_vs
     }
 
-    /// Mutable access to both weight stores (online, target), for loading checkpoints.
-    pub(crate) fn vars_mut(&mut self) -> (&mut nn::VarStore, &mut nn::VarStore) {
-        (&mut self.online_vs, &mut self.target_vs)
-    }
-
     /// The exploration RNG (for checkpoints).
     pub fn explore_rng(&self) -> &ChaCha8Rng {
         &self.rng
-    }
-
-    /// Restores counters and the exploration RNG (from a checkpoint).
-    pub(crate) fn restore_counters(&mut self, env_steps: u64, updates: u64, rng: ChaCha8Rng) {
-        self.env_steps = env_steps;
-        self.updates = updates;
-        self.rng = rng;
     }
 
     /// Rows of raw observations as the network's input: normalised if configured.
@@ -289,7 +213,7 @@ impl Dqn {
                 self.obs_dim
             )));
         }
-        let t = if self.config.normalize_obs {
+        let t = if self.config.train.normalize_obs {
             Tensor::from_slice(&self.normalizer.normalize(obs))
         } else {
             Tensor::from_slice(obs)
@@ -302,8 +226,8 @@ impl Dqn {
     /// units (divide by `reward_scale` for env units). Evaluated in chunks of `act_chunk`.
     pub fn q_values(&self, obs: &[f32], n: usize) -> Result<Vec<f32>, AgentError> {
         let mut out = Vec::with_capacity(n * self.n_actions);
-        for start in (0..n).step_by(self.config.act_chunk) {
-            let rows = (n - start).min(self.config.act_chunk);
+        for start in (0..n).step_by(self.config.train.act_chunk) {
+            let rows = (n - start).min(self.config.train.act_chunk);
             let x = self.input(
                 &obs[start * self.obs_dim..(start + rows) * self.obs_dim],
                 rows,
@@ -356,12 +280,7 @@ impl Dqn {
                 last_good: None,
             });
         }
-        if grad_norm > self.config.max_grad_norm {
-            scale_grads(
-                &self.online_vs,
-                self.config.max_grad_norm / (grad_norm + CLIP_EPS),
-            )?;
-        }
+        clip_grad_norm(&self.online_vs, grad_norm, Some(self.config.max_grad_norm))?;
         if self.config.lr_final.is_some() {
             self.opt.set_lr(self.config.lr_at(self.env_steps));
         }
@@ -438,9 +357,155 @@ impl Policy for Dqn {
     }
 }
 
+/// The `algorithm` of DQN checkpoints.
+pub const DQN_ALGORITHM: &str = "dqn";
+/// Online network weights in a checkpoint folder.
+const ONLINE_FILE: &str = "q_online.safetensors";
+/// Target network weights in a checkpoint folder.
+const TARGET_FILE: &str = "q_target.safetensors";
+/// Values per action in a DQN replay row: the action's index.
+const REPLAY_ACTION_DIM: usize = 1;
+
+/// A DQN checkpoint's own state (the `agent` of its [`crate::CheckpointMeta`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DqnPayload {
+    /// The agent's resolved config.
+    pub config: DqnConfig,
+    /// Values per observation.
+    pub obs_dim: usize,
+    /// Number of discrete actions.
+    pub n_actions: usize,
+    /// Observation normaliser.
+    pub normalizer: RunningNorm,
+    /// Environment transitions collected.
+    pub env_steps: u64,
+    /// Gradient updates done.
+    pub updates: u64,
+    /// Exploration RNG at its position.
+    pub explore_rng: ChaCha8Rng,
+}
+
+impl From<UpdateStats> for LearnerStats {
+    fn from(s: UpdateStats) -> Self {
+        Self {
+            loss: s.loss,
+            grad_norm: s.grad_norm,
+            q_mean: s.q_mean,
+            actor_loss: None,
+        }
+    }
+}
+
+impl Learner for Dqn {
+    type Config = DqnConfig;
+
+    /// `space` must be discrete: its action count is the Q network's output size.
+    fn build(
+        config: DqnConfig,
+        obs_dim: usize,
+        space: &ActionSpace,
+        device: Device,
+        torch_seed: u64,
+        explore_seed: u64,
+    ) -> Result<Self, AgentError> {
+        match space {
+            ActionSpace::Discrete { n } => {
+                Dqn::new(config, obs_dim, *n, device, torch_seed, explore_seed)
+            }
+            other => Err(AgentError::EnvMismatch(format!(
+                "DQN needs a discrete action space, the env has {other:?}"
+            ))),
+        }
+    }
+
+    /// Builds the networks from the saved config, then fills them (see [`crate::checkpoint`]
+    /// for what is and is not restored).
+    fn load(dir: &Path, device: Device) -> Result<LoadedCheckpoint<Self>, AgentError> {
+        let meta = read_checkpoint::<DqnPayload>(dir, DQN_ALGORITHM)?;
+        let p = meta.agent.clone();
+        let mut agent = Dqn::new(p.config, p.obs_dim, p.n_actions, device, 0, 0)?;
+        load_networks(
+            dir,
+            &mut [
+                (ONLINE_FILE, &mut agent.online_vs),
+                (TARGET_FILE, &mut agent.target_vs),
+            ],
+        )?;
+        agent.normalizer = p.normalizer;
+        agent.env_steps = p.env_steps;
+        agent.updates = p.updates;
+        agent.rng = p.explore_rng;
+        loaded(dir, agent, meta)
+    }
+
+    fn save(
+        &self,
+        dir: &Path,
+        replay: Option<&ReplayBuffer>,
+        state: Option<&LoopState>,
+    ) -> Result<(), AgentError> {
+        let payload = DqnPayload {
+            config: self.config.clone(),
+            obs_dim: self.obs_dim,
+            n_actions: self.n_actions,
+            normalizer: self.normalizer.clone(),
+            env_steps: self.env_steps,
+            updates: self.updates,
+            explore_rng: self.rng.clone(),
+        };
+        let networks = [
+            (ONLINE_FILE, &self.online_vs),
+            (TARGET_FILE, &self.target_vs),
+        ];
+        write_checkpoint(dir, DQN_ALGORITHM, &payload, &networks, replay, state)
+    }
+
+    fn config(&self) -> &DqnConfig {
+        &self.config
+    }
+    fn replay_spec(&self) -> ReplaySpec {
+        let c = &self.config;
+        ReplaySpec {
+            capacity: c.train.buffer_size,
+            obs_dim: self.obs_dim,
+            action_dim: REPLAY_ACTION_DIM,
+            num_envs: c.train.num_envs,
+            n_step: c.n_step,
+            gamma: c.gamma,
+        }
+    }
+    fn set_total_env_steps(&mut self, total: u64) -> Result<(), AgentError> {
+        Dqn::set_total_env_steps(self, total)
+    }
+    fn env_steps(&self) -> u64 {
+        self.env_steps
+    }
+    fn add_env_steps(&mut self, n: u64) {
+        self.env_steps += n;
+    }
+    fn updates(&self) -> u64 {
+        self.updates
+    }
+    fn normalizer_mut(&mut self) -> &mut RunningNorm {
+        &mut self.normalizer
+    }
+    fn exploration(&self) -> f64 {
+        self.epsilon()
+    }
+    fn learn(&mut self, batch: &Batch) -> Result<LearnerStats, AgentError> {
+        self.update(batch).map(LearnerStats::from)
+    }
+}
+
+/// Loads a DQN checkpoint folder onto `device` ([`Learner::load`] for [`Dqn`]).
+pub fn load_checkpoint(dir: &Path, device: Device) -> Result<LoadedCheckpoint<Dqn>, AgentError> {
+    Dqn::load(dir, device)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::learner::TrainConfig;
 
     #[test]
     fn keep_action_holds_unless_beaten_by_the_margin() {
@@ -605,7 +670,10 @@ mod tests {
             let mut a = agent(DqnConfig {
                 lr: 1e-3,
                 lr_final: Some(1e-5),
-                total_env_steps: 100,
+                train: TrainConfig {
+                    total_env_steps: 100,
+                    ..TrainConfig::dqn_defaults()
+                },
                 ..Default::default()
             });
             a.env_steps = 100;
@@ -629,7 +697,7 @@ mod tests {
         (a.online.forward(&x).sum(Kind::Float) * 1000.0).backward();
         let norm = global_grad_norm(&a.online_vs).unwrap();
         assert!(norm > 1.0);
-        scale_grads(&a.online_vs, 0.5 / (norm + CLIP_EPS)).unwrap();
+        clip_grad_norm(&a.online_vs, norm, Some(0.5)).unwrap();
         assert!((global_grad_norm(&a.online_vs).unwrap() - 0.5).abs() < 1e-4);
     }
 
@@ -682,7 +750,10 @@ mod tests {
         let obs: Vec<f32> = (0..3 * 100).map(|i| (i as f32 * 0.37).sin()).collect();
         let mut a = agent(DqnConfig::default());
         let mut b = agent(DqnConfig {
-            act_chunk: 7,
+            train: TrainConfig {
+                act_chunk: 7,
+                ..TrainConfig::dqn_defaults()
+            },
             ..Default::default()
         });
         // Tests run in parallel and libtorch's seed is global: copy the weights explicitly.
@@ -691,5 +762,68 @@ mod tests {
             a.act(&obs, 100, Mode::Greedy).unwrap(),
             b.act(&obs, 100, Mode::Greedy).unwrap()
         );
+    }
+
+    #[test]
+    fn save_load_round_trip_gives_identical_q_values_and_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let ck = dir.path().join("ck");
+        let cfg = DqnConfig {
+            hidden: vec![16],
+            train: TrainConfig {
+                normalize_obs: true,
+                batch_size: 8,
+                ..TrainConfig::dqn_defaults()
+            },
+            ..Default::default()
+        };
+        let mut agent = Dqn::new(cfg, 3, 2, Device::Cpu, 5, 6).unwrap();
+        let spec = ReplaySpec {
+            capacity: 32,
+            obs_dim: 3,
+            action_dim: 1,
+            num_envs: 1,
+            n_step: 1,
+            gamma: 0.9,
+        };
+        let mut replay = ReplayBuffer::new(spec, 7);
+        for t in 0..20 {
+            let o = [t as f32, 1.0, -1.0];
+            agent.normalizer.update(&o);
+            replay.push(
+                &o,
+                &[(t % 2) as f32],
+                &[1.0],
+                &[false],
+                &[t % 5 == 4],
+                &[t as f32 + 1.0, 1.0, -1.0],
+            );
+        }
+        for _ in 0..3 {
+            let b = replay.sample(8);
+            agent.update(&b).unwrap();
+        }
+        agent.env_steps = 20;
+        let _ = agent.act(&[0.0; 3], 1, Mode::Explore).unwrap();
+        agent.save(&ck, Some(&replay), None).unwrap();
+
+        let mut loaded = load_checkpoint(&ck, Device::Cpu).unwrap();
+        let obs: Vec<f32> = (0..30).map(|i| (i as f32 * 0.7).sin() * 5.0).collect();
+        assert_eq!(
+            loaded.agent.q_values(&obs, 10).unwrap(),
+            agent.q_values(&obs, 10).unwrap()
+        );
+        assert_eq!(loaded.agent.normalizer, agent.normalizer);
+        assert_eq!((loaded.agent.env_steps, loaded.agent.updates()), (20, 3));
+        assert_eq!(
+            loaded.agent.act(&obs, 10, Mode::Explore).unwrap(),
+            agent.act(&obs, 10, Mode::Explore).unwrap()
+        );
+        let mut r2 = loaded.replay.take().unwrap();
+        assert_eq!(r2.sample(8), replay.sample(8));
+        // Target network too: one more identical update on both gives identical targets.
+        let b = replay.sample(8);
+        let (s1, s2) = (agent.update(&b).unwrap(), loaded.agent.update(&b).unwrap());
+        assert_eq!(s1.loss, s2.loss);
     }
 }

@@ -35,6 +35,23 @@ pub enum AgentError {
     /// An environment that does not fit the agent (wrong action space, observation size).
     #[error("environment mismatch: {0}")]
     EnvMismatch(String),
+    /// An agent spec (`KIND:RUN_DIR`) that does not fit the run it names (a myopic spec on a
+    /// far-sighted run, `td3` on a DDPG run, an unknown kind).
+    #[error("agent {spec}: {reason}")]
+    AgentSpec {
+        /// The spec, e.g. `myopic:results/run`.
+        spec: String,
+        /// What does not fit.
+        reason: String,
+    },
+    /// Evaluation episodes that did not end within the step guard.
+    #[error(
+        "evaluation episodes did not end within {max_steps} vector steps (train.eval_max_steps)"
+    )]
+    EpisodesTooLong {
+        /// The guard, vector steps per evaluation round.
+        max_steps: u64,
+    },
     /// A non-finite loss or gradient norm, caught before the optimiser step: training stops,
     /// the weights are those before the failed update, and the last good checkpoint (if one
     /// was written) is kept untouched.

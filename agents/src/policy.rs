@@ -3,16 +3,14 @@
 
 use crate::AgentError;
 
-/// How a policy acts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// With the agent's exploration (epsilon-greedy for DQN), as during training.
-    Explore,
-    /// The best action by the current estimate; no randomness.
-    Greedy,
-}
+/// How a policy acts: the simulator's own [`clv_envs::Mode`] (`Explore` with the agent's
+/// exploration, as during training; `Greedy`: the best action by the current estimate, no
+/// randomness), so that one enum serves agents and simulator policies.
+pub use clv_envs::Mode;
 
-/// A policy over a discrete action catalogue, acting on whole batches.
+/// A policy over a discrete action catalogue, acting on whole batches of raw observation rows
+/// (any env). Not [`clv_envs::Policy`], which maps a population's customers to offers without
+/// tensors; [`crate::CatalogueAgent`] bridges the two.
 pub trait Policy {
     /// Values per observation.
     fn obs_dim(&self) -> usize;

@@ -6,22 +6,26 @@
 use std::time::Instant;
 
 use clv_agents::{DdpgConfig, DdpgTrainer, ReplayBuffer, ReplaySpec};
+use clv_envs::ActionSpace;
 
 /// Updates timed per measurement (after a warm-up of a tenth as many).
 const UPDATES: usize = 1_000;
 
 fn updates_per_second(obs_dim: usize, action_dim: usize, threads: usize) -> f64 {
-    let cfg = DdpgConfig {
+    let mut cfg = DdpgConfig {
         actor_hidden: vec![256, 256],
         critic_hidden: vec![256, 256],
-        batch_size: 256,
-        buffer_size: 10_000,
-        num_threads: threads,
         ..Default::default()
     };
+    cfg.train.batch_size = 256;
+    cfg.train.buffer_size = 10_000;
+    cfg.train.num_threads = threads;
     assert!(cfg.is_td3());
-    let (low, high) = (vec![-1.0f32; action_dim], vec![1.0f32; action_dim]);
-    let mut t = DdpgTrainer::new(cfg, obs_dim, &low, &high, tch::Device::Cpu, 0).unwrap();
+    let space = ActionSpace::Box {
+        low: vec![-1.0; action_dim],
+        high: vec![1.0; action_dim],
+    };
+    let mut t = DdpgTrainer::new(cfg, obs_dim, &space, tch::Device::Cpu, 0).unwrap();
     let spec = ReplaySpec {
         capacity: 10_000,
         obs_dim,

@@ -5,19 +5,27 @@
 use std::time::Instant;
 
 use clv_agents::{DqnConfig, DqnTrainer, ReplayBuffer, ReplaySpec};
+use clv_envs::ActionSpace;
 
 /// Updates timed per measurement (after a warm-up of a tenth as many).
 const UPDATES: usize = 2_000;
 
 fn updates_per_second(obs_dim: usize, n_actions: usize, threads: usize) -> f64 {
-    let cfg = DqnConfig {
+    let mut cfg = DqnConfig {
         hidden: vec![256, 256],
-        batch_size: 256,
-        buffer_size: 10_000,
-        num_threads: threads,
         ..Default::default()
     };
-    let mut t = DqnTrainer::new(cfg, obs_dim, n_actions, tch::Device::Cpu, 0).unwrap();
+    cfg.train.batch_size = 256;
+    cfg.train.buffer_size = 10_000;
+    cfg.train.num_threads = threads;
+    let mut t = DqnTrainer::new(
+        cfg,
+        obs_dim,
+        &ActionSpace::Discrete { n: n_actions },
+        tch::Device::Cpu,
+        0,
+    )
+    .unwrap();
     let spec = ReplaySpec {
         capacity: 10_000,
         obs_dim,

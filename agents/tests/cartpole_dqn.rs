@@ -12,24 +12,32 @@ use clv_agents::{
     BEST_CHECKPOINT, DqnConfig, DqnTrainer, EpisodeValidator, SeedDomain, TrainOptions,
     derive_seed, evaluate, load_checkpoint,
 };
+use clv_envs::ActionSpace;
 use clv_envs::classic::CartPoleVecEnv;
 
 const CONFIG: &str = include_str!("../configs/cartpole-dqn.ron");
+/// CartPole's two actions (push left, push right).
+const CARTPOLE_ACTIONS: ActionSpace = ActionSpace::Discrete { n: 2 };
 
 /// Trains one seed; returns (test mean, test std, best validation step, wall seconds).
 fn train_seed(config: DqnConfig, seed: u64) -> (f64, f64, Option<u64>, f64) {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let mut trainer = DqnTrainer::new(config.clone(), 4, 2, tch::Device::Cpu, seed).unwrap();
-    let mut env = CartPoleVecEnv::new(config.num_envs, 0);
-    let mut valid = CartPoleVecEnv::new(config.eval_episodes, 0);
+    let mut trainer =
+        DqnTrainer::new(config.clone(), 4, &CARTPOLE_ACTIONS, tch::Device::Cpu, seed).unwrap();
+    let mut env = CartPoleVecEnv::new(config.train.num_envs, 0);
+    let mut valid = CartPoleVecEnv::new(config.train.eval_episodes, 0);
     let opts = TrainOptions {
         checkpoint_dir: Some(dir.path().to_path_buf()),
     };
     let report = trainer
         .run(
             &mut env,
-            &mut EpisodeValidator::new(&mut valid, config.eval_episodes, config.eval_max_steps),
+            &mut EpisodeValidator::new(
+                &mut valid,
+                config.train.eval_episodes,
+                config.train.eval_max_steps,
+            ),
             &opts,
             &mut |_| {},
         )
@@ -38,14 +46,14 @@ fn train_seed(config: DqnConfig, seed: u64) -> (f64, f64, Option<u64>, f64) {
     let mut best = load_checkpoint(&dir.path().join(BEST_CHECKPOINT), tch::Device::Cpu)
         .unwrap()
         .agent;
-    let mut test_env = CartPoleVecEnv::new(config.test_episodes, 0);
+    let mut test_env = CartPoleVecEnv::new(config.train.test_episodes, 0);
     let test_seed = derive_seed(SeedDomain::Test, seed, 0);
     let t = evaluate(
         &mut best,
         &mut test_env,
         test_seed,
-        config.test_episodes,
-        config.eval_max_steps,
+        config.train.test_episodes,
+        config.train.eval_max_steps,
     )
     .unwrap();
     for row in &trainer.state.rows {
@@ -66,20 +74,23 @@ fn train_seed(config: DqnConfig, seed: u64) -> (f64, f64, Option<u64>, f64) {
 /// validation.
 #[test]
 fn short_run_learns() {
-    let cfg = DqnConfig {
-        total_env_steps: 6_000,
-        eval_every: 3_000,
-        eval_episodes: 10,
-        test_episodes: 10,
-        ..DqnConfig::from_ron_str(CONFIG, "cartpole-dqn.ron").unwrap()
-    };
-    let mut trainer = DqnTrainer::new(cfg.clone(), 4, 2, tch::Device::Cpu, 0).unwrap();
+    let mut cfg = DqnConfig::from_ron_str(CONFIG, "cartpole-dqn.ron").unwrap();
+    cfg.train.total_env_steps = 6_000;
+    cfg.train.eval_every = 3_000;
+    cfg.train.eval_episodes = 10;
+    cfg.train.test_episodes = 10;
+    let mut trainer =
+        DqnTrainer::new(cfg.clone(), 4, &CARTPOLE_ACTIONS, tch::Device::Cpu, 0).unwrap();
     let mut env = CartPoleVecEnv::new(1, 0);
-    let mut valid = CartPoleVecEnv::new(cfg.eval_episodes, 0);
+    let mut valid = CartPoleVecEnv::new(cfg.train.eval_episodes, 0);
     let report = trainer
         .run(
             &mut env,
-            &mut EpisodeValidator::new(&mut valid, cfg.eval_episodes, cfg.eval_max_steps),
+            &mut EpisodeValidator::new(
+                &mut valid,
+                cfg.train.eval_episodes,
+                cfg.train.eval_max_steps,
+            ),
             &TrainOptions::default(),
             &mut |_| {},
         )

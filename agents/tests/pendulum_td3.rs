@@ -20,29 +20,30 @@ use clv_envs::classic::PendulumVecEnv;
 const TD3: &str = include_str!("../configs/pendulum-td3.ron");
 const DDPG: &str = include_str!("../configs/pendulum-ddpg.ron");
 
-fn bounds() -> (Vec<f32>, Vec<f32>) {
-    match PendulumVecEnv::new(1, 0).action_space() {
-        clv_envs::ActionSpace::Box { low, high } => (low, high),
-        other => panic!("Pendulum has a box action space, got {other:?}"),
-    }
+/// Pendulum's action box (the torque bounds).
+fn space() -> clv_envs::ActionSpace {
+    PendulumVecEnv::new(1, 0).action_space()
 }
 
 /// Trains one seed; returns (test mean, test std, best validation step, wall seconds).
 fn train_seed(config: DdpgConfig, seed: u64) -> (f64, f64, Option<u64>, f64) {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let (low, high) = bounds();
     let mut trainer =
-        DdpgTrainer::new(config.clone(), 3, &low, &high, tch::Device::Cpu, seed).unwrap();
-    let mut env = PendulumVecEnv::new(config.num_envs, 0);
-    let mut valid = PendulumVecEnv::new(config.eval_episodes, 0);
+        DdpgTrainer::new(config.clone(), 3, &space(), tch::Device::Cpu, seed).unwrap();
+    let mut env = PendulumVecEnv::new(config.train.num_envs, 0);
+    let mut valid = PendulumVecEnv::new(config.train.eval_episodes, 0);
     let opts = TrainOptions {
         checkpoint_dir: Some(dir.path().to_path_buf()),
     };
     let report = trainer
         .run(
             &mut env,
-            &mut EpisodeValidator::new(&mut valid, config.eval_episodes, config.eval_max_steps),
+            &mut EpisodeValidator::new(
+                &mut valid,
+                config.train.eval_episodes,
+                config.train.eval_max_steps,
+            ),
             &opts,
             &mut |_| {},
         )
@@ -51,14 +52,14 @@ fn train_seed(config: DdpgConfig, seed: u64) -> (f64, f64, Option<u64>, f64) {
     let mut best = load_ddpg_checkpoint(&dir.path().join(BEST_CHECKPOINT), tch::Device::Cpu)
         .unwrap()
         .agent;
-    let mut test_env = PendulumVecEnv::new(config.test_episodes, 0);
+    let mut test_env = PendulumVecEnv::new(config.train.test_episodes, 0);
     let test_seed = derive_seed(SeedDomain::Test, seed, 0);
     let t = evaluate(
         &mut best,
         &mut test_env,
         test_seed,
-        config.test_episodes,
-        config.eval_max_steps,
+        config.train.test_episodes,
+        config.train.eval_max_steps,
     )
     .unwrap();
     for row in &trainer.state.rows {
@@ -81,24 +82,27 @@ fn train_seed(config: DdpgConfig, seed: u64) -> (f64, f64, Option<u64>, f64) {
 /// ignored acceptance test below), and the update counts follow the config: one critic update per step after `learning_starts`, the actor every second one.
 #[test]
 fn short_td3_run_learns() {
-    let cfg = DdpgConfig {
+    let mut cfg = DdpgConfig {
         actor_hidden: vec![64, 64],
         critic_hidden: vec![64, 64],
-        learning_starts: 1_000,
         random_steps: 1_000,
-        total_env_steps: 3_000,
-        eval_every: 1_000,
-        eval_episodes: 5,
         ..DdpgConfig::from_ron_str(TD3, "pendulum-td3.ron").unwrap()
     };
-    let (low, high) = bounds();
-    let mut trainer = DdpgTrainer::new(cfg.clone(), 3, &low, &high, tch::Device::Cpu, 0).unwrap();
+    cfg.train.learning_starts = 1_000;
+    cfg.train.total_env_steps = 3_000;
+    cfg.train.eval_every = 1_000;
+    cfg.train.eval_episodes = 5;
+    let mut trainer = DdpgTrainer::new(cfg.clone(), 3, &space(), tch::Device::Cpu, 0).unwrap();
     let mut env = PendulumVecEnv::new(1, 0);
-    let mut valid = PendulumVecEnv::new(cfg.eval_episodes, 0);
+    let mut valid = PendulumVecEnv::new(cfg.train.eval_episodes, 0);
     let report = trainer
         .run(
             &mut env,
-            &mut EpisodeValidator::new(&mut valid, cfg.eval_episodes, cfg.eval_max_steps),
+            &mut EpisodeValidator::new(
+                &mut valid,
+                cfg.train.eval_episodes,
+                cfg.train.eval_max_steps,
+            ),
             &TrainOptions::default(),
             &mut |_| {},
         )
@@ -138,7 +142,7 @@ fn td3_reaches_minus_200_within_20k_steps_for_two_of_three_seeds() {
             let (mean, std, best_step, wall) = train_seed(config.clone(), seed);
             println!(
                 "{agent} seed {seed}: test return {mean:.1} +- {std:.1} over {} episodes (best validation at step {best_step:?}), {} steps, {wall:.1} s",
-                config.test_episodes, config.total_env_steps
+                config.train.test_episodes, config.train.total_env_steps
             );
             passed += usize::from(mean >= -200.0);
         }

@@ -47,6 +47,33 @@ pub enum OfferActions {
     Continuous,
 }
 
+impl OfferActions {
+    /// The action space these actions have on `scenario`: the catalogue's offers, or the box
+    /// of the continuous offer (`[0, max_discount]`, and `[0, 1]` for the contact probability
+    /// where enabled). The one place the continuous box is computed.
+    pub fn space(self, scenario: &Scenario) -> ActionSpace {
+        match self {
+            OfferActions::Catalogue => ActionSpace::Discrete {
+                n: scenario.offers.len(),
+            },
+            OfferActions::Continuous => {
+                let max = scenario.continuous.max_discount as f32;
+                if scenario.continuous.contact_probability {
+                    ActionSpace::Box {
+                        low: vec![0.0, 0.0],
+                        high: vec![max, 1.0],
+                    }
+                } else {
+                    ActionSpace::Box {
+                        low: vec![0.0],
+                        high: vec![max],
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The training population.
 pub struct PopulationEnv {
     dynamics: Dynamics,
@@ -273,24 +300,7 @@ impl VecEnv for PopulationEnv {
     }
 
     fn action_space(&self) -> ActionSpace {
-        let s = &self.dynamics.scenario;
-        match self.actions {
-            OfferActions::Catalogue => ActionSpace::Discrete { n: s.offers.len() },
-            OfferActions::Continuous => {
-                let max = s.continuous.max_discount as f32;
-                if s.continuous.contact_probability {
-                    ActionSpace::Box {
-                        low: vec![0.0, 0.0],
-                        high: vec![max, 1.0],
-                    }
-                } else {
-                    ActionSpace::Box {
-                        low: vec![0.0],
-                        high: vec![max],
-                    }
-                }
-            }
-        }
+        self.actions.space(&self.dynamics.scenario)
     }
 
     fn reset(&mut self, seed: u64) -> Vec<f32> {

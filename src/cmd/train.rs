@@ -23,15 +23,14 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clv_agents::{
-    BEST_CHECKPOINT, DdpgConfig, DdpgTrainer, DeviceChoice, DqnConfig, DqnTrainer,
-    EpisodeValidator, EvalStats, LAST_CHECKPOINT, Learner, MetricsRow, SeedDomain, TrainEvent,
-    TrainOptions, Trainer, derive_seed, evaluate, load_checkpoint, load_ddpg_checkpoint,
-    read_ddpg_checkpoint_meta,
+    AgentConfig, BEST_CHECKPOINT, DDPG_ALGORITHM, Ddpg, DdpgConfig, DeviceChoice, Dqn, DqnConfig,
+    EpisodeValidator, EvalStats, LAST_CHECKPOINT, Learner, MetricsRow, PopulationValidator,
+    ScenarioAgent, SeedDomain, TrainConfig, TrainEvent, TrainOptions, TrainReport, Trainer,
+    checkpoint_algorithm, derive_seed, evaluate,
 };
-use clv_envs::VecEnv;
 use clv_envs::classic::{CartPoleVecEnv, PendulumVecEnv};
+use clv_envs::{ActionSpace, VecEnv};
 
-use crate::agent_policy::ScenarioAgent;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
@@ -144,6 +143,7 @@ use crate::run_files::{TRAIN_SUMMARY_SCHEMA_VERSION, TrainSummary as Summary, se
 
 use crate::io::write_atomic;
 
+/// Writes the metrics rows as CSV.
 fn write_metrics(path: &Path, rows: &[MetricsRow]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
@@ -153,29 +153,8 @@ fn write_metrics(path: &Path, rows: &[MetricsRow]) -> anyhow::Result<()> {
     write_atomic(path, &bytes)
 }
 
-/// `YYYYMMDD-HHMMSS` in UTC (Hinnant's days-to-civil algorithm; no date crate needed).
-fn utc_timestamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
+/// The UTC timestamp in default run directory names: `YYYYMMDD-HHMMSS`.
+const RUN_DIR_TIMESTAMP: &str = "%Y%m%d-%H%M%S";
 
 fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     let target = if quiet || !std::io::stderr().is_terminal() {
@@ -190,16 +169,6 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
             .progress_chars("=> "),
     );
     bar
-}
-
-/// Where the agent trains and is scored.
-enum Task {
-    Classic(ClassicEnv),
-    Scenario {
-        scenario: Box<clv_envs::Scenario>,
-        path: PathBuf,
-        base_dir: PathBuf,
-    },
 }
 
 impl ClassicEnv {
@@ -235,68 +204,116 @@ impl AgentKind {
     }
 }
 
-/// Scores the greedy policy by the mean realised CLV per customer of a fixed population
-/// (validation or test seeds), each evaluation on a fresh copy of the same start state.
-struct PopulationValidator {
-    start: clv_envs::Population,
+/// Every how many environment steps the progress bar's message is refreshed.
+const PROGRESS_MESSAGE_PERIOD: u64 = 500;
+
+/// What `clv train` does differently per algorithm: its built-in configs, the command-line
+/// options only it has, and how it acts on a scenario. Adding an algorithm to the command is
+/// one impl of this trait and one line in [`run`].
+trait CliLearner: Learner + ScenarioAgent {
+    /// How its actions map to offers on a scenario.
+    const OFFER_ACTIONS: clv_envs::OfferActions;
+    /// The built-in config for `task` and `agent` (RON text, repository path).
+    fn builtin(task: &Task, agent: AgentKind) -> (&'static str, &'static str);
+    /// Parses and validates a RON config; `origin` names it in errors.
+    fn parse(text: &str, origin: &str) -> Result<Self::Config, clv_agents::AgentError>;
+    /// Applies what only this algorithm has: `--agent` variants (myopic, TD3's options) and,
+    /// on a scenario, the action kept unless another is valued above it by the margin.
+    fn adapt(
+        config: &mut Self::Config,
+        args: &Args,
+        task: &Task,
+        space: &ActionSpace,
+    ) -> anyhow::Result<()>;
+    /// The agent kind `config` trains (`requested` where the config does not say).
+    fn kind(config: &Self::Config, requested: AgentKind) -> AgentKind;
 }
 
-impl PopulationValidator {
-    fn new(
-        task_scenario: &clv_envs::Scenario,
-        base: &Path,
-        domain: clv_envs::SeedDomain,
-        seed: u64,
-        customers: u64,
-    ) -> anyhow::Result<Self> {
-        Ok(PopulationValidator {
-            start: clv_envs::Population::new(task_scenario, domain, seed, customers, base)?,
-        })
-    }
+impl CliLearner for Dqn {
+    const OFFER_ACTIONS: clv_envs::OfferActions = clv_envs::OfferActions::Catalogue;
 
-    fn score<A: ScenarioAgent>(
-        &self,
-        agent: &mut A,
-    ) -> Result<clv_envs::EvalResult, clv_agents::AgentError> {
-        let scenario = self.start.scenario();
-        let mut policy = agent
-            .scenario_policy("agent".into(), scenario)
-            .map_err(|e| clv_agents::AgentError::EnvMismatch(e.to_string()))?;
-        let mut pop = self.start.clone();
-        Ok(pop.evaluate(policy.as_mut(), &|_| {}))
-    }
-}
-
-impl<A: ScenarioAgent> clv_agents::Validator<A> for PopulationValidator {
-    /// Scores the greedy policy; an agent with margin candidates is scored with each, on the
-    /// same customers, and keeps the best (the first of equals).
-    fn validate(&mut self, agent: &mut A, _seed: u64) -> Result<EvalStats, clv_agents::AgentError> {
-        let candidates = agent.margin_candidates();
-        if candidates.is_empty() {
-            return Ok(EvalStats::from_returns(self.score(agent)?.clv));
+    fn builtin(task: &Task, _agent: AgentKind) -> (&'static str, &'static str) {
+        match task {
+            Task::Classic(_) => (CARTPOLE_DQN_RON, CARTPOLE_DQN_PATH),
+            Task::Scenario { .. } => (POPULATION_DQN_RON, POPULATION_DQN_PATH),
         }
-        let mut best: Option<(f64, EvalStats)> = None;
-        for m in candidates {
-            agent.set_action_margin(m)?;
-            let stats = EvalStats::from_returns(self.score(agent)?.clv);
-            if best.as_ref().is_none_or(|(_, b)| stats.mean > b.mean) {
-                best = Some((m, stats));
+    }
+
+    fn parse(text: &str, origin: &str) -> Result<DqnConfig, clv_agents::AgentError> {
+        DqnConfig::from_ron_str(text, origin)
+    }
+
+    fn adapt(
+        config: &mut DqnConfig,
+        args: &Args,
+        task: &Task,
+        _space: &ActionSpace,
+    ) -> anyhow::Result<()> {
+        if args.agent == AgentKind::Myopic {
+            if let Some(g) = args.gamma.filter(|g| *g != 0.0) {
+                bail!("--agent myopic trains with gamma 0; drop --gamma {g}")
             }
+            config.gamma = 0.0;
         }
-        let (m, stats) = best.expect("candidates is not empty");
-        agent.set_action_margin(m)?;
-        Ok(stats)
+        // On a scenario, the empty offer is the action kept when Q differences are within
+        // the config's margin (unless the config names another).
+        if let Task::Scenario { scenario, .. } = task
+            && config.keep_action.is_none()
+        {
+            config.keep_action = scenario
+                .offers
+                .iter()
+                .position(|o| !o.contact)
+                .map(|i| i as u32);
+        }
+        Ok(())
+    }
+
+    fn kind(_config: &DqnConfig, requested: AgentKind) -> AgentKind {
+        requested
     }
 }
 
-/// The loop fields the command needs, whichever the learner.
-struct RunSettings {
-    num_envs: usize,
-    total_env_steps: u64,
-    eval_episodes: usize,
-    eval_max_steps: u64,
-    test_episodes: usize,
-    gamma: f64,
+impl CliLearner for Ddpg {
+    const OFFER_ACTIONS: clv_envs::OfferActions = clv_envs::OfferActions::Continuous;
+
+    fn builtin(task: &Task, agent: AgentKind) -> (&'static str, &'static str) {
+        match (task, agent == AgentKind::Td3) {
+            (Task::Classic(_), true) => (PENDULUM_TD3_RON, PENDULUM_TD3_PATH),
+            (Task::Classic(_), false) => (PENDULUM_DDPG_RON, PENDULUM_DDPG_PATH),
+            (Task::Scenario { .. }, _) => (POPULATION_TD3_RON, POPULATION_TD3_PATH),
+        }
+    }
+
+    fn parse(text: &str, origin: &str) -> Result<DdpgConfig, clv_agents::AgentError> {
+        DdpgConfig::from_ron_str(text, origin)
+    }
+
+    /// TD3's options on for `--agent td3`, off for `--agent ddpg`.
+    fn adapt(
+        config: &mut DdpgConfig,
+        args: &Args,
+        task: &Task,
+        space: &ActionSpace,
+    ) -> anyhow::Result<()> {
+        *config = config.clone().with_td3(args.agent == AgentKind::Td3);
+        // On a scenario, the low corner of the box (no discount, no contact) is the offer
+        // kept unless the critic values the actor's offer above it by the margin.
+        if let (Task::Scenario { .. }, ActionSpace::Box { low, .. }) = (task, space)
+            && config.keep_action.is_none()
+        {
+            config.keep_action = Some(low.clone());
+        }
+        Ok(())
+    }
+
+    fn kind(config: &DdpgConfig, _requested: AgentKind) -> AgentKind {
+        if config.is_td3() {
+            AgentKind::Td3
+        } else {
+            AgentKind::Ddpg
+        }
+    }
 }
 
 /// A trainer ready to run, with where its config came from and where the run goes.
@@ -305,8 +322,12 @@ struct Prepared<L> {
     config_source: String,
     config_ron: String,
     out: PathBuf,
-    settings: RunSettings,
+    /// The loop settings of the trainer's config.
+    train: TrainConfig,
+    /// The agent's discount per step.
+    gamma: f64,
     agent: AgentKind,
+    device: tch::Device,
 }
 
 /// The default run directory.
@@ -316,45 +337,82 @@ fn default_out(args: &Args, env_name: &str) -> PathBuf {
             "{env_name}-{}-seed{}-{}",
             args.agent.name(),
             args.seed,
-            utc_timestamp()
+            chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+                .format(RUN_DIR_TIMESTAMP)
         ))
     })
 }
 
+/// Where the agent trains and is scored.
+enum Task {
+    Classic(ClassicEnv),
+    Scenario {
+        scenario: Box<clv_envs::Scenario>,
+        path: PathBuf,
+        base_dir: PathBuf,
+    },
+}
+
+impl Task {
+    /// From `clv train`'s SCENARIO / --env / --set.
+    fn from_args(args: &Args) -> anyhow::Result<Self> {
+        Ok(match (&args.scenario, args.env) {
+            (Some(_), Some(_)) => bail!("give either a SCENARIO or --env, not both"),
+            (None, None) => {
+                bail!("nothing to train on: give a SCENARIO file or --env cartpole|pendulum")
+            }
+            (None, Some(env)) => {
+                anyhow::ensure!(args.overrides.is_empty(), "--set applies to scenarios only");
+                Task::Classic(env)
+            }
+            (Some(path), None) => {
+                let sa = crate::scenario_args::ScenarioArgs {
+                    scenario: path.clone(),
+                    overrides: args.overrides.clone(),
+                };
+                Task::Scenario {
+                    scenario: Box::new(sa.load()?),
+                    base_dir: sa.base_dir().to_path_buf(),
+                    path: path.clone(),
+                }
+            }
+        })
+    }
+
+    /// `cartpole`, `pendulum`, or the scenario's name.
+    fn name(&self) -> String {
+        match self {
+            Task::Classic(env) => env.name().to_string(),
+            Task::Scenario { scenario, .. } => scenario.name.clone(),
+        }
+    }
+
+    /// Observation size and action space an agent acting with `actions` sees (classic tasks
+    /// have their own action space).
+    fn spaces(&self, actions: clv_envs::OfferActions) -> (usize, ActionSpace) {
+        match self {
+            Task::Classic(env) => {
+                let e = env.vec_env(1);
+                (e.obs_dim(), e.action_space())
+            }
+            Task::Scenario { scenario, .. } => (
+                clv_envs::FeatureSpec::new(scenario).dim(),
+                actions.space(scenario),
+            ),
+        }
+    }
+}
+
 /// Whether the checkpoint at `ck` is a DDPG / TD3 one (its JSON names the algorithm).
 fn is_ddpg_checkpoint(ck: &Path) -> bool {
-    read_ddpg_checkpoint_meta(ck).is_ok()
+    checkpoint_algorithm(ck).is_ok_and(|a| a == DDPG_ALGORITHM)
 }
 
 /// Runs `clv train`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
-    let task = match (&args.scenario, args.env) {
-        (Some(_), Some(_)) => bail!("give either a SCENARIO or --env, not both"),
-        (None, None) => {
-            bail!("nothing to train on: give a SCENARIO file or --env cartpole|pendulum")
-        }
-        (None, Some(env)) => {
-            anyhow::ensure!(args.overrides.is_empty(), "--set applies to scenarios only");
-            Task::Classic(env)
-        }
-        (Some(path), None) => {
-            let sa = crate::scenario_args::ScenarioArgs {
-                scenario: path.clone(),
-                overrides: args.overrides.clone(),
-            };
-            Task::Scenario {
-                scenario: Box::new(sa.load()?),
-                base_dir: sa.base_dir().to_path_buf(),
-                path: path.clone(),
-            }
-        }
-    };
+    let task = Task::from_args(&args)?;
     let device = args.device.resolve().context("resolving --device")?;
-    let env_name = match &task {
-        Task::Classic(env) => env.name().to_string(),
-        Task::Scenario { scenario, .. } => scenario.name.clone(),
-    };
     let resume_ck = args
         .resume
         .as_ref()
@@ -382,259 +440,108 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ),
         _ => {}
     }
+    let resume = resume_ck.as_deref();
+    // The algorithms `clv train` knows, one line each.
     if continuous {
-        let prep = prepare_ddpg(&args, &task, &env_name, device, resume_ck.as_deref())?;
         execute(
             &args,
             &task,
-            env_name,
-            prep,
-            device,
+            prepare::<Ddpg>(&args, &task, device, resume)?,
             started,
-            &|dir, device| Ok(load_ddpg_checkpoint(dir, device)?.agent),
-            clv_envs::OfferActions::Continuous,
         )
     } else {
-        let prep = prepare_dqn(&args, &task, &env_name, device, resume_ck.as_deref())?;
         execute(
             &args,
             &task,
-            env_name,
-            prep,
-            device,
+            prepare::<Dqn>(&args, &task, device, resume)?,
             started,
-            &|dir, device| Ok(load_checkpoint(dir, device)?.agent),
-            clv_envs::OfferActions::Catalogue,
         )
     }
 }
 
-/// DQN (and myopic): the saved config when resuming, else --config, else the built-in file.
-fn prepare_dqn(
+/// The learner's config: --config, else the built-in file, with the command-line options
+/// applied and validated; and where it came from.
+fn configure<L: CliLearner>(
     args: &Args,
     task: &Task,
-    env_name: &str,
-    device: tch::Device,
-    resume: Option<&Path>,
-) -> anyhow::Result<Prepared<clv_agents::Dqn>> {
-    let (trainer, config_source, out) = if let Some(ck) = resume {
-        let trainer = DqnTrainer::resume(ck, device, args.steps)
-            .with_context(|| format!("resuming from {}", ck.display()))?;
-        let run_dir = args.resume.clone().expect("resuming");
-        let out = args.out.clone().unwrap_or(run_dir);
-        (trainer, format!("checkpoint {}", ck.display()), out)
-    } else {
-        let (builtin, builtin_path) = match task {
-            Task::Classic(_) => (CARTPOLE_DQN_RON, CARTPOLE_DQN_PATH),
-            Task::Scenario { .. } => (POPULATION_DQN_RON, POPULATION_DQN_PATH),
-        };
-        let (mut config, source) = match &args.config {
-            Some(path) => (
-                DqnConfig::from_ron_file(path)
-                    .with_context(|| format!("loading config {}", path.display()))?,
-                path.display().to_string(),
-            ),
-            None => (
-                DqnConfig::from_ron_str(builtin, builtin_path)
-                    .context("loading the built-in config")?,
-                builtin_path.to_string(),
-            ),
-        };
-        if let Some(steps) = args.steps {
-            config.total_env_steps = steps;
+    space: &ActionSpace,
+) -> anyhow::Result<(L::Config, String)> {
+    let (mut config, source) = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("loading config {}", path.display()))?;
+            let origin = path.display().to_string();
+            let config = L::parse(&text, &origin)
+                .with_context(|| format!("loading config {}", path.display()))?;
+            (config, origin)
         }
-        if let Some(m) = args.action_margin {
-            // A margin given on the command line is used as it is, not chosen on validation.
-            config.action_margin = m;
-            config.margin_candidates.clear();
+        None => {
+            let (text, path) = L::builtin(task, args.agent);
+            let config = L::parse(text, path).context("loading the built-in config")?;
+            (config, path.to_string())
         }
-        match (task, args.agent, args.gamma) {
-            (_, AgentKind::Myopic, Some(g)) if g != 0.0 => {
-                bail!("--agent myopic trains with gamma 0; drop --gamma {g}")
-            }
-            (_, AgentKind::Myopic, _) => config.gamma = 0.0,
-            (_, _, Some(g)) => config.gamma = g,
-            (Task::Scenario { scenario, .. }, _, None) => config.gamma = scenario.discount_factor(),
-            (Task::Classic(_), _, None) => {}
-        }
-        // On a scenario, the empty offer is the action kept when Q differences are within
-        // the config's margin (unless the config names another).
-        if let Task::Scenario { scenario, .. } = task
-            && config.keep_action.is_none()
-        {
-            config.keep_action = scenario
-                .offers
-                .iter()
-                .position(|o| !o.contact)
-                .map(|i| i as u32);
-        }
-        config.validate().context("checking the config")?;
-        let (obs_dim, n_actions) = match task {
-            Task::Classic(_) => (CartPoleVecEnv::new(1, 0).obs_dim(), 2),
-            Task::Scenario { scenario, .. } => (
-                clv_envs::FeatureSpec::new(scenario).dim(),
-                scenario.offers.len(),
-            ),
-        };
-        let trainer = DqnTrainer::new(config, obs_dim, n_actions, device, args.seed)
-            .context("building the DQN agent")?;
-        (trainer, source, default_out(args, env_name))
     };
-    let cfg = trainer.config().clone();
-    Ok(Prepared {
-        settings: RunSettings {
-            num_envs: cfg.num_envs,
-            total_env_steps: cfg.total_env_steps,
-            eval_episodes: cfg.eval_episodes,
-            eval_max_steps: cfg.eval_max_steps,
-            test_episodes: cfg.test_episodes,
-            gamma: cfg.gamma,
-        },
-        config_ron: cfg.to_ron(),
-        trainer,
-        config_source,
-        out,
-        agent: args.agent,
-    })
+    if let Some(steps) = args.steps {
+        config.train_mut().total_env_steps = steps;
+    }
+    if let Some(m) = args.action_margin {
+        // A margin given on the command line is used as it is, not chosen on validation.
+        config.fix_action_margin(m);
+    }
+    match (task, args.gamma) {
+        (_, Some(g)) => config.set_gamma(g),
+        (Task::Scenario { scenario, .. }, None) => config.set_gamma(scenario.discount_factor()),
+        (Task::Classic(_), None) => {}
+    }
+    L::adapt(&mut config, args, task, space)?;
+    config.validate().context("checking the config")?;
+    Ok((config, source))
 }
 
-/// DDPG / TD3: the saved config when resuming, else --config, else the built-in file, with
-/// TD3's options on for `--agent td3` and off for `--agent ddpg`.
-fn prepare_ddpg(
+/// The trainer: resumed from `resume` (the saved config), else fresh from [`configure`].
+fn prepare<L: CliLearner>(
     args: &Args,
     task: &Task,
-    env_name: &str,
     device: tch::Device,
     resume: Option<&Path>,
-) -> anyhow::Result<Prepared<clv_agents::Ddpg>> {
+) -> anyhow::Result<Prepared<L>> {
     let (trainer, config_source, out) = if let Some(ck) = resume {
-        let trainer = DdpgTrainer::resume(ck, device, args.steps)
+        let trainer = Trainer::<L>::resume(ck, device, args.steps)
             .with_context(|| format!("resuming from {}", ck.display()))?;
         let run_dir = args.resume.clone().expect("resuming");
         let out = args.out.clone().unwrap_or(run_dir);
         (trainer, format!("checkpoint {}", ck.display()), out)
     } else {
-        let td3 = args.agent == AgentKind::Td3;
-        let (builtin, builtin_path) = match (task, td3) {
-            (Task::Classic(_), true) => (PENDULUM_TD3_RON, PENDULUM_TD3_PATH),
-            (Task::Classic(_), false) => (PENDULUM_DDPG_RON, PENDULUM_DDPG_PATH),
-            (Task::Scenario { .. }, _) => (POPULATION_TD3_RON, POPULATION_TD3_PATH),
-        };
-        let (config, source) = match &args.config {
-            Some(path) => (
-                DdpgConfig::from_ron_file(path)
-                    .with_context(|| format!("loading config {}", path.display()))?,
-                path.display().to_string(),
-            ),
-            None => (
-                DdpgConfig::from_ron_str(builtin, builtin_path)
-                    .context("loading the built-in config")?,
-                builtin_path.to_string(),
-            ),
-        };
-        let mut config = config.with_td3(td3);
-        if let Some(steps) = args.steps {
-            config.total_env_steps = steps;
-        }
-        if let Some(m) = args.action_margin {
-            config.action_margin = m;
-            config.margin_candidates.clear();
-        }
-        match (task, args.gamma) {
-            (_, Some(g)) => config.gamma = g,
-            (Task::Scenario { scenario, .. }, None) => config.gamma = scenario.discount_factor(),
-            (Task::Classic(_), None) => {}
-        }
-        let (obs_dim, (low, high)) = match task {
-            Task::Classic(env) => {
-                let e = env.vec_env(1);
-                match e.action_space() {
-                    clv_envs::ActionSpace::Box { low, high } => (e.obs_dim(), (low, high)),
-                    other => bail!("{} has no continuous action box: {other:?}", env.name()),
-                }
-            }
-            Task::Scenario { scenario, .. } => (
-                clv_envs::FeatureSpec::new(scenario).dim(),
-                crate::agent_policy::continuous_bounds(scenario),
-            ),
-        };
-        // On a scenario, the low corner of the box (no discount, no contact) is the offer
-        // kept unless the critic values the actor's offer above it by the margin.
-        if let Task::Scenario { .. } = task
-            && config.keep_action.is_none()
-        {
-            config.keep_action = Some(low.clone());
-        }
-        config.validate().context("checking the config")?;
-        let trainer = DdpgTrainer::new(config, obs_dim, &low, &high, device, args.seed)
-            .context("building the DDPG / TD3 agent")?;
-        (trainer, source, default_out(args, env_name))
+        let (obs_dim, space) = task.spaces(L::OFFER_ACTIONS);
+        let (config, source) = configure::<L>(args, task, &space)?;
+        let trainer = Trainer::<L>::new(config, obs_dim, &space, device, args.seed)
+            .context("building the agent")?;
+        (trainer, source, default_out(args, &task.name()))
     };
     let cfg = trainer.config().clone();
     Ok(Prepared {
-        settings: RunSettings {
-            num_envs: cfg.num_envs,
-            total_env_steps: cfg.total_env_steps,
-            eval_episodes: cfg.eval_episodes,
-            eval_max_steps: cfg.eval_max_steps,
-            test_episodes: cfg.test_episodes,
-            gamma: cfg.gamma,
-        },
+        train: cfg.train().clone(),
+        gamma: cfg.gamma(),
         config_ron: cfg.to_ron(),
-        agent: if cfg.is_td3() {
-            AgentKind::Td3
-        } else {
-            AgentKind::Ddpg
-        },
+        agent: L::kind(&cfg, args.agent),
+        device,
         trainer,
         config_source,
         out,
     })
 }
 
-/// Loads the agent saved in a checkpoint folder.
-type LoadAgent<'a, L> = &'a dyn Fn(&Path, tch::Device) -> Result<L, clv_agents::AgentError>;
-
-/// Trains, writes the run directory, evaluates the best-on-validation checkpoint on test seeds
-/// and writes the summary: the same for every learner.
-#[allow(clippy::too_many_arguments)]
-fn execute<L: Learner + ScenarioAgent>(
-    args: &Args,
-    task: &Task,
-    env_name: String,
-    prep: Prepared<L>,
-    device: tch::Device,
-    started: Instant,
-    load: LoadAgent<'_, L>,
-    actions: clv_envs::OfferActions,
-) -> anyhow::Result<()> {
-    let Prepared {
-        mut trainer,
-        config_source,
-        config_ron,
-        out,
-        settings: cfg,
-        agent,
-    } = prep;
-    let seed = trainer.state.seed;
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    write_atomic(&out.join("config.ron"), config_ron.as_bytes())?;
-    if let Task::Scenario { scenario, .. } = task {
-        crate::io::write_scenario(&out.join("scenario.ron"), scenario)?;
-    }
-
-    let ck_root = out.join("checkpoint");
-    let opts = TrainOptions {
-        checkpoint_dir: Some(ck_root.clone()),
-    };
-    let bar = progress_bar(cfg.total_env_steps, args.quiet);
-    bar.set_position(trainer.agent.env_steps());
-    let explore_label = if agent.continuous() { "noise" } else { "eps" };
-    let mut rows = trainer.state.rows.clone();
-    let mut on_event = |ev: TrainEvent<'_>| match ev {
+/// The progress bar's view of training events; metrics rows are collected into `rows`.
+fn on_event<'a>(
+    bar: &'a ProgressBar,
+    explore_label: &'static str,
+    num_envs: usize,
+    rows: &'a mut Vec<MetricsRow>,
+) -> impl FnMut(TrainEvent<'_>) + 'a {
+    move |ev| match ev {
         TrainEvent::Progress(p) => {
             bar.set_position(p.env_steps);
-            if p.env_steps % 500 < cfg.num_envs as u64 {
+            if p.env_steps % PROGRESS_MESSAGE_PERIOD < num_envs as u64 {
                 bar.set_message(format!(
                     "{explore_label} {:.2} train {} valid {}",
                     p.epsilon,
@@ -646,14 +553,26 @@ fn execute<L: Learner + ScenarioAgent>(
             }
         }
         TrainEvent::Row(r) => rows.push(r.clone()),
-    };
-    let result = match task {
+    }
+}
+
+/// Trains on the task's training env, validating on its validation env or population.
+fn train_on_task<L: CliLearner>(
+    args: &Args,
+    task: &Task,
+    prep: &mut Prepared<L>,
+    opts: &TrainOptions,
+    on_event: &mut dyn FnMut(TrainEvent<'_>),
+) -> anyhow::Result<Result<TrainReport, clv_agents::AgentError>> {
+    let cfg = &prep.train;
+    let trainer = &mut prep.trainer;
+    Ok(match task {
         Task::Classic(env) => {
             let mut train_env = env.vec_env(cfg.num_envs);
             let mut valid_env = env.vec_env(cfg.eval_episodes);
             let mut validator =
                 EpisodeValidator::new(&mut *valid_env, cfg.eval_episodes, cfg.eval_max_steps);
-            trainer.run(&mut *train_env, &mut validator, &opts, &mut on_event)
+            trainer.run(&mut *train_env, &mut validator, opts, on_event)
         }
         Task::Scenario {
             scenario, base_dir, ..
@@ -661,7 +580,7 @@ fn execute<L: Learner + ScenarioAgent>(
             let mut train_env = clv_envs::PopulationEnv::new(
                 scenario,
                 cfg.num_envs,
-                actions,
+                L::OFFER_ACTIONS,
                 clv_envs::SeedDomain::Train,
                 base_dir,
             )?;
@@ -669,48 +588,54 @@ fn execute<L: Learner + ScenarioAgent>(
                 scenario,
                 base_dir,
                 clv_envs::SeedDomain::Validation,
-                seed,
+                trainer.state.seed,
                 args.valid_customers,
             )?;
-            trainer.run(&mut train_env, &mut validator, &opts, &mut on_event)
+            trainer.run(&mut train_env, &mut validator, opts, on_event)
         }
-    };
-    bar.finish_and_clear();
-    write_metrics(&out.join("metrics.csv"), &rows)?;
-    let report = result.context("training")?;
+    })
+}
 
-    // Final report: the best-on-validation checkpoint on test seeds (used once), and the last
-    // checkpoint on the same seeds for comparison.
-    let best_dir = ck_root.join(BEST_CHECKPOINT);
-    let mut best = if best_dir.exists() {
-        Some(load(&best_dir, device).with_context(|| format!("loading {}", best_dir.display()))?)
-    } else {
-        None
-    };
-    let eval_checkpoint = if best.is_some() {
-        BEST_CHECKPOINT
-    } else {
-        LAST_CHECKPOINT
-    };
-    let (test, last, clv) = match task {
+/// The test-seed scores of the best-on-validation checkpoint (`best`, else the last agent)
+/// and of the last agent, and on a scenario the CLV interval and the test customer count.
+struct TestScores {
+    test: EvalStats,
+    last: EvalStats,
+    clv: Option<(clv_envs::MeanCi, u64)>,
+}
+
+/// Scores `best` and `last` once on the test seeds (classic task) or test customers.
+fn test_scores<L: CliLearner>(
+    args: &Args,
+    task: &Task,
+    train: &TrainConfig,
+    seed: u64,
+    last: &mut L,
+    best: Option<&mut L>,
+) -> anyhow::Result<TestScores> {
+    Ok(match task {
         Task::Classic(env) => {
             let test_seed = derive_seed(SeedDomain::Test, seed, 0);
-            let mut test_env = env.vec_env(cfg.test_episodes);
+            let mut test_env = env.vec_env(train.test_episodes);
             let mut run = |agent: &mut L| {
                 evaluate(
                     agent,
                     &mut *test_env,
                     test_seed,
-                    cfg.test_episodes,
-                    cfg.eval_max_steps,
+                    train.test_episodes,
+                    train.eval_max_steps,
                 )
             };
-            let last = run(&mut trainer.agent)?;
-            let test = match best.as_mut() {
+            let last = run(last)?;
+            let test = match best {
                 Some(b) => run(b)?,
                 None => last.clone(),
             };
-            (test, last, None)
+            TestScores {
+                test,
+                last,
+                clv: None,
+            }
         }
         Task::Scenario {
             scenario, base_dir, ..
@@ -722,138 +647,169 @@ fn execute<L: Learner + ScenarioAgent>(
                 seed,
                 args.test_customers,
             )?;
-            let last_r = v.score(&mut trainer.agent)?;
-            let test_r = match best.as_mut() {
+            let last_r = v.score(last)?;
+            let test_r = match best {
                 Some(b) => v.score(b)?,
                 None => last_r.clone(),
             };
             let ci = clv_envs::metrics::mean_ci(test_r.clv.iter().copied());
-            (
-                EvalStats::from_returns(test_r.clv),
-                EvalStats::from_returns(last_r.clv),
-                Some((ci, args.test_customers)),
-            )
+            TestScores {
+                test: EvalStats::from_returns(test_r.clv),
+                last: EvalStats::from_returns(last_r.clv),
+                clv: Some((ci, args.test_customers)),
+            }
         }
+    })
+}
+
+/// Trains, writes the run directory, evaluates the best-on-validation checkpoint on test seeds
+/// and writes the summary: the same for every learner.
+fn execute<L: CliLearner>(
+    args: &Args,
+    task: &Task,
+    mut prep: Prepared<L>,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let out = prep.out.clone();
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    write_atomic(&out.join("config.ron"), prep.config_ron.as_bytes())?;
+    if let Task::Scenario { scenario, .. } = task {
+        crate::io::write_scenario(&out.join("scenario.ron"), scenario)?;
+    }
+    let ck_root = out.join("checkpoint");
+    let opts = TrainOptions {
+        checkpoint_dir: Some(ck_root.clone()),
     };
+    let bar = progress_bar(prep.train.total_env_steps, args.quiet);
+    bar.set_position(prep.trainer.agent.env_steps());
+    let explore_label = if prep.agent.continuous() {
+        "noise"
+    } else {
+        "eps"
+    };
+    let mut rows = prep.trainer.state.rows.clone();
+    let result = {
+        let num_envs = prep.train.num_envs;
+        let mut on_event = on_event(&bar, explore_label, num_envs, &mut rows);
+        train_on_task(args, task, &mut prep, &opts, &mut on_event)?
+    };
+    bar.finish_and_clear();
+    write_metrics(&out.join("metrics.csv"), &rows)?;
+    let report = result.context("training")?;
+
+    let summary = final_report(args, task, &mut prep, &ck_root, &report, started)?;
+    summary.write(&out.join("summary.json"))?;
+    crate::cmd::report::report_dir(&out, None)?;
+    if !args.quiet {
+        print_result(&out, &summary, &report, args.test_customers);
+    }
+    Ok(())
+}
+
+/// The final report: the best-on-validation checkpoint on test seeds (used once), and the
+/// last checkpoint on the same seeds for comparison.
+fn final_report<L: CliLearner>(
+    args: &Args,
+    task: &Task,
+    prep: &mut Prepared<L>,
+    ck_root: &Path,
+    report: &TrainReport,
+    started: Instant,
+) -> anyhow::Result<Summary> {
+    let best_dir = ck_root.join(BEST_CHECKPOINT);
+    let mut best = if best_dir.exists() {
+        let loaded = L::load(&best_dir, prep.device)
+            .with_context(|| format!("loading {}", best_dir.display()))?;
+        Some(loaded.agent)
+    } else {
+        None
+    };
+    let seed = prep.trainer.state.seed;
+    let scores = test_scores(
+        args,
+        task,
+        &prep.train,
+        seed,
+        &mut prep.trainer.agent,
+        best.as_mut(),
+    )?;
     let action_margin = match (task, best.as_ref()) {
         (Task::Classic(_), _) => None,
         (_, Some(b)) => b.action_margin(),
-        (_, None) => trainer.agent.action_margin(),
+        (_, None) => prep.trainer.agent.action_margin(),
     };
-    let summary = Summary {
+    let eval_checkpoint = if best.is_some() {
+        BEST_CHECKPOINT
+    } else {
+        LAST_CHECKPOINT
+    };
+    Ok(Summary {
         schema_version: TRAIN_SUMMARY_SCHEMA_VERSION,
         best_baseline: None,
         action_margin,
-        env: env_name,
+        env: task.name(),
         scenario: match task {
             Task::Scenario { path, .. } => Some(path.display().to_string()),
             Task::Classic(_) => None,
         },
-        gamma: cfg.gamma,
-        agent: serde_name(&agent),
+        gamma: prep.gamma,
+        agent: serde_name(&prep.agent),
         seed,
-        device: format!("{device:?}"),
-        config_source,
+        device: format!("{:?}", prep.device),
+        config_source: prep.config_source.clone(),
         env_steps: report.env_steps,
         updates: report.updates,
         stop: format!("{:?}", report.stop),
         wall_seconds: report.wall_seconds,
         command_wall_seconds: started.elapsed().as_secs_f64(),
         eval_checkpoint: eval_checkpoint.to_string(),
-        eval_episodes: test.returns.len(),
-        eval_return_mean: test.mean,
-        eval_return_std: test.std,
-        eval_return_min: test.returns.iter().copied().fold(f64::INFINITY, f64::min),
+        eval_episodes: scores.test.returns.len(),
+        eval_return_mean: scores.test.mean,
+        eval_return_std: scores.test.std,
+        eval_return_min: scores
+            .test
+            .returns
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min),
         best_valid_return_mean: report.best_valid.map(|b| b.0),
         best_valid_env_steps: report.best_valid.map(|b| b.1),
-        last_eval_return_mean: last.mean,
-        last_eval_return_std: last.std,
-        eval_clv_mean: clv.map(|c| c.0.mean),
-        eval_clv_ci95: clv.map(|c| c.0.ci95),
-        eval_customers: clv.map(|c| c.1),
-    };
-    summary.write(&out.join("summary.json"))?;
-    crate::cmd::report::report_dir(&out, None)?;
-    if !args.quiet {
-        let what = if summary.eval_clv_mean.is_some() {
-            format!(
-                "test CLV per customer ({} customers, {} checkpoint from step {}) ${:.2} (95% CI {:.2} .. {:.2})",
-                args.test_customers,
-                eval_checkpoint,
-                summary
-                    .best_valid_env_steps
-                    .map_or("-".into(), |s| s.to_string()),
-                test.mean,
-                summary.eval_clv_ci95.map_or(f64::NAN, |c| c[0]),
-                summary.eval_clv_ci95.map_or(f64::NAN, |c| c[1]),
-            )
-        } else {
-            format!(
-                "test return ({} episodes, {} checkpoint from step {}) {:.1} +- {:.1}",
-                summary.eval_episodes,
-                eval_checkpoint,
-                summary
-                    .best_valid_env_steps
-                    .map_or("-".into(), |s| s.to_string()),
-                test.mean,
-                test.std
-            )
-        };
-        println!(
-            "{}: {} env steps, {} updates in {:.1} s; {what}",
-            out.display(),
-            report.env_steps,
-            report.updates,
-            report.wall_seconds,
-        );
-    }
-    Ok(())
+        last_eval_return_mean: scores.last.mean,
+        last_eval_return_std: scores.last.std,
+        eval_clv_mean: scores.clv.map(|c| c.0.mean),
+        eval_clv_ci95: scores.clv.map(|c| c.0.ci95),
+        eval_customers: scores.clv.map(|c| c.1),
+    })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clv_agents::Validator;
-
-    /// Validation with margin candidates scores each on the same customers and leaves the
-    /// agent with the best one.
-    #[test]
-    fn validation_keeps_the_best_margin_candidate() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let scenario = clv_envs::load_scenario(
-            &root.join("scenarios/default.ron"),
-            &["horizon=12".into(), "short_horizon=6".into()],
+/// The run's one-line result on stdout.
+fn print_result(out: &Path, summary: &Summary, report: &TrainReport, test_customers: u64) {
+    let from = summary
+        .best_valid_env_steps
+        .map_or("-".into(), |s| s.to_string());
+    let what = if summary.eval_clv_mean.is_some() {
+        format!(
+            "test CLV per customer ({} customers, {} checkpoint from step {from}) ${:.2} (95% CI {:.2} .. {:.2})",
+            test_customers,
+            summary.eval_checkpoint,
+            summary.eval_return_mean,
+            summary.eval_clv_ci95.map_or(f64::NAN, |c| c[0]),
+            summary.eval_clv_ci95.map_or(f64::NAN, |c| c[1]),
         )
-        .unwrap();
-        let n_actions = scenario.offers.len();
-        let candidates = vec![0.0, 0.003, 0.01, 1e9];
-        let config = DqnConfig {
-            hidden: vec![16],
-            keep_action: Some(0),
-            margin_candidates: candidates.clone(),
-            ..DqnConfig::default()
-        };
-        let dim = clv_envs::FeatureSpec::new(&scenario).dim();
-        let mut agent =
-            clv_agents::Dqn::new(config, dim, n_actions, tch::Device::Cpu, 3, 4).unwrap();
-        let mut v =
-            PopulationValidator::new(&scenario, root, clv_envs::SeedDomain::Validation, 0, 400)
-                .unwrap();
-        let chosen = v.validate(&mut agent, 0).unwrap();
-        let margin = agent.config().action_margin;
-        assert!(candidates.contains(&margin), "{margin}");
-        let mut means = vec![];
-        for m in &candidates {
-            agent.set_action_margin(*m).unwrap();
-            let r = v.score(&mut agent).unwrap();
-            means.push(EvalStats::from_returns(r.clv).mean);
-        }
-        let best = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        assert_eq!(chosen.mean, best, "{means:?}");
-        let first_best = candidates[means.iter().position(|m| *m == best).unwrap()];
-        assert_eq!(margin, first_best);
-        // An untrained network's offers differ from the empty one's CLV, so the candidates
-        // really were different policies.
-        assert!(means.iter().any(|m| *m != means[3]), "{means:?}");
-    }
+    } else {
+        format!(
+            "test return ({} episodes, {} checkpoint from step {from}) {:.1} +- {:.1}",
+            summary.eval_episodes,
+            summary.eval_checkpoint,
+            summary.eval_return_mean,
+            summary.eval_return_std
+        )
+    };
+    println!(
+        "{}: {} env steps, {} updates in {:.1} s; {what}",
+        out.display(),
+        report.env_steps,
+        report.updates,
+        report.wall_seconds,
+    );
 }

@@ -1,0 +1,285 @@
+//! Trained agents as simulator policies ([`clv_envs::Policy`]): the batched greedy forward
+//! pass over the firm-record features of every customer (in chunks of `ACT_CHUNK` rows, so
+//! memory stays bounded), mapped to catalogue offers (DQN) or through
+//! [`Offer::from_continuous`] (DDPG / TD3); and loading an agent from its run directory
+//! (`dqn:RUN_DIR`, `myopic:RUN_DIR`, `ddpg:RUN_DIR`, `td3:RUN_DIR`).
+//!
+//! Why two `Policy` traits: [`crate::Policy`] maps raw observation rows to action indices (what
+//! a learner is, on any env), while [`clv_envs::Policy`] maps a population's customers to
+//! offers (what the simulator compares, baselines included, with no tensors in `clv-envs`).
+//! The wrappers here are the one bridge between them.
+
+use std::path::Path;
+
+use clv_envs::policy::ACT_CHUNK;
+use clv_envs::{Mode, ObsBatch, Offer, OfferActions, Policy, Scenario};
+
+use crate::checkpoint::{BEST_CHECKPOINT, LAST_CHECKPOINT};
+use crate::ddpg::{Ddpg, load_ddpg_checkpoint};
+use crate::device::DeviceChoice;
+use crate::dqn::{Dqn, load_checkpoint};
+use crate::error::AgentError;
+use crate::learner::{AgentConfig, Learner};
+use crate::policy::ContinuousPolicy;
+
+/// Calls `f(start, rows, features)` for each chunk of at most `ACT_CHUNK` customers of
+/// `batch` (bounding the forward pass's memory), their features row-major in `buf`.
+fn for_each_chunk(
+    batch: &ObsBatch<'_>,
+    buf: &mut Vec<f32>,
+    mut f: impl FnMut(usize, usize, &[f32]),
+) {
+    let (dim, n) = (batch.obs_dim(), batch.len());
+    let mut start = 0;
+    while start < n {
+        let end = (start + ACT_CHUNK).min(n);
+        buf.resize((end - start) * dim, 0.0);
+        batch.features_into(start..end, buf);
+        f(start, end - start, buf);
+        start = end;
+    }
+}
+
+/// A discrete-action agent acting on a population through the offer catalogue.
+pub struct CatalogueAgent<P> {
+    /// The agent.
+    pub agent: P,
+    name: String,
+    obs: Vec<f32>,
+}
+
+impl<P: crate::Policy + Send> CatalogueAgent<P> {
+    /// Wraps `agent`, named `name` in reports; checks it fits `scenario`'s observation size
+    /// and catalogue.
+    pub fn new(agent: P, name: String, scenario: &Scenario) -> Result<Self, AgentError> {
+        let dim = clv_envs::FeatureSpec::new(scenario).dim();
+        if agent.obs_dim() != dim || agent.n_actions() != scenario.offers.len() {
+            return Err(AgentError::EnvMismatch(format!(
+                "{name}: the agent expects {} observation features and {} offers; scenario `{}` has {} and {}",
+                agent.obs_dim(),
+                agent.n_actions(),
+                scenario.name,
+                dim,
+                scenario.offers.len()
+            )));
+        }
+        Ok(CatalogueAgent {
+            agent,
+            name,
+            obs: vec![],
+        })
+    }
+}
+
+impl<P: crate::Policy + Send> Policy for CatalogueAgent<P> {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn act(&mut self, batch: &ObsBatch<'_>, mode: Mode, out: &mut [Offer]) {
+        for_each_chunk(batch, &mut self.obs, |start, rows, obs| {
+            // Shapes were checked against the scenario in `new`; a failure here is a libtorch
+            // fault, not bad input.
+            let actions = self
+                .agent
+                .act(obs, rows, mode)
+                .expect("forward pass of a shape-checked agent");
+            for (j, a) in actions.into_iter().enumerate() {
+                out[start + j] = batch.catalogue_offer(start + j, a as usize);
+            }
+        });
+    }
+}
+
+/// Index of the customer's policy-stream uniform that draws the contact coin of a continuous
+/// offer (see [`ContinuousAgent`]).
+pub const CONTACT_COIN_INDEX: u32 = 0;
+
+/// A continuous-action agent (DDPG / TD3) acting on a population: its action per customer
+/// is `[depth]` or, where the scenario enables a contact probability, `[depth, p]`, mapped to
+/// an offer by [`Offer::from_continuous`]: a depth below the scenario's `min_discount` is no
+/// coupon and no contact, else a coupon of that depth (with the configured recommendation);
+/// without a coupon the customer is contacted when the uniform `u` < `p`, where `u` is
+/// [`ObsBatch::uniform`]`(i, CONTACT_COIN_INDEX)`: the customer's own policy stream for the
+/// period, so that two policies evaluated on the same seeds draw the same coins.
+pub struct ContinuousAgent<P> {
+    /// The agent.
+    pub agent: P,
+    name: String,
+    obs: Vec<f32>,
+}
+
+/// The action box of the continuous offer of `scenario` (`[0, max_discount]`, and `[0, 1]`
+/// for the contact probability where enabled), as `(low, high)`: the box
+/// [`OfferActions::space`] computes.
+pub fn continuous_bounds(scenario: &Scenario) -> (Vec<f32>, Vec<f32>) {
+    match OfferActions::Continuous.space(scenario) {
+        clv_envs::ActionSpace::Box { low, high } => (low, high),
+        other => unreachable!("the continuous offer is a box, got {other:?}"),
+    }
+}
+
+impl<P: ContinuousPolicy + Send> ContinuousAgent<P> {
+    /// Wraps `agent`, named `name` in reports; checks it fits `scenario`'s observation size
+    /// and continuous-offer bounds.
+    pub fn new(agent: P, name: String, scenario: &Scenario) -> Result<Self, AgentError> {
+        let dim = clv_envs::FeatureSpec::new(scenario).dim();
+        let (low, high) = continuous_bounds(scenario);
+        if agent.obs_dim() != dim || agent.action_low() != low || agent.action_high() != high {
+            return Err(AgentError::EnvMismatch(format!(
+                "{name}: the agent expects {} observation features and the action box {:?}..{:?}; scenario `{}` has {} and {:?}..{:?}",
+                agent.obs_dim(),
+                agent.action_low(),
+                agent.action_high(),
+                scenario.name,
+                dim,
+                low,
+                high
+            )));
+        }
+        Ok(ContinuousAgent {
+            agent,
+            name,
+            obs: vec![],
+        })
+    }
+}
+
+impl<P: ContinuousPolicy + Send> Policy for ContinuousAgent<P> {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn act(&mut self, batch: &ObsBatch<'_>, mode: Mode, out: &mut [Offer]) {
+        let a_dim = self.agent.action_low().len();
+        let cfg = &batch.scenario().continuous;
+        for_each_chunk(batch, &mut self.obs, |start, rows, obs| {
+            // Shapes were checked against the scenario in `new`.
+            let actions = self
+                .agent
+                .act_continuous(obs, rows, mode)
+                .expect("forward pass of a shape-checked agent");
+            for (j, a) in actions.chunks(a_dim).enumerate() {
+                let i = start + j;
+                let prob = (a_dim == 2).then(|| a[1]);
+                let u = batch.uniform(i, CONTACT_COIN_INDEX);
+                out[i] = Offer::from_continuous(cfg, a[0], prob, u, batch.record(i));
+            }
+        });
+    }
+}
+
+/// A trained agent that can act on a scenario's population as a simulator [`Policy`].
+pub trait ScenarioAgent: Learner {
+    /// The agent (borrowed) as a greedy policy named `name`, checked against `scenario`.
+    fn scenario_policy<'a>(
+        &'a mut self,
+        name: String,
+        scenario: &Scenario,
+    ) -> Result<Box<dyn Policy + 'a>, AgentError>;
+
+    /// Acts greedily with `margin` (scaled-reward units, >= 0) from now on.
+    fn set_action_margin(&mut self, margin: f64) -> Result<(), AgentError>;
+
+    /// Greedy-acting margins to choose from at each validation (scaled-reward units); empty
+    /// when the agent has none to choose.
+    fn margin_candidates(&self) -> Vec<f64> {
+        self.config().margin_candidates().to_vec()
+    }
+
+    /// The greedy-acting margin in use, where the agent keeps a default action.
+    fn action_margin(&self) -> Option<f64> {
+        self.config().acting_margin()
+    }
+}
+
+impl ScenarioAgent for Dqn {
+    fn scenario_policy<'a>(
+        &'a mut self,
+        name: String,
+        scenario: &Scenario,
+    ) -> Result<Box<dyn Policy + 'a>, AgentError> {
+        Ok(Box::new(CatalogueAgent::new(self, name, scenario)?))
+    }
+
+    fn set_action_margin(&mut self, margin: f64) -> Result<(), AgentError> {
+        Dqn::set_action_margin(self, margin)
+    }
+}
+
+impl ScenarioAgent for Ddpg {
+    fn scenario_policy<'a>(
+        &'a mut self,
+        name: String,
+        scenario: &Scenario,
+    ) -> Result<Box<dyn Policy + 'a>, AgentError> {
+        Ok(Box::new(ContinuousAgent::new(self, name, scenario)?))
+    }
+
+    fn set_action_margin(&mut self, margin: f64) -> Result<(), AgentError> {
+        Ddpg::set_action_margin(self, margin)
+    }
+}
+
+/// Loads the agent of `kind` (`dqn`, `myopic`, `ddpg`, `td3`) saved in run directory `dir`
+/// (its best-on-validation checkpoint, else its last), as a greedy policy for `scenario`.
+pub fn load_agent_policy(
+    kind: &str,
+    dir: &Path,
+    scenario: &Scenario,
+) -> Result<Box<dyn Policy>, AgentError> {
+    let root = dir.join("checkpoint");
+    let ck = [BEST_CHECKPOINT, LAST_CHECKPOINT]
+        .iter()
+        .map(|n| root.join(n))
+        .find(|p| p.is_dir())
+        .ok_or_else(|| AgentError::Checkpoint {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "holds no checkpoint (expected {}/best or last: is it a `clv train` run directory?)",
+                root.display()
+            ),
+        })?;
+    let spec = format!("{kind}:{}", dir.display());
+    let wrong = |reason: String| AgentError::AgentSpec {
+        spec: spec.clone(),
+        reason,
+    };
+    match kind {
+        "dqn" | "myopic" => {
+            let agent = load_checkpoint(&ck, DeviceChoice::Auto.resolve()?)?.agent;
+            let gamma = agent.config().gamma;
+            if kind == "myopic" && gamma != 0.0 {
+                return Err(wrong(format!(
+                    "trained with gamma {gamma}; a myopic run has gamma 0 (clv train --agent myopic)"
+                )));
+            }
+            Ok(Box::new(CatalogueAgent::new(
+                agent,
+                spec.clone(),
+                scenario,
+            )?))
+        }
+        "ddpg" | "td3" => {
+            let agent = load_ddpg_checkpoint(&ck, DeviceChoice::Auto.resolve()?)?.agent;
+            let trained = if agent.config().is_td3() {
+                "td3"
+            } else {
+                "ddpg"
+            };
+            if trained != kind {
+                return Err(wrong(format!(
+                    "trained as {trained} (clv train --agent {trained})"
+                )));
+            }
+            Ok(Box::new(ContinuousAgent::new(
+                agent,
+                spec.clone(),
+                scenario,
+            )?))
+        }
+        other => Err(wrong(format!(
+            "{other} agents are not available in this build (dqn, myopic, ddpg and td3 are)"
+        ))),
+    }
+}
