@@ -80,6 +80,9 @@ pub struct DqnConfig {
     /// section; fields left out take DQN's defaults ([`TrainConfig::dqn_defaults`]).
     #[serde(deserialize_with = "dqn_train")]
     pub train: TrainConfig,
+    /// The offer-policy recipe (observation, training signal, counterfactual targets,
+    /// incumbent, selection): the `recipe: (...)` section. Default: every lever off.
+    pub recipe: crate::recipe::Recipe,
 }
 
 impl Default for DqnConfig {
@@ -106,6 +109,7 @@ impl Default for DqnConfig {
             eps_end: 0.05,
             eps_decay_steps: 25_000,
             train: TrainConfig::dqn_defaults(),
+            recipe: crate::recipe::Recipe::default(),
         }
     }
 }
@@ -144,6 +148,7 @@ impl DqnConfig {
         unit(self.eps_start, "dqn.eps_start")?;
         unit(self.eps_end, "dqn.eps_end")?;
         self.train.validate()?;
+        self.recipe.validate(Some(self.n_step))?;
         Ok(())
     }
 

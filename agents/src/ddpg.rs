@@ -203,6 +203,9 @@ pub struct Ddpg {
     pub env_steps: u64,
     updates: u64,
     actor_updates: u64,
+    /// The incumbent's action per row for the next acting call (consumed by it): the guard's
+    /// fallback instead of `keep_action`.
+    incumbent_rows: Option<Vec<f32>>,
 }
 
 /// Builds the critics (one, or two when `twin`) under `q1`, `q2` of `vs`.
@@ -330,6 +333,7 @@ impl Ddpg {
             env_steps: 0,
             updates: 0,
             actor_updates: 0,
+            incumbent_rows: None,
         })
     }
 
@@ -451,28 +455,30 @@ impl Ddpg {
         Ok(())
     }
 
-    /// The actor's actions with the `keep_action` guard applied: each row where the first
-    /// critic does not value the actor's action above `keep_action` by more than
-    /// `action_margin` gets `keep_action`. Without `keep_action`, [`Ddpg::actions`].
-    pub fn guarded_actions(&self, obs: &[f32], n: usize) -> Result<Vec<f32>, AgentError> {
-        let Some(keep) = &self.config.keep_action else {
-            return self.actions(obs, n);
+    /// The actor's actions with the guard applied: each row where the first critic does not
+    /// value the actor's action above the kept action by more than `action_margin` gets the
+    /// kept action: the incumbent's row when set (see [`Ddpg::set_incumbent_rows`]; consumed
+    /// here), else `keep_action`. Without either, [`Ddpg::actions`].
+    pub fn guarded_actions(&mut self, obs: &[f32], n: usize) -> Result<Vec<f32>, AgentError> {
+        let d = self.low.len();
+        let kept: Vec<f32> = match (self.incumbent_rows.take(), &self.config.keep_action) {
+            (Some(rows), _) if rows.len() == n * d => rows,
+            (_, Some(keep)) => keep.iter().copied().cycle().take(n * d).collect(),
+            _ => return self.actions(obs, n),
         };
-        let d = keep.len() as i64;
         let margin = self.config.action_margin;
-        let keep_row = Tensor::from_slice(keep)
-            .f_reshape([1, d])?
-            .f_to_device(self.device)?;
-        let mut out = Vec::with_capacity(n * keep.len());
+        let mut out = Vec::with_capacity(n * d);
         for start in (0..n).step_by(self.config.train.act_chunk) {
             let rows = (n - start).min(self.config.train.act_chunk);
             let x = self.input(
                 &obs[start * self.obs_dim..(start + rows) * self.obs_dim],
                 rows,
             )?;
+            let kept = Tensor::from_slice(&kept[start * d..(start + rows) * d])
+                .f_reshape([rows as i64, d as i64])?
+                .f_to_device(self.device)?; // [rows, d]
             let a = tch::no_grad(|| {
                 let actor = self.actor.forward(&x); // [rows, d]
-                let kept = keep_row.expand([rows as i64, d], false); // [rows, d]
                 let gain = self.critics[0].q(&x, &actor) - self.critics[0].q(&x, &kept); // [rows]
                 let use_actor = gain.gt(margin).unsqueeze(1); // [rows, 1]
                 actor.where_self(&use_actor, &kept)
@@ -482,6 +488,13 @@ impl Ddpg {
             )?);
         }
         Ok(out)
+    }
+
+    /// The incumbent's action per row for the next acting call (consumed by it): greedy
+    /// acting keeps it unless the first critic values the actor's action above it by
+    /// `action_margin`.
+    pub fn set_incumbent_rows(&mut self, rows: Option<Vec<f32>>) {
+        self.incumbent_rows = rows;
     }
 
     /// The critics' values `Q_i(s, a)` of `n` raw observations and actions (env units),
@@ -619,6 +632,10 @@ impl Ddpg {
 }
 
 impl ContinuousPolicy for Ddpg {
+    fn set_incumbent_rows(&mut self, rows: Option<Vec<f32>>) {
+        Ddpg::set_incumbent_rows(self, rows)
+    }
+
     fn obs_dim(&self) -> usize {
         self.obs_dim
     }
@@ -888,6 +905,7 @@ mod tests {
             next_obs: (0..n * 3).map(|i| ((i as f32) * 0.11).cos()).collect(),
             terminated: vec![0.0; n],
             discount: vec![0.9; n],
+            ..Batch::default()
         }
     }
 

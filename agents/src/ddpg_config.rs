@@ -86,6 +86,10 @@ pub struct DdpgConfig {
     /// section; fields left out take DDPG's defaults ([`TrainConfig::ddpg_defaults`]).
     #[serde(deserialize_with = "ddpg_train")]
     pub train: TrainConfig,
+    /// The offer-policy recipe (observation, training signal, incumbent, selection; no
+    /// counterfactual targets over a continuous action): the `recipe: (...)` section.
+    /// Default: every lever off.
+    pub recipe: crate::recipe::Recipe,
 }
 
 impl Default for DdpgConfig {
@@ -114,6 +118,7 @@ impl Default for DdpgConfig {
             action_margin: 0.0,
             margin_candidates: Vec::new(),
             train: TrainConfig::ddpg_defaults(),
+            recipe: crate::recipe::Recipe::default(),
         }
     }
 }
@@ -152,6 +157,7 @@ impl DdpgConfig {
         non_negative(self.action_margin, "ddpg.action_margin")?;
         all_non_negative(&self.margin_candidates, "ddpg.margin_candidates")?;
         self.train.validate()?;
+        self.recipe.validate(None)?;
         Ok(())
     }
 

@@ -76,6 +76,9 @@ pub struct Dqn {
     /// Environment transitions collected (drives the epsilon schedule).
     pub env_steps: u64,
     updates: u64,
+    /// The incumbent's action per row for the next `act` call (consumed by it): the guard's
+    /// fallback instead of `keep_action`, and the action exploration mixes in.
+    incumbent_rows: Option<Vec<u32>>,
 }
 
 impl Dqn {
@@ -144,7 +147,16 @@ impl Dqn {
             rng: ChaCha8Rng::seed_from_u64(explore_seed),
             env_steps: 0,
             updates: 0,
+            incumbent_rows: None,
         })
+    }
+
+    /// The incumbent's action for each row of the next `act` call (consumed by that call):
+    /// greedy acting keeps it unless the best action's Q beats it by `action_margin` (an
+    /// infinite margin never deviates), and exploring steps take it with probability
+    /// `recipe.incumbent_explore`.
+    pub fn set_incumbent_rows(&mut self, rows: Option<Vec<u32>>) {
+        self.incumbent_rows = rows;
     }
 
     /// The agent's settings.
@@ -244,6 +256,9 @@ impl Dqn {
     /// optimiser step: a non-finite value returns [`AgentError::Diverged`] (with
     /// `last_good: None`; the training loop fills it) and leaves the weights untouched.
     pub fn update(&mut self, batch: &Batch) -> Result<UpdateStats, AgentError> {
+        if !batch.cf_reward.is_empty() {
+            return self.update_counterfactual(batch);
+        }
         let n = batch.len();
         let obs = self.input(&batch.obs, n)?; // [n, obs_dim]
         let next_obs = self.input(&batch.next_obs, n)?; // [n, obs_dim]
@@ -265,7 +280,66 @@ impl Dqn {
             .forward(&obs)
             .gather(1, &actions, false)
             .squeeze_dim(1); // [n]
-        let loss = q.huber_loss(&target, tch::Reduction::Mean, self.config.huber_delta);
+        self.step_on_loss(&q, &target)
+    }
+
+    /// One update regressing EVERY action on its paired counterfactual outcome:
+    /// `Q(s, a) <- r_a + gamma (1 - terminated) V'(s'_a)` for all `a` at once, with `V'` the
+    /// (double) DQN value of each action's own next observation. Action differences are then
+    /// learned from paired outcomes of the same customer-period.
+    fn update_counterfactual(&mut self, batch: &Batch) -> Result<UpdateStats, AgentError> {
+        let (n, k) = (batch.len(), self.n_actions);
+        if batch.cf_reward.len() != n * k || batch.cf_next_obs.len() != n * k * self.obs_dim {
+            return Err(AgentError::EnvMismatch(format!(
+                "counterfactual batch of {n} rows holds {} rewards and {} next-observation values for {k} actions",
+                batch.cf_reward.len(),
+                batch.cf_next_obs.len()
+            )));
+        }
+        let obs = self.input(&batch.obs, n)?; // [n, obs_dim]
+        let next_obs = self.input(&batch.cf_next_obs, n * k)?; // [n * k, obs_dim]
+        let reward = Tensor::from_slice(&batch.cf_reward)
+            .to_device(self.device)
+            .reshape([n as i64, k as i64])
+            * self.config.reward_scale; // [n, k]
+        let discount = Tensor::from_slice(&batch.discount)
+            .to_device(self.device)
+            .unsqueeze(1); // [n, 1]
+        let terminated = Tensor::from_slice(&batch.terminated)
+            .to_device(self.device)
+            .unsqueeze(1); // [n, 1]
+        let on_incumbent = self.config.recipe.bootstrap == crate::recipe::Bootstrap::Incumbent;
+        if on_incumbent && batch.cf_next_incumbent.len() != n * k {
+            return Err(AgentError::EnvMismatch(
+                "recipe.bootstrap is Incumbent, but the environment reports no incumbent actions (give an incumbent)".into(),
+            ));
+        }
+        let target = tch::no_grad(|| {
+            let next_q_target = self.target.forward(&next_obs); // [n * k, k]
+            let next_value = if on_incumbent {
+                let idx = Tensor::from_slice(&batch.cf_next_incumbent)
+                    .to_device(self.device)
+                    .clamp(0.0, (k - 1) as f64)
+                    .to_kind(Kind::Int64)
+                    .unsqueeze(1); // [n * k, 1]
+                next_q_target.gather(1, &idx, false).squeeze_dim(1) // [n * k]
+            } else {
+                let next_q_online = self
+                    .config
+                    .double_dqn
+                    .then(|| self.online.forward(&next_obs));
+                next_state_value(&next_q_target, next_q_online.as_ref()) // [n * k]
+            }
+            .reshape([n as i64, k as i64]); // [n, k]
+            td_target(&reward, &discount, &terminated, &next_value) // [n, k]
+        });
+        let q = self.online.forward(&obs); // [n, k]
+        self.step_on_loss(&q, &target)
+    }
+
+    /// Huber loss of `q` against `target`, checked, clipped and applied (see `update`).
+    fn step_on_loss(&mut self, q: &Tensor, target: &Tensor) -> Result<UpdateStats, AgentError> {
+        let loss = q.huber_loss(target, tch::Reduction::Mean, self.config.huber_delta);
         self.opt.zero_grad();
         loss.backward();
         let loss_v = f64::try_from(&loss)?;
@@ -310,6 +384,21 @@ impl Dqn {
     }
 }
 
+/// The argmax of `row`, except that `keep` is kept unless the best value exceeds its value by
+/// more than `margin` (an infinite margin always keeps it).
+pub fn guarded_argmax(row: &[f32], keep: Option<u32>, margin: f64) -> u32 {
+    let mut best = 0;
+    for (a, v) in row.iter().enumerate() {
+        if *v > row[best] {
+            best = a;
+        }
+    }
+    match keep {
+        Some(k) if f64::from(row[best] - row[k as usize]) <= margin => k,
+        _ => best as u32,
+    }
+}
+
 impl Policy for Dqn {
     fn obs_dim(&self) -> usize {
         self.obs_dim
@@ -319,34 +408,43 @@ impl Policy for Dqn {
         self.n_actions
     }
 
+    fn set_incumbent_actions(&mut self, rows: Option<Vec<u32>>) {
+        self.set_incumbent_rows(rows)
+    }
+
     /// Greedy: the argmax of the online Q values (keeping `keep_action` unless the best
     /// action beats it by more than `action_margin`). Explore: with probability epsilon (at
     /// the agent's current step) a uniform random action, drawn from the agent's own RNG.
     fn act(&mut self, obs: &[f32], n: usize, mode: Mode) -> Result<Vec<u32>, AgentError> {
         let q = self.q_values(obs, n)?;
-        let keep = self.config.keep_action;
-        let margin = self.config.action_margin as f32;
-        let greedy = q.chunks(self.n_actions).map(|row| {
-            let mut best = 0;
-            for (a, v) in row.iter().enumerate() {
-                if *v > row[best] {
-                    best = a;
-                }
-            }
-            match keep {
-                Some(k) if row[best] - row[k as usize] <= margin => k,
-                _ => best as u32,
-            }
-        });
+        let incumbent = self.incumbent_rows.take().filter(|r| r.len() == n);
+        let keep = |i: usize| match &incumbent {
+            Some(rows) => Some(rows[i].min(self.n_actions as u32 - 1)),
+            None => self.config.keep_action,
+        };
+        let margin = self.config.action_margin;
+        let greedy: Vec<u32> = q
+            .chunks(self.n_actions)
+            .enumerate()
+            .map(|(i, row)| guarded_argmax(row, keep(i), margin))
+            .collect();
         match mode {
-            Mode::Greedy => Ok(greedy.collect()),
+            Mode::Greedy => Ok(greedy),
             Mode::Explore => {
                 let eps = self.epsilon();
+                let mix = self.config.recipe.incumbent_explore;
                 let n_actions = self.n_actions as u32;
+                let keeps: Vec<Option<u32>> = (0..n).map(keep).collect();
                 Ok(greedy
-                    .map(|g| {
+                    .into_iter()
+                    .zip(keeps)
+                    .map(|(g, k)| {
                         if self.rng.random::<f64>() < eps {
                             self.rng.random_range(0..n_actions)
+                        } else if let Some(k) = k.filter(|_| incumbent.is_some() && mix > 0.0)
+                            && self.rng.random::<f64>() < mix
+                        {
+                            k
                         } else {
                             g
                         }
@@ -495,6 +593,16 @@ impl Learner for Dqn {
     fn learn(&mut self, batch: &Batch) -> Result<LearnerStats, AgentError> {
         self.update(batch).map(LearnerStats::from)
     }
+    fn set_incumbent_actions(&mut self, rows: Option<Vec<u32>>) {
+        self.set_incumbent_rows(rows)
+    }
+    fn counterfactual_actions(&self) -> usize {
+        if self.config.recipe.counterfactual {
+            self.n_actions
+        } else {
+            0
+        }
+    }
 }
 
 /// Loads a DQN checkpoint folder onto `device` ([`Learner::load`] for [`Dqn`]).
@@ -506,6 +614,65 @@ pub fn load_checkpoint(dir: &Path, device: Device) -> Result<LoadedCheckpoint<Dq
 mod tests {
     use super::*;
     use crate::learner::TrainConfig;
+
+    #[test]
+    fn an_infinite_margin_never_leaves_the_incumbent() {
+        let n = 64;
+        let obs: Vec<f32> = (0..n * 3)
+            .map(|i| ((i * 37 % 11) as f32 - 5.0) / 3.0)
+            .collect();
+        let cfg = DqnConfig {
+            action_margin: 1e9,
+            ..DqnConfig::default()
+        };
+        let mut agent = Dqn::new(cfg, 3, 4, Device::Cpu, 0, 1).unwrap();
+        let incumbent: Vec<u32> = (0..n as u32).map(|i| i % 4).collect();
+        agent.set_incumbent_rows(Some(incumbent.clone()));
+        assert_eq!(agent.act(&obs, n, Mode::Greedy).unwrap(), incumbent);
+        // Consumed by the call: the next one is the plain argmax again.
+        let q = agent.q_values(&obs, n).unwrap();
+        let argmax: Vec<u32> = q.chunks(4).map(|r| guarded_argmax(r, None, 0.0)).collect();
+        assert_eq!(agent.act(&obs, n, Mode::Greedy).unwrap(), argmax);
+        // A zero margin deviates wherever another action is strictly better.
+        assert_eq!(guarded_argmax(&[1.0, 2.0, 0.5], Some(0), 0.0), 1);
+        assert_eq!(guarded_argmax(&[1.0, 2.0, 0.5], Some(0), 1.5), 0);
+        assert_eq!(guarded_argmax(&[1.0, 2.0, 0.5], Some(0), f64::INFINITY), 0);
+    }
+
+    #[test]
+    fn counterfactual_update_regresses_every_action_on_its_own_target() {
+        // gamma 0: every Q(s, a) must move to its own counterfactual reward.
+        let cfg = DqnConfig {
+            gamma: 0.0,
+            lr: 1e-2,
+            hidden: vec![32],
+            target_update_period: 1,
+            ..DqnConfig::default()
+        };
+        let mut agent = Dqn::new(cfg, 3, 3, Device::Cpu, 0, 1).unwrap();
+        let n = 16;
+        let obs: Vec<f32> = (0..n * 3).map(|i| (i % 5) as f32 / 5.0).collect();
+        let batch = Batch {
+            obs: obs.clone(),
+            action: vec![0.0; n],
+            reward: vec![0.0; n],
+            next_obs: obs.clone(),
+            terminated: vec![0.0; n],
+            discount: vec![0.0; n],
+            cf_reward: (0..n).flat_map(|_| [1.0f32, -1.0, 0.5]).collect(),
+            cf_next_obs: (0..3).flat_map(|_| obs.clone()).collect(),
+            cf_next_incumbent: vec![],
+        };
+        for _ in 0..300 {
+            agent.update(&batch).unwrap();
+        }
+        let q = agent.q_values(&obs, n).unwrap();
+        for row in q.chunks(3) {
+            for (v, want) in row.iter().zip([1.0f32, -1.0, 0.5]) {
+                assert!((v - want).abs() < 0.1, "{row:?}");
+            }
+        }
+    }
 
     #[test]
     fn keep_action_holds_unless_beaten_by_the_margin() {
@@ -555,6 +722,7 @@ mod tests {
             next_obs: (0..n * 3).map(|i| (i % 5) as f32 * 0.1).collect(),
             terminated: vec![terminated; n],
             discount: vec![0.9; n],
+            ..Batch::default()
         }
     }
 

@@ -207,10 +207,15 @@ pub trait AgentConfig: Clone {
     fn validate(&self) -> Result<(), AgentError>;
     /// The config as pretty RON (every field, resolved).
     fn to_ron(&self) -> String;
+    /// The offer-policy recipe (the `recipe: (...)` section).
+    fn recipe(&self) -> &crate::recipe::Recipe;
+    /// The recipe, to change (e.g. the incumbent from `--incumbent`).
+    fn recipe_mut(&mut self) -> &mut crate::recipe::Recipe;
 }
 
 /// Implements [`AgentConfig`] for an algorithm's config with fields `train`, `gamma`,
-/// `keep_action`, `action_margin`, `margin_candidates` and inherent `validate` and `to_ron`.
+/// `keep_action`, `action_margin`, `margin_candidates`, `recipe` and inherent `validate` and
+/// `to_ron`.
 macro_rules! impl_agent_config {
     ($config:ty) => {
         impl $crate::learner::AgentConfig for $config {
@@ -241,6 +246,12 @@ macro_rules! impl_agent_config {
             }
             fn to_ron(&self) -> String {
                 <$config>::to_ron(self)
+            }
+            fn recipe(&self) -> &$crate::recipe::Recipe {
+                &self.recipe
+            }
+            fn recipe_mut(&mut self) -> &mut $crate::recipe::Recipe {
+                &mut self.recipe
             }
         }
     };
@@ -291,6 +302,16 @@ pub struct MetricsRow {
     /// row, scaled-reward units. DQN: none.
     #[serde(default)]
     pub actor_loss: Option<f64>,
+    /// Paired selection: the chosen candidate's validation CLV lift over the incumbent on the
+    /// same customers, dollars per customer, when an evaluation ran.
+    #[serde(default)]
+    pub valid_lift_mean: Option<f64>,
+    /// Lower bound of its 95% interval.
+    #[serde(default)]
+    pub valid_lift_lower: Option<f64>,
+    /// Upper bound of its 95% interval.
+    #[serde(default)]
+    pub valid_lift_upper: Option<f64>,
 }
 
 /// The training loop's own state, saved in checkpoints.
@@ -382,4 +403,12 @@ pub trait Learner: EnvActor + Sized {
     fn exploration(&self) -> f64;
     /// One gradient update on `batch`.
     fn learn(&mut self, batch: &Batch) -> Result<LearnerStats, AgentError>;
+    /// The incumbent's action per row for the next `act_env` call, where the environment has
+    /// an incumbent (recipe lever 4). Learners without an incumbent guard ignore it.
+    fn set_incumbent_actions(&mut self, _rows: Option<Vec<u32>>) {}
+    /// Actions whose paired counterfactual outcomes the learner regresses (recipe lever 3);
+    /// 0 = none.
+    fn counterfactual_actions(&self) -> usize {
+        0
+    }
 }

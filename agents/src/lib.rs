@@ -29,6 +29,7 @@ mod nets;
 mod noise;
 mod normalize;
 mod policy;
+mod recipe;
 mod replay;
 mod scenario_policy;
 mod schedule;
@@ -60,6 +61,7 @@ pub use nets::{
 pub use noise::{ExplorationNoise, NoiseKind, standard_normal};
 pub use normalize::RunningNorm;
 pub use policy::{ContinuousPolicy, EnvActions, EnvActor, Mode, Policy};
+pub use recipe::{Bootstrap, Recipe, Z95};
 pub use replay::{Batch, ReplayBuffer, ReplaySpec, ReplayState};
 pub use scenario_policy::{
     CONTACT_COIN_INDEX, CatalogueAgent, ContinuousAgent, ScenarioAgent, continuous_bounds,
@@ -71,4 +73,7 @@ pub use smoke::{SmokeReport, smoke_regression};
 pub use train::{
     DdpgTrainer, DqnTrainer, Progress, StopReason, TrainEvent, TrainOptions, TrainReport, Trainer,
 };
-pub use validate::{EpisodeValidator, EvalStats, PopulationValidator, Validator, evaluate};
+pub use validate::{
+    EpisodeValidator, EvalStats, INCUMBENT_ONLY_MARGIN, PairedLift, PopulationValidator, Validator,
+    evaluate,
+};

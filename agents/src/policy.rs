@@ -19,6 +19,9 @@ pub trait Policy {
     /// One action index in `0..n_actions` for each of the `n` observations in `obs`,
     /// row-major `[n, obs_dim]` (raw, unnormalised; the policy applies its own normaliser).
     fn act(&mut self, obs: &[f32], n: usize, mode: Mode) -> Result<Vec<u32>, AgentError>;
+    /// The incumbent's action per row for the next `act` call (consumed by it), for agents
+    /// whose guard falls back to an incumbent; others ignore it.
+    fn set_incumbent_actions(&mut self, _rows: Option<Vec<u32>>) {}
 }
 
 impl<P: Policy + ?Sized> Policy for &mut P {
@@ -30,6 +33,9 @@ impl<P: Policy + ?Sized> Policy for &mut P {
     }
     fn act(&mut self, obs: &[f32], n: usize, mode: Mode) -> Result<Vec<u32>, AgentError> {
         (**self).act(obs, n, mode)
+    }
+    fn set_incumbent_actions(&mut self, rows: Option<Vec<u32>>) {
+        (**self).set_incumbent_actions(rows)
     }
 }
 
@@ -45,6 +51,9 @@ pub trait ContinuousPolicy {
     /// row-major `[n, obs_dim]` (raw); returns row-major `[n, action_dim]`.
     fn act_continuous(&mut self, obs: &[f32], n: usize, mode: Mode)
     -> Result<Vec<f32>, AgentError>;
+    /// The incumbent's action per row (`[n, action_dim]`) for the next `act_continuous` call
+    /// (consumed by it), for agents whose guard falls back to an incumbent; others ignore it.
+    fn set_incumbent_rows(&mut self, _rows: Option<Vec<f32>>) {}
 }
 
 /// An owned batch of actions for a vector env, one per sub-environment.
@@ -122,5 +131,8 @@ impl<P: ContinuousPolicy + ?Sized> ContinuousPolicy for &mut P {
         mode: Mode,
     ) -> Result<Vec<f32>, AgentError> {
         (**self).act_continuous(obs, n, mode)
+    }
+    fn set_incumbent_rows(&mut self, rows: Option<Vec<f32>>) {
+        (**self).set_incumbent_rows(rows)
     }
 }

@@ -49,6 +49,14 @@ pub struct Batch {
     pub terminated: Vec<f32>,
     /// `[batch]` `gamma^k` for the `k` steps summed.
     pub discount: Vec<f32>,
+    /// `[batch, n_actions]` reward of every action from the same state (paired
+    /// counterfactuals, one-step); empty when the buffer keeps none.
+    pub cf_reward: Vec<f32>,
+    /// `[batch, n_actions, obs_dim]` next observation of every action; empty when none.
+    pub cf_next_obs: Vec<f32>,
+    /// `[batch, n_actions]` the incumbent's action in each action's next state; empty when
+    /// the environment has no incumbent.
+    pub cf_next_incumbent: Vec<f32>,
 }
 
 impl Batch {
@@ -89,6 +97,18 @@ pub struct ReplayBuffer {
     total: u64,
     pending: Vec<VecDeque<Pending>>,
     rng: ChaCha8Rng,
+    /// Paired counterfactual rows beside the transitions, where enabled.
+    cf: Option<CounterfactualRows>,
+}
+
+/// Every action's reward and next observation for each stored transition (one-step only).
+#[derive(Debug)]
+struct CounterfactualRows {
+    n_actions: usize,
+    reward: Vec<f32>,
+    next_obs: Vec<f32>,
+    /// Empty until the environment first reports incumbent actions.
+    next_incumbent: Vec<f32>,
 }
 
 impl ReplayBuffer {
@@ -120,6 +140,73 @@ impl ReplayBuffer {
             total: 0,
             pending: vec![VecDeque::with_capacity(spec.n_step); spec.num_envs],
             rng: ChaCha8Rng::seed_from_u64(seed),
+            cf: None,
+        }
+    }
+
+    /// Keeps `n_actions` paired counterfactual outcomes beside every transition
+    /// ([`ReplayBuffer::push_counterfactual`]); allocates `capacity * n_actions * (obs_dim + 1)`
+    /// floats. One-step buffers only.
+    ///
+    /// # Panics
+    /// If `n_step` is not 1 or `n_actions` is 0.
+    pub fn enable_counterfactual(&mut self, n_actions: usize) {
+        assert!(
+            self.spec.n_step == 1 && n_actions > 0,
+            "counterfactual rows need a one-step buffer and at least one action"
+        );
+        let c = self.spec.capacity;
+        self.cf = Some(CounterfactualRows {
+            n_actions,
+            reward: vec![0.0; c * n_actions],
+            next_obs: vec![0.0; c * n_actions * self.spec.obs_dim],
+            next_incumbent: vec![],
+        });
+    }
+
+    /// Whether counterfactual rows are kept.
+    pub fn has_counterfactual(&self) -> bool {
+        self.cf.is_some()
+    }
+
+    /// Bytes of storage per transition, counterfactual rows included.
+    pub fn bytes_per_transition(&self) -> usize {
+        let o = self.spec.obs_dim;
+        let plain = 2 * o + self.spec.action_dim + 3;
+        let cf = self.cf.as_ref().map_or(0, |c| c.n_actions * (o + 1));
+        (plain + cf) * std::mem::size_of::<f32>()
+    }
+
+    /// Stores the counterfactual outcomes of the vector step just pushed (call right after
+    /// [`ReplayBuffer::push`]; one-step buffers write one row per sub-env in order).
+    ///
+    /// # Panics
+    /// If rows are not enabled or `cf` does not match the spec.
+    pub fn push_counterfactual(&mut self, cf: &clv_envs::Counterfactual) {
+        let (o, n, cap) = (self.spec.obs_dim, self.spec.num_envs, self.spec.capacity);
+        let pos = self.pos;
+        let rows = self.cf.as_mut().expect("counterfactual rows enabled");
+        let k = rows.n_actions;
+        assert!(
+            cf.n_actions == k && cf.reward.len() == n * k && cf.next_obs.len() == n * k * o,
+            "counterfactual push: shapes do not match [num_envs = {n}, n_actions = {k}, obs_dim = {o}]"
+        );
+        if !cf.next_incumbent.is_empty() && rows.next_incumbent.is_empty() {
+            rows.next_incumbent = vec![0.0; cap * k];
+        }
+        for e in 0..n {
+            let row = (pos + cap - n % cap + e) % cap;
+            if !cf.next_incumbent.is_empty() {
+                for (dst, src) in rows.next_incumbent[row * k..(row + 1) * k]
+                    .iter_mut()
+                    .zip(&cf.next_incumbent[e * k..(e + 1) * k])
+                {
+                    *dst = *src as f32;
+                }
+            }
+            rows.reward[row * k..(row + 1) * k].copy_from_slice(&cf.reward[e * k..(e + 1) * k]);
+            rows.next_obs[row * k * o..(row + 1) * k * o]
+                .copy_from_slice(&cf.next_obs[e * k * o..(e + 1) * k * o]);
         }
     }
 
@@ -256,6 +343,7 @@ impl ReplayBuffer {
             next_obs: Vec::with_capacity(batch_size * o),
             terminated: Vec::with_capacity(batch_size),
             discount: Vec::with_capacity(batch_size),
+            ..Batch::default()
         };
         for _ in 0..batch_size {
             let i = self.rng.random_range(0..self.len);
@@ -266,6 +354,17 @@ impl ReplayBuffer {
             b.reward.push(self.reward[i]);
             b.terminated.push(self.terminated[i]);
             b.discount.push(self.discount[i]);
+            if let Some(cf) = &self.cf {
+                let k = cf.n_actions;
+                b.cf_reward
+                    .extend_from_slice(&cf.reward[i * k..(i + 1) * k]);
+                b.cf_next_obs
+                    .extend_from_slice(&cf.next_obs[i * k * o..(i + 1) * k * o]);
+                if !cf.next_incumbent.is_empty() {
+                    b.cf_next_incumbent
+                        .extend_from_slice(&cf.next_incumbent[i * k..(i + 1) * k]);
+                }
+            }
         }
         b
     }
@@ -520,5 +619,44 @@ mod tests {
             buf.sample(7),
             "the sampling RNG resumes where it was"
         );
+    }
+
+    #[test]
+    fn counterfactual_rows_stay_beside_their_transitions() {
+        let spec = ReplaySpec {
+            capacity: 5,
+            obs_dim: 1,
+            action_dim: 1,
+            num_envs: 2,
+            n_step: 1,
+            gamma: 0.9,
+        };
+        let mut buf = ReplayBuffer::new(spec, 3);
+        buf.enable_counterfactual(2);
+        for t in 0..4 {
+            let obs = [t as f32 * 10.0, t as f32 * 10.0 + 1.0];
+            buf.push(
+                &obs,
+                &[0.0, 1.0],
+                &[0.0, 0.0],
+                &[false; 2],
+                &[false; 2],
+                &obs,
+            );
+            let cf = clv_envs::Counterfactual {
+                n_actions: 2,
+                reward: vec![obs[0], -obs[0], obs[1], -obs[1]],
+                next_obs: vec![obs[0], obs[0], obs[1], obs[1]],
+                next_incumbent: vec![],
+            };
+            buf.push_counterfactual(&cf);
+        }
+        let b = buf.sample(50);
+        for i in 0..50 {
+            assert_eq!(b.cf_reward[2 * i], b.obs[i]);
+            assert_eq!(b.cf_reward[2 * i + 1], -b.obs[i]);
+            assert_eq!(b.cf_next_obs[2 * i], b.obs[i]);
+        }
+        assert_eq!(buf.bytes_per_transition(), (2 + 1 + 3 + 2 * 2) * 4);
     }
 }

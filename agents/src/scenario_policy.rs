@@ -11,8 +11,8 @@
 
 use std::path::Path;
 
-use clv_envs::policy::ACT_CHUNK;
-use clv_envs::{Mode, ObsBatch, Offer, OfferActions, Policy, Scenario};
+use clv_envs::policy::{ACT_CHUNK, Baseline};
+use clv_envs::{FeatureSpec, Mode, ObsBatch, Offer, OfferActions, Policy, Scenario};
 
 use crate::checkpoint::{BEST_CHECKPOINT, LAST_CHECKPOINT};
 use crate::ddpg::{Ddpg, load_ddpg_checkpoint};
@@ -21,38 +21,68 @@ use crate::dqn::{Dqn, load_checkpoint};
 use crate::error::AgentError;
 use crate::learner::{AgentConfig, Learner};
 use crate::policy::ContinuousPolicy;
+use crate::recipe::Recipe;
 
 /// Calls `f(start, rows, features)` for each chunk of at most `ACT_CHUNK` customers of
-/// `batch` (bounding the forward pass's memory), their features row-major in `buf`.
+/// `batch` (bounding the forward pass's memory), their features (layout `spec`) row-major in
+/// `buf`.
 fn for_each_chunk(
     batch: &ObsBatch<'_>,
+    spec: &FeatureSpec,
     buf: &mut Vec<f32>,
     mut f: impl FnMut(usize, usize, &[f32]),
 ) {
-    let (dim, n) = (batch.obs_dim(), batch.len());
+    let (dim, n) = (spec.dim(), batch.len());
     let mut start = 0;
     while start < n {
         let end = (start + ACT_CHUNK).min(n);
         buf.resize((end - start) * dim, 0.0);
-        batch.features_into(start..end, buf);
+        batch.features_with(spec, start..end, buf);
         f(start, end - start, buf);
         start = end;
     }
 }
 
-/// A discrete-action agent acting on a population through the offer catalogue.
+/// The incumbent baseline named by `spec` (recipe lever 4), for `scenario`.
+fn parse_incumbent(
+    name: &str,
+    spec: Option<&str>,
+    scenario: &Scenario,
+) -> Result<Option<Baseline>, AgentError> {
+    spec.map(|s| {
+        clv_envs::parse_baseline(s, scenario).map_err(|e| AgentError::AgentSpec {
+            spec: name.to_string(),
+            reason: format!("its incumbent `{s}` is not a baseline policy: {e}"),
+        })
+    })
+    .transpose()
+}
+
+/// A discrete-action agent acting on a population through the offer catalogue, on its own
+/// feature set, guarded by an incumbent baseline where it has one: the agent's choice replaces
+/// the incumbent's offer only where its Q value beats the incumbent's action by the agent's
+/// margin (see [`crate::Dqn::set_incumbent_rows`]).
 pub struct CatalogueAgent<P> {
     /// The agent.
     pub agent: P,
     name: String,
+    features: FeatureSpec,
+    incumbent: Option<Baseline>,
+    incumbent_offers: Vec<Offer>,
     obs: Vec<f32>,
 }
 
 impl<P: crate::Policy + Send> CatalogueAgent<P> {
-    /// Wraps `agent`, named `name` in reports; checks it fits `scenario`'s observation size
-    /// and catalogue.
-    pub fn new(agent: P, name: String, scenario: &Scenario) -> Result<Self, AgentError> {
-        let dim = clv_envs::FeatureSpec::new(scenario).dim();
+    /// Wraps `agent`, named `name` in reports, observing `recipe.observation` and guarded by
+    /// `recipe.incumbent` if any; checks it fits `scenario`'s observation size and catalogue.
+    pub fn new(
+        agent: P,
+        name: String,
+        scenario: &Scenario,
+        recipe: &Recipe,
+    ) -> Result<Self, AgentError> {
+        let features = FeatureSpec::with_set(scenario, recipe.observation);
+        let dim = features.dim();
         if agent.obs_dim() != dim || agent.n_actions() != scenario.offers.len() {
             return Err(AgentError::EnvMismatch(format!(
                 "{name}: the agent expects {} observation features and {} offers; scenario `{}` has {} and {}",
@@ -63,11 +93,20 @@ impl<P: crate::Policy + Send> CatalogueAgent<P> {
                 scenario.offers.len()
             )));
         }
+        let incumbent = parse_incumbent(&name, recipe.incumbent.as_deref(), scenario)?;
         Ok(CatalogueAgent {
             agent,
             name,
+            features,
+            incumbent,
+            incumbent_offers: vec![],
             obs: vec![],
         })
+    }
+
+    /// The observation layout the agent reads.
+    pub fn feature_spec(&self) -> &FeatureSpec {
+        &self.features
     }
 }
 
@@ -77,15 +116,32 @@ impl<P: crate::Policy + Send> Policy for CatalogueAgent<P> {
     }
 
     fn act(&mut self, batch: &ObsBatch<'_>, mode: Mode, out: &mut [Offer]) {
-        for_each_chunk(batch, &mut self.obs, |start, rows, obs| {
+        let guarded = self.incumbent.is_some();
+        if let Some(inc) = &mut self.incumbent {
+            self.incumbent_offers.resize(batch.len(), Offer::default());
+            inc.act(batch, Mode::Greedy, &mut self.incumbent_offers);
+        }
+        let (agent, incumbent) = (&mut self.agent, &self.incumbent_offers);
+        for_each_chunk(batch, &self.features, &mut self.obs, |start, rows, obs| {
+            if guarded {
+                let codes = incumbent[start..start + rows]
+                    .iter()
+                    .map(|o| u32::from(o.code))
+                    .collect();
+                agent.set_incumbent_actions(Some(codes));
+            }
             // Shapes were checked against the scenario in `new`; a failure here is a libtorch
             // fault, not bad input.
-            let actions = self
-                .agent
+            let actions = agent
                 .act(obs, rows, mode)
                 .expect("forward pass of a shape-checked agent");
             for (j, a) in actions.into_iter().enumerate() {
-                out[start + j] = batch.catalogue_offer(start + j, a as usize);
+                let i = start + j;
+                out[i] = match incumbent.get(i) {
+                    // The incumbent's own offer (e.g. recommend-last's category) when kept.
+                    Some(o) if guarded && u32::from(o.code) == a => *o,
+                    _ => batch.catalogue_offer(i, a as usize),
+                };
             }
         });
     }
@@ -106,7 +162,24 @@ pub struct ContinuousAgent<P> {
     /// The agent.
     pub agent: P,
     name: String,
+    features: FeatureSpec,
+    incumbent: Option<Baseline>,
+    incumbent_offers: Vec<Offer>,
     obs: Vec<f32>,
+}
+
+/// The continuous action (`[depth]`, or `[depth, contact probability]` when `a_dim` is 2)
+/// that stands for a catalogue `offer` in the guard's comparison: its discount depth, and a
+/// contact probability of 1 when it contacts without a coupon.
+fn continuous_row(offer: &Offer, a_dim: usize) -> [f32; 2] {
+    let contact = if offer.contact && offer.discount == 0.0 {
+        1.0
+    } else {
+        0.0
+    };
+    let row = [offer.discount, contact];
+    debug_assert!(a_dim <= row.len());
+    row
 }
 
 /// The action box of the continuous offer of `scenario` (`[0, max_discount]`, and `[0, 1]`
@@ -120,10 +193,16 @@ pub fn continuous_bounds(scenario: &Scenario) -> (Vec<f32>, Vec<f32>) {
 }
 
 impl<P: ContinuousPolicy + Send> ContinuousAgent<P> {
-    /// Wraps `agent`, named `name` in reports; checks it fits `scenario`'s observation size
-    /// and continuous-offer bounds.
-    pub fn new(agent: P, name: String, scenario: &Scenario) -> Result<Self, AgentError> {
-        let dim = clv_envs::FeatureSpec::new(scenario).dim();
+    /// Wraps `agent`, named `name` in reports, observing `recipe.observation`; checks it fits
+    /// `scenario`'s observation size and continuous-offer bounds.
+    pub fn new(
+        agent: P,
+        name: String,
+        scenario: &Scenario,
+        recipe: &Recipe,
+    ) -> Result<Self, AgentError> {
+        let features = FeatureSpec::with_set(scenario, recipe.observation);
+        let dim = features.dim();
         let (low, high) = continuous_bounds(scenario);
         if agent.obs_dim() != dim || agent.action_low() != low || agent.action_high() != high {
             return Err(AgentError::EnvMismatch(format!(
@@ -137,9 +216,13 @@ impl<P: ContinuousPolicy + Send> ContinuousAgent<P> {
                 high
             )));
         }
+        let incumbent = parse_incumbent(&name, recipe.incumbent.as_deref(), scenario)?;
         Ok(ContinuousAgent {
             agent,
             name,
+            features,
+            incumbent,
+            incumbent_offers: vec![],
             obs: vec![],
         })
     }
@@ -153,14 +236,37 @@ impl<P: ContinuousPolicy + Send> Policy for ContinuousAgent<P> {
     fn act(&mut self, batch: &ObsBatch<'_>, mode: Mode, out: &mut [Offer]) {
         let a_dim = self.agent.action_low().len();
         let cfg = &batch.scenario().continuous;
-        for_each_chunk(batch, &mut self.obs, |start, rows, obs| {
+        let guarded = self.incumbent.is_some();
+        if let Some(inc) = &mut self.incumbent {
+            self.incumbent_offers.resize(batch.len(), Offer::default());
+            inc.act(batch, Mode::Greedy, &mut self.incumbent_offers);
+        }
+        let (agent, incumbent) = (&mut self.agent, &self.incumbent_offers);
+        for_each_chunk(batch, &self.features, &mut self.obs, |start, rows, obs| {
+            let kept: Vec<f32> = incumbent
+                .get(start..start + rows)
+                .filter(|_| guarded)
+                .map(|offers| {
+                    offers
+                        .iter()
+                        .flat_map(|o| continuous_row(o, a_dim)[..a_dim].to_vec())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if guarded {
+                agent.set_incumbent_rows(Some(kept.clone()));
+            }
             // Shapes were checked against the scenario in `new`.
-            let actions = self
-                .agent
+            let actions = agent
                 .act_continuous(obs, rows, mode)
                 .expect("forward pass of a shape-checked agent");
             for (j, a) in actions.chunks(a_dim).enumerate() {
                 let i = start + j;
+                if guarded && a == &kept[j * a_dim..(j + 1) * a_dim] {
+                    // The guard kept the incumbent: its own catalogue offer.
+                    out[i] = incumbent[i];
+                    continue;
+                }
                 let prob = (a_dim == 2).then(|| a[1]);
                 let u = batch.uniform(i, CONTACT_COIN_INDEX);
                 out[i] = Offer::from_continuous(cfg, a[0], prob, u, batch.record(i));
@@ -191,6 +297,11 @@ pub trait ScenarioAgent: Learner {
     fn action_margin(&self) -> Option<f64> {
         self.config().acting_margin()
     }
+
+    /// The agent's offer-policy recipe.
+    fn recipe(&self) -> Recipe {
+        self.config().recipe().clone()
+    }
 }
 
 impl ScenarioAgent for Dqn {
@@ -199,7 +310,10 @@ impl ScenarioAgent for Dqn {
         name: String,
         scenario: &Scenario,
     ) -> Result<Box<dyn Policy + 'a>, AgentError> {
-        Ok(Box::new(CatalogueAgent::new(self, name, scenario)?))
+        let recipe = self.config().recipe.clone();
+        Ok(Box::new(CatalogueAgent::new(
+            self, name, scenario, &recipe,
+        )?))
     }
 
     fn set_action_margin(&mut self, margin: f64) -> Result<(), AgentError> {
@@ -213,7 +327,10 @@ impl ScenarioAgent for Ddpg {
         name: String,
         scenario: &Scenario,
     ) -> Result<Box<dyn Policy + 'a>, AgentError> {
-        Ok(Box::new(ContinuousAgent::new(self, name, scenario)?))
+        let recipe = self.config().recipe.clone();
+        Ok(Box::new(ContinuousAgent::new(
+            self, name, scenario, &recipe,
+        )?))
     }
 
     fn set_action_margin(&mut self, margin: f64) -> Result<(), AgentError> {
@@ -254,10 +371,12 @@ pub fn load_agent_policy(
                     "trained with gamma {gamma}; a myopic run has gamma 0 (clv train --agent myopic)"
                 )));
             }
+            let recipe = agent.config().recipe.clone();
             Ok(Box::new(CatalogueAgent::new(
                 agent,
                 spec.clone(),
                 scenario,
+                &recipe,
             )?))
         }
         "ddpg" | "td3" => {
@@ -272,10 +391,12 @@ pub fn load_agent_policy(
                     "trained as {trained} (clv train --agent {trained})"
                 )));
             }
+            let recipe = agent.config().recipe.clone();
             Ok(Box::new(ContinuousAgent::new(
                 agent,
                 spec.clone(),
                 scenario,
+                &recipe,
             )?))
         }
         other => Err(wrong(format!(

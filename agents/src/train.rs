@@ -206,10 +206,13 @@ impl<L: Learner> Trainer<L> {
             train(stream::TORCH),
             train(stream::EXPLORE),
         )?;
-        let spec = agent.replay_spec();
+        let mut replay = ReplayBuffer::new(agent.replay_spec(), train(stream::REPLAY));
+        if agent.counterfactual_actions() > 0 {
+            replay.enable_counterfactual(agent.counterfactual_actions());
+        }
         Ok(Self {
             agent,
-            replay: ReplayBuffer::new(spec, train(stream::REPLAY)),
+            replay,
             state: LoopState {
                 seed,
                 ..Default::default()
@@ -239,7 +242,7 @@ impl<L: Learner> Trainer<L> {
         if let Some(t) = total_env_steps {
             agent.set_total_env_steps(t)?;
         }
-        let replay = match replay {
+        let mut replay = match replay {
             Some(r) => r,
             None => ReplayBuffer::new(
                 agent.replay_spec(),
@@ -250,6 +253,9 @@ impl<L: Learner> Trainer<L> {
                 ),
             ),
         };
+        if agent.counterfactual_actions() > 0 && !replay.has_counterfactual() {
+            replay.enable_counterfactual(agent.counterfactual_actions());
+        }
         Ok(Self {
             agent,
             replay,
@@ -382,6 +388,7 @@ impl<L: Learner> Trainer<L> {
         if cfg.normalize_obs && !self.agent.normalizer_mut().frozen {
             self.agent.normalizer_mut().update(&s.obs);
         }
+        self.agent.set_incumbent_actions(env.incumbent_actions());
         let actions = self.agent.act_env(&s.obs, n, Mode::Explore)?;
         let b = env.step(actions.as_actions());
         let mut next_true = b.obs.clone();
@@ -396,6 +403,14 @@ impl<L: Learner> Trainer<L> {
             &b.truncated,
             &next_true,
         );
+        if self.replay.has_counterfactual() {
+            let cf = env.counterfactual().ok_or_else(|| {
+                AgentError::EnvMismatch(
+                    "the learner regresses counterfactual outcomes (recipe.counterfactual), but the environment computes none".into(),
+                )
+            })?;
+            self.replay.push_counterfactual(cf);
+        }
         for (i, ret) in s.ep_return.iter_mut().enumerate() {
             *ret += f64::from(b.reward[i]);
             if b.terminated[i] || b.truncated[i] {
@@ -497,6 +512,9 @@ impl<L: Learner> Trainer<L> {
             valid_return_std: valid.map(|v| v.stats.std),
             wall_seconds: s.wall(&self.state),
             actor_loss: (sums.actor_n > 0).then(|| sums.actor / sums.actor_n as f64),
+            valid_lift_mean: valid.and_then(|v| v.stats.lift).map(|l| l.mean),
+            valid_lift_lower: valid.and_then(|v| v.stats.lift).map(|l| l.lower),
+            valid_lift_upper: valid.and_then(|v| v.stats.lift).map(|l| l.upper),
         };
         self.state.rows.push(row);
         on_event(TrainEvent::Row(

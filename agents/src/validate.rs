@@ -11,6 +11,7 @@ use clv_envs::{EvalResult, Population, Scenario, VecEnv};
 
 use crate::error::AgentError;
 use crate::policy::{EnvActor, Mode};
+use crate::recipe::{Recipe, Z95};
 use crate::scenario_policy::ScenarioAgent;
 use crate::seeds::mix64;
 
@@ -23,6 +24,22 @@ pub struct EvalStats {
     pub std: f64,
     /// Every episode's return, in sub-env then round order.
     pub returns: Vec<f64>,
+    /// Paired selection: the chosen candidate's CLV lift over the incumbent on the same
+    /// customers, with its 95% interval (`mean` is then this lift's lower bound).
+    #[serde(default)]
+    pub lift: Option<PairedLift>,
+}
+
+/// A paired difference of mean realised CLV per customer to a reference policy on the same
+/// customers, dollars, with its 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PairedLift {
+    /// Mean difference, dollars per customer.
+    pub mean: f64,
+    /// Lower bound of the 95% interval.
+    pub lower: f64,
+    /// Upper bound of the 95% interval.
+    pub upper: f64,
 }
 
 impl EvalStats {
@@ -31,7 +48,12 @@ impl EvalStats {
         let n = returns.len().max(1) as f64;
         let mean = returns.iter().sum::<f64>() / n;
         let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
-        Self { mean, std, returns }
+        Self {
+            mean,
+            std,
+            returns,
+            lift: None,
+        }
     }
 }
 
@@ -113,7 +135,15 @@ impl<A: EnvActor + ?Sized, V: VecEnv + ?Sized> Validator<A> for EpisodeValidator
 /// (validation or test seeds), each evaluation on a fresh copy of the same start state.
 pub struct PopulationValidator {
     start: Population,
+    /// Paired selection: per-customer CLV of the reference policy (the incumbent, or `none`)
+    /// on `start`.
+    reference: Option<Vec<f64>>,
 }
+
+/// A margin so large that the guard never leaves the incumbent (scaled-reward units): the
+/// "incumbent only" candidate of paired selection, and the fallback when the choice fails
+/// confirmation.
+pub const INCUMBENT_ONLY_MARGIN: f64 = 1e9;
 
 impl PopulationValidator {
     /// `customers` customers of `scenario` drawn from `seed` in `domain` (validation or
@@ -127,6 +157,32 @@ impl PopulationValidator {
     ) -> Result<Self, clv_envs::EnvError> {
         Ok(PopulationValidator {
             start: Population::new(scenario, domain, seed, customers, base)?,
+            reference: None,
+        })
+    }
+
+    /// Switches to paired selection (recipe lever 5) when `recipe.paired_selection`:
+    /// candidates are scored by the lower bound of the 95% interval of their CLV difference to
+    /// the incumbent (`none` without one) on the same customers, and the incumbent itself is a
+    /// candidate (lift 0).
+    pub fn paired(mut self, recipe: &Recipe) -> Result<Self, clv_envs::EnvError> {
+        if recipe.paired_selection {
+            let spec = recipe.incumbent.as_deref().unwrap_or("none");
+            let mut reference = clv_envs::parse_baseline(spec, self.start.scenario())?;
+            let mut pop = self.start.clone();
+            self.reference = Some(pop.evaluate(&mut reference, &|_| {}).clv);
+        }
+        Ok(self)
+    }
+
+    /// The paired lift of per-customer CLVs `clv` over the reference, where paired.
+    pub fn lift(&self, clv: &[f64]) -> Option<PairedLift> {
+        let r = self.reference.as_ref()?;
+        let d = clv_envs::metrics::paired_diff(clv, r, None);
+        Some(PairedLift {
+            mean: d.mean,
+            lower: d.mean - Z95 * d.se,
+            upper: d.mean + Z95 * d.se,
         })
     }
 
@@ -138,20 +194,47 @@ impl PopulationValidator {
         let mut pop = self.start.clone();
         Ok(pop.evaluate(policy.as_mut(), &|_| {}))
     }
+
+    /// The agent's score at its current margin: mean CLV, or with paired selection the lower
+    /// bound of its lift (the lift attached).
+    fn candidate<A: ScenarioAgent>(&self, agent: &mut A) -> Result<EvalStats, AgentError> {
+        let clv = self.score(agent)?.clv;
+        let lift = self.lift(&clv);
+        let mut stats = EvalStats::from_returns(clv);
+        if let Some(l) = lift {
+            stats.mean = l.lower;
+            stats.lift = Some(l);
+        }
+        Ok(stats)
+    }
 }
 
 impl<A: ScenarioAgent> Validator<A> for PopulationValidator {
     /// Scores the greedy policy; an agent with margin candidates is scored with each, on the
-    /// same customers, and keeps the best (the first of equals).
+    /// same customers, and keeps the best (the first of equals). With paired selection the
+    /// incumbent itself (margin [`INCUMBENT_ONLY_MARGIN`], lift 0) is the first candidate.
     fn validate(&mut self, agent: &mut A, _seed: u64) -> Result<EvalStats, AgentError> {
-        let candidates = agent.margin_candidates();
-        if candidates.is_empty() {
-            return Ok(EvalStats::from_returns(self.score(agent)?.clv));
+        let mut candidates = agent.margin_candidates();
+        if self.reference.is_none() && candidates.is_empty() {
+            return self.candidate(agent);
         }
-        let mut best: Option<(f64, EvalStats)> = None;
+        if candidates.is_empty() {
+            candidates.extend(agent.action_margin());
+        }
+        let mut best: Option<(f64, EvalStats)> = self.reference.as_ref().map(|r| {
+            let zero = PairedLift {
+                mean: 0.0,
+                lower: 0.0,
+                upper: 0.0,
+            };
+            let mut stats = EvalStats::from_returns(r.clone());
+            stats.mean = 0.0;
+            stats.lift = Some(zero);
+            (INCUMBENT_ONLY_MARGIN, stats)
+        });
         for m in candidates {
             agent.set_action_margin(m)?;
-            let stats = EvalStats::from_returns(self.score(agent)?.clv);
+            let stats = self.candidate(agent)?;
             if best.as_ref().is_none_or(|(_, b)| stats.mean > b.mean) {
                 best = Some((m, stats));
             }

@@ -250,12 +250,14 @@ fn tune_baselines(
 }
 
 /// Trains DQN (and TD3, and the myopic learner where asked) with every training seed into
-/// `dir`; returns the agents as policy specs.
+/// `dir`, each improving on `incumbent` (the best tuned baseline); returns the agents as
+/// policy specs.
 fn train_agents(
     args: &Args,
     path: &Path,
     name: &str,
     dir: &Path,
+    incumbent: &str,
 ) -> anyhow::Result<Vec<AgentSpec>> {
     let train = |agent, seed: u64, run_dir: &Path| {
         crate::cmd::train::run(crate::cmd::train::Args {
@@ -263,6 +265,7 @@ fn train_agents(
             overrides: args.overrides.clone(),
             gamma: None,
             action_margin: None,
+            incumbent: Some(incumbent.to_string()),
             valid_customers: args.valid_customers,
             test_customers: 1000,
             env: None,
@@ -360,7 +363,7 @@ fn one_scenario(
     let tuned = tune_baselines(args, &scenario, sa.base_dir())?;
     let best_baseline = tuned[0].0.clone();
     // 2. Train the agents.
-    let agent_specs = train_agents(args, path, &name, &dir)?;
+    let agent_specs = train_agents(args, path, &name, &dir, &best_baseline)?;
     // 3. One comparison on test seeds.
     let eval = evaluate_on_test(args, &scenario, sa.base_dir(), &tuned, &agent_specs)?;
     let test_clv = TestClv {

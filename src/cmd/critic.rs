@@ -182,12 +182,15 @@ pub fn critic(
     let agent = load_checkpoint(&ck, device)
         .with_context(|| format!("loading {}", ck.display()))?
         .agent;
-    let mut policy = CatalogueAgent::new(agent, format!("dqn:{}", run.display()), scenario)?;
+    let recipe = agent.config().recipe.clone();
+    let mut policy =
+        CatalogueAgent::new(agent, format!("dqn:{}", run.display()), scenario, &recipe)?;
+    let features = clv_envs::FeatureSpec::with_set(scenario, recipe.observation);
     let seed = 0;
     let mut measure =
         |domain: SeedDomain, n: u64| -> anyhow::Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
             let mut pop = Population::new(scenario, domain, seed, n, base_dir)?;
-            let critic = critic_values(&pop, &policy.agent, scenario)?;
+            let critic = critic_values(&pop, &policy.agent, scenario, &features)?;
             let classical = classical_values(&pop, scenario);
             let r = pop.evaluate(&mut policy, &|_| {});
             Ok((critic, classical, r.clv))
@@ -215,9 +218,10 @@ fn critic_values(
     pop: &Population,
     agent: &clv_agents::Dqn,
     scenario: &Scenario,
+    features: &clv_envs::FeatureSpec,
 ) -> anyhow::Result<Vec<f64>> {
     let batch = pop.batch();
-    let dim = batch.obs_dim();
+    let dim = features.dim();
     let n_actions = scenario.offers.len();
     let scale = agent.config().reward_scale;
     let delta = scenario.discount_factor();
@@ -227,7 +231,7 @@ fn critic_values(
     while start < pop.len() {
         let end = (start + clv_envs::policy::ACT_CHUNK).min(pop.len());
         obs.resize((end - start) * dim, 0.0);
-        batch.features_into(start..end, &mut obs);
+        batch.features_with(features, start..end, &mut obs);
         let q = agent.q_values(&obs, end - start)?;
         out.extend(q.chunks(n_actions).map(|row| {
             let v = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;

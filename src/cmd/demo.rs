@@ -172,6 +172,7 @@ fn train_agents(
                 overrides: args.scenario.overrides.clone(),
                 gamma: None,
                 action_margin: None,
+                incumbent: best_tuned.as_ref().map(|(spec, _)| spec.clone()),
                 valid_customers: VALID_CUSTOMERS,
                 test_customers: 1000,
                 env: None,

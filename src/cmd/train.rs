@@ -24,12 +24,12 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clv_agents::{
     AgentConfig, BEST_CHECKPOINT, DDPG_ALGORITHM, Ddpg, DdpgConfig, DeviceChoice, Dqn, DqnConfig,
-    EpisodeValidator, EvalStats, LAST_CHECKPOINT, Learner, MetricsRow, PopulationValidator,
-    ScenarioAgent, SeedDomain, TrainConfig, TrainEvent, TrainOptions, TrainReport, Trainer,
-    checkpoint_algorithm, derive_seed, evaluate,
+    EpisodeValidator, EvalStats, INCUMBENT_ONLY_MARGIN, LAST_CHECKPOINT, Learner, MetricsRow,
+    PopulationValidator, ScenarioAgent, SeedDomain, TrainConfig, TrainEvent, TrainOptions,
+    TrainReport, Trainer, checkpoint_algorithm, derive_seed, evaluate,
 };
 use clv_envs::classic::{CartPoleVecEnv, PendulumVecEnv};
-use clv_envs::{ActionSpace, VecEnv};
+use clv_envs::{ActionSpace, FeatureSet, VecEnv};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -103,6 +103,10 @@ pub struct Args {
     /// Validation customers (scenario runs): checkpoints are chosen on their realised CLV.
     #[arg(long, default_value_t = 4000)]
     pub valid_customers: u64,
+    /// Incumbent policy (a baseline spec, e.g. the best tuned one) the learner's guard falls
+    /// back to and validation compares with (overrides the config's `recipe.incumbent`).
+    #[arg(long)]
+    pub incumbent: Option<String>,
     /// Test customers (scenario runs): the final report, used once.
     #[arg(long, default_value_t = 20000)]
     pub test_customers: u64,
@@ -139,7 +143,9 @@ pub struct Args {
 }
 
 // The layout of summary.json: `crate::run_files::TrainSummary`.
-use crate::run_files::{TRAIN_SUMMARY_SCHEMA_VERSION, TrainSummary as Summary, serde_name};
+use crate::run_files::{
+    Confirmation, TRAIN_SUMMARY_SCHEMA_VERSION, TrainSummary as Summary, serde_name,
+};
 
 use crate::io::write_atomic;
 
@@ -387,16 +393,20 @@ impl Task {
         }
     }
 
-    /// Observation size and action space an agent acting with `actions` sees (classic tasks
-    /// have their own action space).
-    fn spaces(&self, actions: clv_envs::OfferActions) -> (usize, ActionSpace) {
+    /// Observation size and action space an agent observing `features` and acting with
+    /// `actions` sees (classic tasks have their own observations and action space).
+    fn spaces(
+        &self,
+        actions: clv_envs::OfferActions,
+        features: FeatureSet,
+    ) -> (usize, ActionSpace) {
         match self {
             Task::Classic(env) => {
                 let e = env.vec_env(1);
                 (e.obs_dim(), e.action_space())
             }
             Task::Scenario { scenario, .. } => (
-                clv_envs::FeatureSpec::new(scenario).dim(),
+                clv_envs::FeatureSpec::with_set(scenario, features).dim(),
                 actions.space(scenario),
             ),
         }
@@ -488,6 +498,13 @@ fn configure<L: CliLearner>(
         // A margin given on the command line is used as it is, not chosen on validation.
         config.fix_action_margin(m);
     }
+    if let Some(spec) = &args.incumbent {
+        anyhow::ensure!(
+            matches!(task, Task::Scenario { .. }),
+            "--incumbent applies to scenarios only"
+        );
+        config.recipe_mut().incumbent = Some(spec.clone());
+    }
     match (task, args.gamma) {
         (_, Some(g)) => config.set_gamma(g),
         (Task::Scenario { scenario, .. }, None) => config.set_gamma(scenario.discount_factor()),
@@ -512,8 +529,9 @@ fn prepare<L: CliLearner>(
         let out = args.out.clone().unwrap_or(run_dir);
         (trainer, format!("checkpoint {}", ck.display()), out)
     } else {
-        let (obs_dim, space) = task.spaces(L::OFFER_ACTIONS);
+        let (_, space) = task.spaces(L::OFFER_ACTIONS, FeatureSet::default());
         let (config, source) = configure::<L>(args, task, &space)?;
+        let (obs_dim, _) = task.spaces(L::OFFER_ACTIONS, config.recipe().observation);
         let trainer = Trainer::<L>::new(config, obs_dim, &space, device, args.seed)
             .context("building the agent")?;
         (trainer, source, default_out(args, &task.name()))
@@ -577,20 +595,32 @@ fn train_on_task<L: CliLearner>(
         Task::Scenario {
             scenario, base_dir, ..
         } => {
+            let recipe = trainer.agent.recipe();
+            let incumbent = recipe
+                .incumbent
+                .as_deref()
+                .map(|spec| clv_envs::parse_baseline(spec, scenario))
+                .transpose()
+                .context("the incumbent (recipe.incumbent / --incumbent)")?;
             let mut train_env = clv_envs::PopulationEnv::new(
                 scenario,
                 cfg.num_envs,
                 L::OFFER_ACTIONS,
                 clv_envs::SeedDomain::Train,
                 base_dir,
-            )?;
+            )?
+            .with_features(recipe.observation)
+            .with_reward(recipe.reward)
+            .with_counterfactuals(recipe.counterfactual)
+            .with_incumbent(incumbent);
             let mut validator = PopulationValidator::new(
                 scenario,
                 base_dir,
                 clv_envs::SeedDomain::Validation,
                 trainer.state.seed,
                 args.valid_customers,
-            )?;
+            )?
+            .paired(&recipe)?;
             trainer.run(&mut train_env, &mut validator, opts, on_event)
         }
     })
@@ -725,6 +755,15 @@ fn final_report<L: CliLearner>(
         None
     };
     let seed = prep.trainer.state.seed;
+    let confirm = match (task, best.as_mut()) {
+        (
+            Task::Scenario {
+                scenario, base_dir, ..
+            },
+            Some(b),
+        ) => confirm_choice(b, scenario, base_dir, seed, &best_dir)?,
+        _ => None,
+    };
     let scores = test_scores(
         args,
         task,
@@ -779,7 +818,58 @@ fn final_report<L: CliLearner>(
         eval_clv_mean: scores.clv.map(|c| c.0.mean),
         eval_clv_ci95: scores.clv.map(|c| c.0.ci95),
         eval_customers: scores.clv.map(|c| c.1),
+        incumbent: prep.trainer.agent.recipe().incumbent,
+        confirmation: confirm,
     })
+}
+
+/// Seed salt of the second, disjoint validation set that confirms the final choice (recipe
+/// lever 5): its customers are drawn from `seed ^ CONFIRM_SEED_SALT` in the validation domain.
+const CONFIRM_SEED_SALT: u64 = 0xC0FF_1A7E_5EED_0001;
+
+/// Recipe lever 5: the chosen checkpoint must beat the incumbent on a second validation set
+/// of disjoint customers (lower bound of the paired 95% interval above 0), or its margin
+/// becomes [`INCUMBENT_ONLY_MARGIN`] and the checkpoint is re-saved so. `None` when the recipe
+/// does not confirm.
+fn confirm_choice<L: CliLearner>(
+    best: &mut L,
+    scenario: &clv_envs::Scenario,
+    base_dir: &Path,
+    seed: u64,
+    best_dir: &Path,
+) -> anyhow::Result<Option<Confirmation>> {
+    let recipe = best.recipe();
+    if recipe.confirm_customers == 0 || !recipe.paired_selection {
+        return Ok(None);
+    }
+    if best.action_margin() == Some(INCUMBENT_ONLY_MARGIN) {
+        return Ok(Some(Confirmation {
+            customers: 0,
+            lift: None,
+            fell_back: true,
+        }));
+    }
+    let v = PopulationValidator::new(
+        scenario,
+        base_dir,
+        clv_envs::SeedDomain::Validation,
+        seed ^ CONFIRM_SEED_SALT,
+        recipe.confirm_customers,
+    )?
+    .paired(&recipe)?;
+    let clv = v.score(best)?.clv;
+    let lift = v.lift(&clv).expect("a paired validator");
+    let fell_back = lift.lower <= 0.0;
+    if fell_back {
+        best.set_action_margin(INCUMBENT_ONLY_MARGIN)?;
+        best.save(best_dir, None, None)
+            .with_context(|| format!("re-saving {}", best_dir.display()))?;
+    }
+    Ok(Some(Confirmation {
+        customers: recipe.confirm_customers,
+        lift: Some(lift),
+        fell_back,
+    }))
 }
 
 /// The run's one-line result on stdout.

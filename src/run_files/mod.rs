@@ -38,7 +38,9 @@ pub use comparison::{COMPARISON_SCHEMA_VERSION, Comparison, ComparisonTiming};
 pub use critic::{CRITIC_SCHEMA_VERSION, CriticReport, PredictorScore};
 pub use fit::{FIT_REPORT_SCHEMA_VERSION, FitBgNbd, FitGammaGamma, FitReport};
 pub use simulate::{SIMULATE_SUMMARY_SCHEMA_VERSION, SimulateSummary, SimulateTiming};
-pub use train::{BestBaseline, TRAIN_SUMMARY_SCHEMA_VERSION, TrainSummary, serde_name};
+pub use train::{
+    BestBaseline, Confirmation, TRAIN_SUMMARY_SCHEMA_VERSION, TrainSummary, serde_name,
+};
 
 /// A run file with a typed layout.
 pub trait RunFile: Serialize + DeserializeOwned {

@@ -83,6 +83,26 @@ pub struct TrainSummary {
     /// drawn as a reference line by `clv report`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best_baseline: Option<BestBaseline>,
+    /// Scenario runs: the incumbent policy the learner's guard falls back to (recipe lever 4),
+    /// if any.
+    #[serde(default)]
+    pub incumbent: Option<String>,
+    /// Scenario runs with paired selection: the chosen checkpoint's check on a second,
+    /// disjoint validation set (recipe lever 5).
+    #[serde(default)]
+    pub confirmation: Option<Confirmation>,
+}
+
+/// The confirmation of the chosen checkpoint on a second validation set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// Customers of the second validation set (0 when the choice was already the incumbent).
+    pub customers: u64,
+    /// Paired CLV lift over the incumbent on them, dollars per customer, with its 95% interval.
+    pub lift: Option<clv_agents::PairedLift>,
+    /// Whether the learner fell back to the incumbent (lower bound not above 0, or the
+    /// incumbent was already chosen on the first validation set).
+    pub fell_back: bool,
 }
 
 /// The best tuned baseline on a training run's validation customers.
