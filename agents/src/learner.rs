@@ -302,8 +302,9 @@ pub struct MetricsRow {
     /// row, scaled-reward units. DQN: none.
     #[serde(default)]
     pub actor_loss: Option<f64>,
-    /// Paired selection: the chosen candidate's validation CLV lift over the incumbent on the
-    /// same customers, dollars per customer, when an evaluation ran.
+    /// Paired selection: the best learned candidate's validation CLV lift over the incumbent
+    /// on the same customers (highest lower bound), dollars per customer, when an evaluation
+    /// ran.
     #[serde(default)]
     pub valid_lift_mean: Option<f64>,
     /// Lower bound of its 95% interval.

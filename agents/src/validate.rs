@@ -24,8 +24,9 @@ pub struct EvalStats {
     pub std: f64,
     /// Every episode's return, in sub-env then round order.
     pub returns: Vec<f64>,
-    /// Paired selection: the chosen candidate's CLV lift over the incumbent on the same
-    /// customers, with its 95% interval (`mean` is then this lift's lower bound).
+    /// Paired selection: the CLV lift over the incumbent on the same customers, with its 95%
+    /// interval, of the best learned candidate (highest lower bound; `mean` is the chosen
+    /// candidate's lower bound, 0 when the incumbent itself is kept).
     #[serde(default)]
     pub lift: Option<PairedLift>,
 }
@@ -232,15 +233,23 @@ impl<A: ScenarioAgent> Validator<A> for PopulationValidator {
             stats.lift = Some(zero);
             (INCUMBENT_ONLY_MARGIN, stats)
         });
+        // The best learned candidate's lift, reported even when the incumbent is kept.
+        let mut learned: Option<PairedLift> = None;
         for m in candidates {
             agent.set_action_margin(m)?;
             let stats = self.candidate(agent)?;
+            if let Some(l) = stats.lift
+                && learned.is_none_or(|b| l.lower > b.lower)
+            {
+                learned = Some(l);
+            }
             if best.as_ref().is_none_or(|(_, b)| stats.mean > b.mean) {
                 best = Some((m, stats));
             }
         }
-        let (m, stats) = best.expect("candidates is not empty");
+        let (m, mut stats) = best.expect("candidates is not empty");
         agent.set_action_margin(m)?;
+        stats.lift = learned.or(stats.lift);
         Ok(stats)
     }
 }
@@ -269,7 +278,7 @@ mod tests {
             margin_candidates: candidates.clone(),
             ..DqnConfig::default()
         };
-        let dim = clv_envs::FeatureSpec::new(&scenario).dim();
+        let dim = clv_envs::FeatureSpec::with_set(&scenario, config.recipe.observation).dim();
         let mut agent = Dqn::new(config, dim, n_actions, tch::Device::Cpu, 3, 4).unwrap();
         let mut v =
             PopulationValidator::new(&scenario, &root, clv_envs::SeedDomain::Validation, 0, 400)
@@ -290,5 +299,52 @@ mod tests {
         // An untrained network's offers differ from the empty one's CLV, so the candidates
         // really were different policies.
         assert!(means.iter().any(|m| *m != means[3]), "{means:?}");
+    }
+
+    /// Paired selection scores candidates by the lower bound of their lift over the
+    /// incumbent, keeps the incumbent itself (lift 0) when no candidate's bound is above 0,
+    /// and reports the best learned candidate's lift.
+    #[test]
+    fn paired_selection_keeps_the_incumbent_unless_a_candidate_beats_it() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let scenario = clv_envs::load_scenario(
+            &root.join("scenarios/default.ron"),
+            &["horizon=12".into(), "short_horizon=6".into()],
+        )
+        .unwrap();
+        let recipe = Recipe {
+            incumbent: Some("rfm-winback:4:recommend".into()),
+            paired_selection: true,
+            ..Recipe::default()
+        };
+        // An untrained agent at margin 0 acts on noise: it cannot beat the tuned rule.
+        let config = DqnConfig {
+            hidden: vec![16],
+            keep_action: Some(0),
+            margin_candidates: vec![0.0],
+            recipe: recipe.clone(),
+            ..DqnConfig::default()
+        };
+        let dim = clv_envs::FeatureSpec::with_set(&scenario, recipe.observation).dim();
+        let n_actions = scenario.offers.len();
+        let mut agent = Dqn::new(config, dim, n_actions, tch::Device::Cpu, 3, 4).unwrap();
+        let mut v =
+            PopulationValidator::new(&scenario, &root, clv_envs::SeedDomain::Validation, 0, 400)
+                .unwrap()
+                .paired(&recipe)
+                .unwrap();
+        let chosen = v.validate(&mut agent, 0).unwrap();
+        let lift = chosen.lift.expect("paired selection reports a lift");
+        // The incumbent is kept, and scoring the agent now reproduces the incumbent exactly.
+        assert_eq!(
+            agent.config().action_margin,
+            INCUMBENT_ONLY_MARGIN,
+            "{lift:?}"
+        );
+        assert_eq!(chosen.mean, 0.0);
+        assert!(lift.lower <= 0.0 && lift.lower <= lift.mean && lift.mean <= lift.upper);
+        let kept = v.score(&mut agent).unwrap().clv;
+        let same = v.lift(&kept).unwrap();
+        assert_eq!((same.mean, same.lower), (0.0, 0.0));
     }
 }

@@ -27,6 +27,8 @@ pub enum Which {
     Sim(SimArgs),
     /// The agents' acceptance result: tuned baselines vs trained DQN on test seeds.
     Acceptance(crate::cmd::acceptance::Args),
+    /// What each lever of the DQN recipe is worth on a scenario, on validation customers.
+    Ablation(crate::cmd::ablation::Args),
     /// Cost of the training signals: training-population steps per second with realised
     /// rewards, expected rewards and paired counterfactuals, and the replay bytes each adds.
     Signals(SignalArgs),
@@ -72,6 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.which {
         Which::Sim(a) => sim(a),
         Which::Acceptance(a) => crate::cmd::acceptance::run(a),
+        Which::Ablation(a) => crate::cmd::ablation::run(a),
         Which::Signals(a) => signals(a),
     }
 }

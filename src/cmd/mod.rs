@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
+pub mod ablation;
 pub mod acceptance;
 pub mod bench;
 pub mod compare;

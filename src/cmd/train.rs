@@ -79,9 +79,9 @@ const POPULATION_TD3_RON: &str = include_str!("../../agents/configs/population-t
 const POPULATION_TD3_PATH: &str = "agents/configs/population-td3.ron";
 
 /// The tuned population DQN settings, used for scenarios without `--config`.
-const POPULATION_DQN_RON: &str = include_str!("../../agents/configs/population-dqn.ron");
+pub(crate) const POPULATION_DQN_RON: &str = include_str!("../../agents/configs/population-dqn.ron");
 /// Where that file lives in the repository.
-const POPULATION_DQN_PATH: &str = "agents/configs/population-dqn.ron";
+pub(crate) const POPULATION_DQN_PATH: &str = "agents/configs/population-dqn.ron";
 
 /// Arguments of `clv train`.
 #[derive(Debug, clap::Args)]
@@ -100,8 +100,9 @@ pub struct Args {
     /// and its `margin_candidates`, so no margin is chosen on validation).
     #[arg(long)]
     pub action_margin: Option<f64>,
-    /// Validation customers (scenario runs): checkpoints are chosen on their realised CLV.
-    #[arg(long, default_value_t = 4000)]
+    /// Validation customers (scenario runs): checkpoints are chosen on their realised CLV (with
+    /// paired selection, on the lower bound of their lift over the incumbent).
+    #[arg(long, default_value_t = 10_000)]
     pub valid_customers: u64,
     /// Incumbent policy (a baseline spec, e.g. the best tuned one) the learner's guard falls
     /// back to and validation compares with (overrides the config's `recipe.incumbent`).

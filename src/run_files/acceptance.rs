@@ -8,7 +8,7 @@ use super::RunFile;
 use crate::evaluation::Diff;
 
 /// Version of the layout of `acceptance.json`.
-pub const ACCEPTANCE_SCHEMA_VERSION: u32 = 1;
+pub const ACCEPTANCE_SCHEMA_VERSION: u32 = 2;
 
 /// The agents' acceptance result on every scenario run. Written with sorted keys. Money is
 /// realised CLV in dollars per test customer.
@@ -86,13 +86,14 @@ pub struct DqnSeedResult {
     pub pass: bool,
 }
 
-/// TD3 on one scenario, against the best tuned `fixed` or `cadence` baseline.
+/// TD3 on one scenario, against the same best tuned baseline as DQN (schema 2; schema 1
+/// judged TD3 against the best tuned `fixed` or `cadence` baseline).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Td3Acceptance {
     /// That baseline (a policy spec), chosen on validation.
-    pub best_fixed_or_cadence: String,
+    pub baseline: String,
     /// Its mean realised CLV per test customer, dollars.
-    pub test_clv_best_fixed_or_cadence: f64,
+    pub test_clv_baseline: f64,
     /// The lower bound a seed's paired interval must exceed, dollars per customer.
     pub required_lower_bound: f64,
     /// One row per training seed.
@@ -112,8 +113,8 @@ pub struct Td3SeedResult {
     pub clv_mean: f64,
     /// The run's greedy-acting margin, if it has one.
     pub action_margin: Option<f64>,
-    /// Paired difference to the best tuned `fixed` or `cadence` baseline.
-    pub diff_vs_best_fixed_or_cadence: Diff,
+    /// Paired difference to the best tuned baseline.
+    pub diff_vs_baseline: Diff,
     /// Paired difference to DQN of the same seed.
     pub diff_vs_dqn: Option<Diff>,
     /// Lift over `none` as a share of `oracle-myopic`'s.

@@ -17,6 +17,7 @@
 //! without the field (written before versions were recorded; read as version 0) when its
 //! fields are otherwise compatible.
 
+mod ablation;
 mod acceptance;
 mod comparison;
 mod critic;
@@ -30,6 +31,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned, Deserializer};
 
+pub use ablation::{ABLATION_SCHEMA_VERSION, AblationReport, AblationRow};
 pub use acceptance::{
     ACCEPTANCE_SCHEMA_VERSION, AcceptanceReport, AcceptanceScenario, DqnSeedResult, Td3Acceptance,
     Td3SeedResult, TestClv, TunedBaseline,
