@@ -173,7 +173,10 @@ impl ReplayBuffer {
     pub fn bytes_per_transition(&self) -> usize {
         let o = self.spec.obs_dim;
         let plain = 2 * o + self.spec.action_dim + 3;
-        let cf = self.cf.as_ref().map_or(0, |c| c.n_actions * (o + 1));
+        let cf = self.cf.as_ref().map_or(0, |c| {
+            let incumbent = usize::from(!c.next_incumbent.is_empty());
+            c.n_actions * (o + 1 + incumbent)
+        });
         (plain + cf) * std::mem::size_of::<f32>()
     }
 

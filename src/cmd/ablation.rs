@@ -18,7 +18,9 @@ use clv_envs::metrics::paired_diff;
 use clv_envs::{FeatureSet, Population, RewardSignal, SeedDomain};
 
 use crate::io;
-use crate::run_files::{self, ABLATION_SCHEMA_VERSION, AblationReport, AblationRow, TrainSummary};
+use crate::run_files::{
+    self, ABLATION_SCHEMA_VERSION, AblationReport, AblationRow, LEARNED_MARGIN, TrainSummary,
+};
 use crate::scenario_args::ScenarioArgs;
 
 /// Seed salt of the scoring customers (disjoint from the selection set, drawn from the run
@@ -171,6 +173,23 @@ fn train_variant(args: &Args, name: &str, incumbent: &str, dir: &Path) -> anyhow
     .with_context(|| format!("training variant {name}"))
 }
 
+/// Per-customer CLV on `start` of run `run`'s last checkpoint acting at [`LEARNED_MARGIN`]
+/// (the learned policy itself, whatever the selection chose).
+fn learned_policy_clv(
+    run: &Path,
+    scenario: &clv_envs::Scenario,
+    start: &Population,
+) -> anyhow::Result<Vec<f64>> {
+    let ck = run.join("checkpoint").join(clv_agents::LAST_CHECKPOINT);
+    let mut agent = clv_agents::load_checkpoint(&ck, tch::Device::Cpu)
+        .with_context(|| format!("loading {}", ck.display()))?
+        .agent;
+    agent.set_action_margin(LEARNED_MARGIN)?;
+    let recipe = agent.config().recipe.clone();
+    let mut policy = clv_agents::CatalogueAgent::new(agent, "learned".into(), scenario, &recipe)?;
+    Ok(start.clone().evaluate(&mut policy, &|_| {}).clv)
+}
+
 /// Runs `clv bench ablation`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let names: Vec<String> = if args.variants.is_empty() {
@@ -209,6 +228,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let mut policy = crate::policies::resolve(&format!("dqn:{}", run.display()), &scenario)?;
         let r = start.clone().evaluate(policy.as_mut(), &|_| {});
         let d = paired_diff(&r.clv, &inc.clv, None);
+        let learned = learned_policy_clv(&run, &scenario, &start)?;
+        let dl = paired_diff(&learned, &inc.clv, None);
         let change = VARIANTS
             .iter()
             .find(|v| v.0 == name)
@@ -222,13 +243,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             lift: d.mean,
             lift_ci95: d.ci95,
             action_margin: summary.action_margin,
+            learned_lift: dl.mean,
+            learned_lift_ci95: dl.ci95,
             wall_seconds: summary.wall_seconds,
         });
         if !args.quiet {
             let last = rows.last().expect("pushed");
             eprintln!(
-                "[ablation] {name}: lift {:+.2} (95% CI {:+.2} .. {:+.2})",
-                last.lift, last.lift_ci95[0], last.lift_ci95[1]
+                "[ablation] {name}: lift {:+.2} (95% CI {:+.2} .. {:+.2}); learned policy {:+.2} ({:+.2} .. {:+.2})",
+                last.lift,
+                last.lift_ci95[0],
+                last.lift_ci95[1],
+                last.learned_lift,
+                last.learned_lift_ci95[0],
+                last.learned_lift_ci95[1]
             );
         }
     }
@@ -264,13 +292,13 @@ fn markdown(r: &AblationReport) -> String {
     );
     let _ = writeln!(
         md,
-        "| variant | change | CLV $ | vs incumbent $ (95% CI) | margin | train s |"
+        "| variant | change | CLV $ | vs incumbent $ (95% CI) | margin | learned policy at margin {LEARNED_MARGIN} vs incumbent $ (95% CI) | train s |"
     );
-    let _ = writeln!(md, "|---|---|---:|---|---:|---:|");
+    let _ = writeln!(md, "|---|---|---:|---|---:|---|---:|");
     for v in &r.variants {
         let _ = writeln!(
             md,
-            "| {} | {} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {} | {:.0} |",
+            "| {} | {} | {:.2} | {:+.2} ({:+.2} .. {:+.2}) | {} | {:+.2} ({:+.2} .. {:+.2}) | {:.0} |",
             v.variant,
             v.change,
             v.clv,
@@ -278,6 +306,9 @@ fn markdown(r: &AblationReport) -> String {
             v.lift_ci95[0],
             v.lift_ci95[1],
             v.action_margin.map_or("-".into(), |m| format!("{m}")),
+            v.learned_lift,
+            v.learned_lift_ci95[0],
+            v.learned_lift_ci95[1],
             v.wall_seconds
         );
     }

@@ -45,6 +45,10 @@ pub struct SignalArgs {
     /// Periods stepped per configuration.
     #[arg(long, default_value_t = 100)]
     pub periods: u32,
+    /// Incumbent baseline whose action in every counterfactual next state is computed (as
+    /// the recipe's `bootstrap: Incumbent` needs).
+    #[arg(long, default_value = "rfm-winback")]
+    pub incumbent: String,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -96,7 +100,8 @@ fn time_signals(
         args.scenario.base_dir(),
     )?
     .with_reward(reward)
-    .with_counterfactuals(counterfactual);
+    .with_counterfactuals(counterfactual)
+    .with_incumbent(Some(clv_envs::parse_baseline(&args.incumbent, scenario)?));
     env.reset(0);
     let n_actions = scenario.offers.len() as u32;
     let started = Instant::now();
@@ -118,7 +123,8 @@ fn signals(args: SignalArgs) -> anyhow::Result<()> {
     let n_actions = scenario.offers.len();
     // One replay transition: obs, next obs, action, reward, discount, terminated (f32 each).
     let plain_bytes = (2 * dim + 4) * 4;
-    let counterfactual_bytes = n_actions * (dim + 1) * 4;
+    // Per action: reward, next observation and the incumbent's next action.
+    let counterfactual_bytes = n_actions * (dim + 2) * 4;
     let mut rows = vec![];
     for (name, reward, cf) in [
         ("realised", Realised, false),

@@ -961,12 +961,20 @@ struct MetricsCsvRow {
     valid_return_std: Option<f64>,
     #[serde(default)]
     wall_seconds: Option<f64>,
+    #[serde(default)]
+    valid_lift_mean: Option<f64>,
+    #[serde(default)]
+    valid_lift_lower: Option<f64>,
+    #[serde(default)]
+    valid_lift_upper: Option<f64>,
 }
 
 /// A training run as read back.
 struct Run {
     dir: PathBuf,
     points: Vec<plots::TrainingPoint>,
+    /// Paired validation lift over the incumbent at each validation (paired selection).
+    lift: Vec<plots::LiftPoint>,
     /// Wall seconds of the last metrics row.
     wall_seconds: Option<f64>,
     /// summary.json, if the run finished.
@@ -1004,10 +1012,18 @@ fn read_run(dir: &Path) -> anyhow::Result<Run> {
     let mut r =
         csv::Reader::from_path(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut points = vec![];
+    let mut lift = vec![];
     let mut wall_seconds = None;
     for (i, row) in r.deserialize::<MetricsCsvRow>().enumerate() {
         let row = row.with_context(|| format!("{} row {}", path.display(), i + 2))?;
         wall_seconds = row.wall_seconds.or(wall_seconds);
+        if let (Some(m), Some(lo), Some(hi)) = (
+            row.valid_lift_mean,
+            row.valid_lift_lower,
+            row.valid_lift_upper,
+        ) {
+            lift.push((row.env_steps, m, lo, hi));
+        }
         points.push(plots::TrainingPoint {
             env_steps: row.env_steps,
             train_return: row.train_return_mean,
@@ -1026,6 +1042,7 @@ fn read_run(dir: &Path) -> anyhow::Result<Run> {
     Ok(Run {
         dir: dir.to_path_buf(),
         points,
+        lift,
         wall_seconds,
         summary,
     })
@@ -1161,6 +1178,7 @@ fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow:
         reference: reference.clone(),
     };
     let files = plots::training_curves(&dir.join(PLOTS_DIR).join("training_curves"), &curves)?;
+    let lift_files = lift_plot(dir, &runs, &title)?;
 
     let mut s = String::new();
     let _ = writeln!(s, "# {title}\n");
@@ -1174,8 +1192,40 @@ fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow:
     if let Some((label, v)) = &reference {
         let _ = writeln!(s, "Reference line: {label} at {v:.2}.\n");
     }
-    md_training_plots_and_data(&mut s, dir, &files, single, runs[0].summary.is_some());
+    md_training_plots_and_data(
+        &mut s,
+        dir,
+        [&files, &lift_files],
+        single,
+        runs[0].summary.is_some(),
+    );
     Ok(s)
+}
+
+/// The paired-lift plot of runs trained with paired selection (none without lift rows).
+fn lift_plot(dir: &Path, runs: &[Run], title: &str) -> anyhow::Result<Vec<PathBuf>> {
+    if runs.iter().all(|r| r.lift.is_empty()) {
+        return Ok(vec![]);
+    }
+    let incumbent = runs
+        .iter()
+        .find_map(|r| r.summary.as_ref().and_then(|s| s.incumbent.clone()))
+        .map_or("(or `none`)".into(), |s| format!("`{s}`"));
+    let data = plots::LiftCurves {
+        title: title.to_string(),
+        incumbent,
+        runs: runs
+            .iter()
+            .map(|r| {
+                let label = r.dir.file_name().map_or_else(
+                    || r.dir.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                (label, r.lift.clone())
+            })
+            .collect(),
+    };
+    plots::lift_curves(&dir.join(PLOTS_DIR).join("validation_lift"), &data)
 }
 
 /// The Result of one run: its budget, then its final evaluation (or why there is none).
@@ -1330,11 +1380,21 @@ fn md_runs_spread(s: &mut String, runs: &[Run]) {
 fn md_training_plots_and_data(
     s: &mut String,
     dir: &Path,
-    files: &[PathBuf],
+    [files, lift_files]: [&[PathBuf]; 2],
     single: bool,
     has_summary: bool,
 ) {
     let _ = writeln!(s, "## Plots\n");
+    if !lift_files.is_empty() {
+        let _ = writeln!(
+            s,
+            "Paired validation lift over the incumbent: at each validation, the best learned \
+             candidate's mean CLV difference to the incumbent on the same validation customers, \
+             with its 95% interval (0 is the incumbent; the learner keeps a checkpoint only \
+             when the interval's lower bound is above 0).\n"
+        );
+        let _ = write!(s, "{}", embed(dir, "Validation lift", lift_files));
+    }
     let _ = writeln!(
         s,
         "Return of training episodes (exploring) and of greedy validation episodes against \

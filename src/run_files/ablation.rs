@@ -4,6 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use super::RunFile;
 
+/// Greedy-acting margin (scaled-reward units, 0.1 = $1) at which `learned_lift` scores each
+/// variant's last checkpoint.
+pub const LEARNED_MARGIN: f64 = 0.1;
+
 /// Version of the layout of `ablation.json`.
 pub const ABLATION_SCHEMA_VERSION: u32 = 1;
 
@@ -48,6 +52,12 @@ pub struct AblationRow {
     pub lift_ci95: [f64; 2],
     /// The run's greedy-acting margin (scaled-reward units; 1e9 = fell back to the incumbent).
     pub action_margin: Option<f64>,
+    /// The learned policy itself, without the fallback: the last checkpoint acting at margin
+    /// [`LEARNED_MARGIN`] on the same customers, paired difference to the incumbent, dollars
+    /// per customer.
+    pub learned_lift: f64,
+    /// Its 95% interval.
+    pub learned_lift_ci95: [f64; 2],
     /// Seconds the run trained.
     pub wall_seconds: f64,
 }

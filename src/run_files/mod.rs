@@ -31,7 +31,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned, Deserializer};
 
-pub use ablation::{ABLATION_SCHEMA_VERSION, AblationReport, AblationRow};
+pub use ablation::{ABLATION_SCHEMA_VERSION, AblationReport, AblationRow, LEARNED_MARGIN};
 pub use acceptance::{
     ACCEPTANCE_SCHEMA_VERSION, AcceptanceReport, AcceptanceScenario, DqnSeedResult, Td3Acceptance,
     Td3SeedResult, TestClv, TunedBaseline,
