@@ -249,4 +249,20 @@ fn demo_smoke_run_links_every_part() {
     assert!(out.join("critic/deciles.png").is_file());
     let cmp = std::fs::read_to_string(out.join("comparison/comparison.json")).unwrap();
     assert!(cmp.contains("td3:") && cmp.contains("dqn:"));
+    // The headline says, for every learner run, how it did against the best tuned baseline
+    // on the same test customers, with the interval.
+    let headline = report.lines().nth(2).unwrap();
+    assert_eq!(headline.matches("paired 95% CI").count(), 4, "{headline}");
+    for part in headline.split("paired 95% CI").skip(1) {
+        let verdict = part.split_once("): ").unwrap().1;
+        assert!(
+            ["beat it", "lost to it", "no difference shown"]
+                .iter()
+                .any(|v| verdict.starts_with(v)),
+            "{headline}"
+        );
+    }
+    // Each learner's run says which incumbent it improved on.
+    let summary = std::fs::read_to_string(out.join("training-dqn/dqn-seed0/summary.json")).unwrap();
+    assert!(summary.contains("\"incumbent\""), "{summary}");
 }
