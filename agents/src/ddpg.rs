@@ -231,6 +231,106 @@ fn critics(
         .collect()
 }
 
+/// Checks that `obs_dim` is positive, that `[low, high]` is a finite action box with
+/// `low < high`, and that `config.keep_action` (if any) lies in it.
+fn check_action_box(
+    config: &DdpgConfig,
+    obs_dim: usize,
+    low: &[f32],
+    high: &[f32],
+) -> Result<(), AgentError> {
+    if obs_dim == 0
+        || low.is_empty()
+        || low.len() != high.len()
+        || low
+            .iter()
+            .zip(high)
+            .any(|(l, h)| !l.is_finite() || !h.is_finite() || l >= h)
+    {
+        return Err(AgentError::EnvMismatch(format!(
+            "DDPG needs obs_dim > 0 and a finite action box with low < high, got obs_dim {obs_dim}, low {low:?}, high {high:?}"
+        )));
+    }
+    if let Some(k) = &config.keep_action
+        && (k.len() != low.len()
+            || k.iter()
+                .zip(low.iter().zip(high))
+                .any(|(x, (l, h))| !(l <= x && x <= h)))
+    {
+        return Err(AgentError::EnvMismatch(format!(
+            "ddpg.keep_action {k:?} is not an action of the box [{low:?}, {high:?}]"
+        )));
+    }
+    Ok(())
+}
+
+/// The networks of a new agent, their variable stores and the two optimisers.
+struct Networks {
+    actor_vs: nn::VarStore,
+    actor: ActorNet,
+    actor_target_vs: nn::VarStore,
+    actor_target: ActorNet,
+    critic_vs: nn::VarStore,
+    critics: Vec<CriticNet>,
+    critic_target_vs: nn::VarStore,
+    critic_targets: Vec<CriticNet>,
+    actor_opt: nn::Optimizer,
+    critic_opt: nn::Optimizer,
+}
+
+/// Seeds libtorch with `torch_seed` and builds, in this order, the actor, the critic(s), the
+/// target actor and the target critic(s) for `obs_dim` inputs and the action box
+/// `[low, high]` on `device` (under [`TORCH_INIT`], so that the draws are reproducible);
+/// then freezes the targets, copies the online weights into them and builds the two Adams.
+fn build_networks(
+    config: &DdpgConfig,
+    obs_dim: usize,
+    low: &[f32],
+    high: &[f32],
+    device: Device,
+    torch_seed: u64,
+) -> Result<Networks, AgentError> {
+    let init_guard = TORCH_INIT.lock().unwrap_or_else(|e| e.into_inner());
+    tch::manual_seed(torch_seed as i64);
+    let build_actor = |vs: &nn::VarStore| {
+        ActorNet::new(
+            &vs.root(),
+            obs_dim as i64,
+            &config.actor_hidden,
+            config.activation,
+            low,
+            high,
+        )
+    };
+    let actor_vs = nn::VarStore::new(device);
+    let actor = build_actor(&actor_vs);
+    let critic_vs = nn::VarStore::new(device);
+    let critic_nets = critics(&critic_vs, config, obs_dim, low, high);
+    let mut actor_target_vs = nn::VarStore::new(device);
+    let actor_target = build_actor(&actor_target_vs);
+    let mut critic_target_vs = nn::VarStore::new(device);
+    let critic_targets = critics(&critic_target_vs, config, obs_dim, low, high);
+    drop(init_guard);
+    actor_target_vs.freeze();
+    critic_target_vs.freeze();
+    hard_update(&mut actor_target_vs, &actor_vs)?;
+    hard_update(&mut critic_target_vs, &critic_vs)?;
+    let actor_opt = nn::Adam::default().build(&actor_vs, config.actor_lr)?;
+    let critic_opt = nn::Adam::default().build(&critic_vs, config.critic_lr)?;
+    Ok(Networks {
+        actor_vs,
+        actor,
+        actor_target_vs,
+        actor_target,
+        critic_vs,
+        critics: critic_nets,
+        critic_target_vs,
+        critic_targets,
+        actor_opt,
+        critic_opt,
+    })
+}
+
 impl Ddpg {
     /// Validates `config`, sets libtorch's thread count, seeds libtorch with `torch_seed` and
     /// builds the actor and critic(s) (targets = copies) for `obs_dim` inputs and the action
@@ -246,56 +346,20 @@ impl Ddpg {
         explore_seed: u64,
     ) -> Result<Self, AgentError> {
         config.validate()?;
-        if obs_dim == 0
-            || low.is_empty()
-            || low.len() != high.len()
-            || low
-                .iter()
-                .zip(high)
-                .any(|(l, h)| !l.is_finite() || !h.is_finite() || l >= h)
-        {
-            return Err(AgentError::EnvMismatch(format!(
-                "DDPG needs obs_dim > 0 and a finite action box with low < high, got obs_dim {obs_dim}, low {low:?}, high {high:?}"
-            )));
-        }
-        if let Some(k) = &config.keep_action
-            && (k.len() != low.len()
-                || k.iter()
-                    .zip(low.iter().zip(high))
-                    .any(|(x, (l, h))| !(l <= x && x <= h)))
-        {
-            return Err(AgentError::EnvMismatch(format!(
-                "ddpg.keep_action {k:?} is not an action of the box [{low:?}, {high:?}]"
-            )));
-        }
+        check_action_box(&config, obs_dim, low, high)?;
         tch::set_num_threads(config.train.num_threads as i32);
-        let init_guard = TORCH_INIT.lock().unwrap_or_else(|e| e.into_inner());
-        tch::manual_seed(torch_seed as i64);
-        let build_actor = |vs: &nn::VarStore| {
-            ActorNet::new(
-                &vs.root(),
-                obs_dim as i64,
-                &config.actor_hidden,
-                config.activation,
-                low,
-                high,
-            )
-        };
-        let actor_vs = nn::VarStore::new(device);
-        let actor = build_actor(&actor_vs);
-        let critic_vs = nn::VarStore::new(device);
-        let critic_nets = critics(&critic_vs, &config, obs_dim, low, high);
-        let mut actor_target_vs = nn::VarStore::new(device);
-        let actor_target = build_actor(&actor_target_vs);
-        let mut critic_target_vs = nn::VarStore::new(device);
-        let critic_targets = critics(&critic_target_vs, &config, obs_dim, low, high);
-        drop(init_guard);
-        actor_target_vs.freeze();
-        critic_target_vs.freeze();
-        hard_update(&mut actor_target_vs, &actor_vs)?;
-        hard_update(&mut critic_target_vs, &critic_vs)?;
-        let actor_opt = nn::Adam::default().build(&actor_vs, config.actor_lr)?;
-        let critic_opt = nn::Adam::default().build(&critic_vs, config.critic_lr)?;
+        let Networks {
+            actor_vs,
+            actor,
+            actor_target_vs,
+            actor_target,
+            critic_vs,
+            critics,
+            critic_target_vs,
+            critic_targets,
+            actor_opt,
+            critic_opt,
+        } = build_networks(&config, obs_dim, low, high, device, torch_seed)?;
         let (scale_t, _) = scale_bias(low, high, device);
         let sigma = low
             .iter()
@@ -325,7 +389,7 @@ impl Ddpg {
             actor_target_vs,
             actor_target,
             critic_vs,
-            critics: critic_nets,
+            critics,
             critic_target_vs,
             critic_targets,
             actor_opt,
