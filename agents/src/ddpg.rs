@@ -264,71 +264,31 @@ fn check_action_box(
     Ok(())
 }
 
-/// The networks of a new agent, their variable stores and the two optimisers.
-struct Networks {
-    actor_vs: nn::VarStore,
-    actor: ActorNet,
-    actor_target_vs: nn::VarStore,
-    actor_target: ActorNet,
-    critic_vs: nn::VarStore,
-    critics: Vec<CriticNet>,
-    critic_target_vs: nn::VarStore,
-    critic_targets: Vec<CriticNet>,
-    actor_opt: nn::Optimizer,
-    critic_opt: nn::Optimizer,
-}
-
-/// Seeds libtorch with `torch_seed` and builds, in this order, the actor, the critic(s), the
-/// target actor and the target critic(s) for `obs_dim` inputs and the action box
-/// `[low, high]` on `device` (under [`TORCH_INIT`], so that the draws are reproducible);
-/// then freezes the targets, copies the online weights into them and builds the two Adams.
-fn build_networks(
+/// The exploration noise of a new agent, with standard deviation `explore_noise` times the
+/// half range of each bound of `[low, high]`, seeded with `explore_seed`; and the
+/// target-smoothing RNG, seeded from `explore_seed` through a fixed mix.
+fn exploration(
     config: &DdpgConfig,
-    obs_dim: usize,
     low: &[f32],
     high: &[f32],
-    device: Device,
-    torch_seed: u64,
-) -> Result<Networks, AgentError> {
-    let init_guard = TORCH_INIT.lock().unwrap_or_else(|e| e.into_inner());
-    tch::manual_seed(torch_seed as i64);
-    let build_actor = |vs: &nn::VarStore| {
-        ActorNet::new(
-            &vs.root(),
-            obs_dim as i64,
-            &config.actor_hidden,
-            config.activation,
-            low,
-            high,
-        )
-    };
-    let actor_vs = nn::VarStore::new(device);
-    let actor = build_actor(&actor_vs);
-    let critic_vs = nn::VarStore::new(device);
-    let critic_nets = critics(&critic_vs, config, obs_dim, low, high);
-    let mut actor_target_vs = nn::VarStore::new(device);
-    let actor_target = build_actor(&actor_target_vs);
-    let mut critic_target_vs = nn::VarStore::new(device);
-    let critic_targets = critics(&critic_target_vs, config, obs_dim, low, high);
-    drop(init_guard);
-    actor_target_vs.freeze();
-    critic_target_vs.freeze();
-    hard_update(&mut actor_target_vs, &actor_vs)?;
-    hard_update(&mut critic_target_vs, &critic_vs)?;
-    let actor_opt = nn::Adam::default().build(&actor_vs, config.actor_lr)?;
-    let critic_opt = nn::Adam::default().build(&critic_vs, config.critic_lr)?;
-    Ok(Networks {
-        actor_vs,
-        actor,
-        actor_target_vs,
-        actor_target,
-        critic_vs,
-        critics: critic_nets,
-        critic_target_vs,
-        critic_targets,
-        actor_opt,
-        critic_opt,
-    })
+    explore_seed: u64,
+) -> (ExplorationNoise, ChaCha8Rng) {
+    let sigma = low
+        .iter()
+        .zip(high)
+        .map(|(l, h)| config.explore_noise * f64::from(h - l) / 2.0)
+        .collect();
+    let noise = ExplorationNoise::new(
+        config.exploration,
+        sigma,
+        config.ou_theta,
+        config.ou_dt,
+        ChaCha8Rng::seed_from_u64(explore_seed),
+    );
+    (
+        noise,
+        ChaCha8Rng::seed_from_u64(mix64(explore_seed ^ SMOOTHING_STREAM)),
+    )
 }
 
 impl Ddpg {
@@ -348,34 +308,39 @@ impl Ddpg {
         config.validate()?;
         check_action_box(&config, obs_dim, low, high)?;
         tch::set_num_threads(config.train.num_threads as i32);
-        let Networks {
-            actor_vs,
-            actor,
-            actor_target_vs,
-            actor_target,
-            critic_vs,
-            critics,
-            critic_target_vs,
-            critic_targets,
-            actor_opt,
-            critic_opt,
-        } = build_networks(&config, obs_dim, low, high, device, torch_seed)?;
+        let init_guard = TORCH_INIT.lock().unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(torch_seed as i64);
+        let build_actor = |vs: &nn::VarStore| {
+            ActorNet::new(
+                &vs.root(),
+                obs_dim as i64,
+                &config.actor_hidden,
+                config.activation,
+                low,
+                high,
+            )
+        };
+        let actor_vs = nn::VarStore::new(device);
+        let actor = build_actor(&actor_vs);
+        let critic_vs = nn::VarStore::new(device);
+        let critic_nets = critics(&critic_vs, &config, obs_dim, low, high);
+        let mut actor_target_vs = nn::VarStore::new(device);
+        let actor_target = build_actor(&actor_target_vs);
+        let mut critic_target_vs = nn::VarStore::new(device);
+        let critic_targets = critics(&critic_target_vs, &config, obs_dim, low, high);
+        drop(init_guard);
+        actor_target_vs.freeze();
+        critic_target_vs.freeze();
+        hard_update(&mut actor_target_vs, &actor_vs)?;
+        hard_update(&mut critic_target_vs, &critic_vs)?;
+        let actor_opt = nn::Adam::default().build(&actor_vs, config.actor_lr)?;
+        let critic_opt = nn::Adam::default().build(&critic_vs, config.critic_lr)?;
         let (scale_t, _) = scale_bias(low, high, device);
-        let sigma = low
-            .iter()
-            .zip(high)
-            .map(|(l, h)| config.explore_noise * f64::from(h - l) / 2.0)
-            .collect();
+        let (noise, smooth_rng) = exploration(&config, low, high, explore_seed);
         Ok(Self {
             normalizer: RunningNorm::new(obs_dim, config.train.obs_clip, NORM_EPS),
-            noise: ExplorationNoise::new(
-                config.exploration,
-                sigma,
-                config.ou_theta,
-                config.ou_dt,
-                ChaCha8Rng::seed_from_u64(explore_seed),
-            ),
-            smooth_rng: ChaCha8Rng::seed_from_u64(mix64(explore_seed ^ SMOOTHING_STREAM)),
+            noise,
+            smooth_rng,
             config,
             device,
             obs_dim,
@@ -389,7 +354,7 @@ impl Ddpg {
             actor_target_vs,
             actor_target,
             critic_vs,
-            critics,
+            critics: critic_nets,
             critic_target_vs,
             critic_targets,
             actor_opt,
