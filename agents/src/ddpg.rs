@@ -231,6 +231,66 @@ fn critics(
         .collect()
 }
 
+/// Checks that `obs_dim` is positive, that `[low, high]` is a finite action box with
+/// `low < high`, and that `config.keep_action` (if any) lies in it.
+fn check_action_box(
+    config: &DdpgConfig,
+    obs_dim: usize,
+    low: &[f32],
+    high: &[f32],
+) -> Result<(), AgentError> {
+    if obs_dim == 0
+        || low.is_empty()
+        || low.len() != high.len()
+        || low
+            .iter()
+            .zip(high)
+            .any(|(l, h)| !l.is_finite() || !h.is_finite() || l >= h)
+    {
+        return Err(AgentError::EnvMismatch(format!(
+            "DDPG needs obs_dim > 0 and a finite action box with low < high, got obs_dim {obs_dim}, low {low:?}, high {high:?}"
+        )));
+    }
+    if let Some(k) = &config.keep_action
+        && (k.len() != low.len()
+            || k.iter()
+                .zip(low.iter().zip(high))
+                .any(|(x, (l, h))| !(l <= x && x <= h)))
+    {
+        return Err(AgentError::EnvMismatch(format!(
+            "ddpg.keep_action {k:?} is not an action of the box [{low:?}, {high:?}]"
+        )));
+    }
+    Ok(())
+}
+
+/// The exploration noise of a new agent, with standard deviation `explore_noise` times the
+/// half range of each bound of `[low, high]`, seeded with `explore_seed`; and the
+/// target-smoothing RNG, seeded from `explore_seed` through a fixed mix.
+fn exploration(
+    config: &DdpgConfig,
+    low: &[f32],
+    high: &[f32],
+    explore_seed: u64,
+) -> (ExplorationNoise, ChaCha8Rng) {
+    let sigma = low
+        .iter()
+        .zip(high)
+        .map(|(l, h)| config.explore_noise * f64::from(h - l) / 2.0)
+        .collect();
+    let noise = ExplorationNoise::new(
+        config.exploration,
+        sigma,
+        config.ou_theta,
+        config.ou_dt,
+        ChaCha8Rng::seed_from_u64(explore_seed),
+    );
+    (
+        noise,
+        ChaCha8Rng::seed_from_u64(mix64(explore_seed ^ SMOOTHING_STREAM)),
+    )
+}
+
 impl Ddpg {
     /// Validates `config`, sets libtorch's thread count, seeds libtorch with `torch_seed` and
     /// builds the actor and critic(s) (targets = copies) for `obs_dim` inputs and the action
@@ -246,28 +306,7 @@ impl Ddpg {
         explore_seed: u64,
     ) -> Result<Self, AgentError> {
         config.validate()?;
-        if obs_dim == 0
-            || low.is_empty()
-            || low.len() != high.len()
-            || low
-                .iter()
-                .zip(high)
-                .any(|(l, h)| !l.is_finite() || !h.is_finite() || l >= h)
-        {
-            return Err(AgentError::EnvMismatch(format!(
-                "DDPG needs obs_dim > 0 and a finite action box with low < high, got obs_dim {obs_dim}, low {low:?}, high {high:?}"
-            )));
-        }
-        if let Some(k) = &config.keep_action
-            && (k.len() != low.len()
-                || k.iter()
-                    .zip(low.iter().zip(high))
-                    .any(|(x, (l, h))| !(l <= x && x <= h)))
-        {
-            return Err(AgentError::EnvMismatch(format!(
-                "ddpg.keep_action {k:?} is not an action of the box [{low:?}, {high:?}]"
-            )));
-        }
+        check_action_box(&config, obs_dim, low, high)?;
         tch::set_num_threads(config.train.num_threads as i32);
         let init_guard = TORCH_INIT.lock().unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(torch_seed as i64);
@@ -297,21 +336,11 @@ impl Ddpg {
         let actor_opt = nn::Adam::default().build(&actor_vs, config.actor_lr)?;
         let critic_opt = nn::Adam::default().build(&critic_vs, config.critic_lr)?;
         let (scale_t, _) = scale_bias(low, high, device);
-        let sigma = low
-            .iter()
-            .zip(high)
-            .map(|(l, h)| config.explore_noise * f64::from(h - l) / 2.0)
-            .collect();
+        let (noise, smooth_rng) = exploration(&config, low, high, explore_seed);
         Ok(Self {
             normalizer: RunningNorm::new(obs_dim, config.train.obs_clip, NORM_EPS),
-            noise: ExplorationNoise::new(
-                config.exploration,
-                sigma,
-                config.ou_theta,
-                config.ou_dt,
-                ChaCha8Rng::seed_from_u64(explore_seed),
-            ),
-            smooth_rng: ChaCha8Rng::seed_from_u64(mix64(explore_seed ^ SMOOTHING_STREAM)),
+            noise,
+            smooth_rng,
             config,
             device,
             obs_dim,

@@ -1,9 +1,11 @@
 //! Actions over the horizon: the share of customers contacted in each period by every policy
 //! (top), and one policy's contacts by offer per period, stacked (bottom).
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::{
@@ -43,6 +45,154 @@ pub fn actions_over_time(stem: &Path, data: &ActionsOverTime) -> anyhow::Result<
     save(data, stem)
 }
 
+/// A chart with a period x axis and a percentage y axis.
+type PeriodChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Builds a panel's chart on `area`: periods on x (`x_range`, one unit per `period_unit`),
+/// percentages from zero to `y_max` on y, described by `y_desc`.
+fn period_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: String,
+    x_range: Range<f64>,
+    y_max: f64,
+    period_unit: &str,
+    y_desc: &str,
+) -> anyhow::Result<PeriodChart<'a, DB>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, text(CAPTION_SIZE))
+        .margin(12)
+        .margin_right(30)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x_range, 0.0..y_max)
+        .or_plot()?;
+    chart
+        .configure_mesh()
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .x_desc(format!("{period_unit} of the horizon"))
+        .y_desc(y_desc)
+        .axis_desc_style(text(AXIS_DESC_SIZE))
+        .label_style(text(LABEL_SIZE))
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .draw()
+        .or_plot()?;
+    Ok(chart)
+}
+
+/// Cumulative percentages of `d`'s offers over `periods` periods, each offer smoothed over
+/// `window` periods: element 0 is zero, element `o + 1` adds offer `o`.
+fn stacked_offers(d: &OfferBreakdown, periods: usize, window: usize) -> Vec<Vec<f64>> {
+    let mut stacked = vec![vec![0.0; periods]];
+    for (_, vals) in &d.offers {
+        let vals = smooth(vals, window);
+        let below = &stacked[stacked.len() - 1];
+        let next: Vec<f64> = (0..periods)
+            .map(|t| below[t] + vals.get(t).copied().unwrap_or(0.0) * 100.0)
+            .collect();
+        stacked.push(next);
+    }
+    stacked
+}
+
+impl ActionsOverTime {
+    /// Draws the top panel into `area`: the share contacted per period (`contacted`, already
+    /// smoothed; the caption carries the smoothing `note`), one line per policy (the reference
+    /// dashed), and the legend strip below.
+    fn draw_contacted<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        contacted: &[Vec<f64>],
+        x_range: Range<f64>,
+        note: &str,
+    ) -> anyhow::Result<()> {
+        let (_, h) = area.dim_in_pixel();
+        let (plot, legend) = area.split_vertically(h - LEGEND_BAND);
+        let y_max = padded_range(
+            contacted.iter().flat_map(|s| s.iter().map(|v| v * 100.0)),
+            0.08,
+            true,
+        )
+        .end
+        .min(105.0);
+        let mut chart = period_chart(
+            &plot,
+            format!(
+                "Share of customers contacted in each {}{note}",
+                self.period_unit
+            ),
+            x_range,
+            y_max,
+            &self.period_unit,
+            "customers contacted (%)",
+        )?;
+        let names: Vec<String> = self.contacted.iter().map(|s| s.policy.clone()).collect();
+        let mut entries = vec![];
+        for (i, s) in self.contacted.iter().enumerate() {
+            let color = policy_color(&names, i, &self.reference);
+            let pts: Vec<(f64, f64)> = contacted[i]
+                .iter()
+                .enumerate()
+                .map(|(t, v)| (t as f64 + 1.0, v * 100.0))
+                .collect();
+            if s.policy == self.reference {
+                chart
+                    .draw_series(DashedLineSeries::new(pts, 8, 5, color.stroke_width(2)))
+                    .or_plot()?;
+                entries.push((format!("{} (reference)", s.policy), color, Swatch::Dashed));
+            } else {
+                chart
+                    .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+                    .or_plot()?;
+                entries.push((s.policy.clone(), color, Swatch::Line));
+            }
+        }
+        legend_strip(&legend, &entries)
+    }
+
+    /// Draws the bottom panel into `area`: `d`'s offers per period over `periods` periods
+    /// (smoothed over `window`), stacked as filled areas, and the legend strip below.
+    fn draw_offers<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        d: &OfferBreakdown,
+        (periods, window): (usize, usize),
+        x_range: Range<f64>,
+        note: &str,
+    ) -> anyhow::Result<()> {
+        let (_, h) = area.dim_in_pixel();
+        let (plot, legend) = area.split_vertically(h - LEGEND_BAND);
+        let stacked = stacked_offers(d, periods, window);
+        let y_max = padded_range(stacked.last().into_iter().flatten().copied(), 0.08, true)
+            .end
+            .min(105.0);
+        let mut chart = period_chart(
+            &plot,
+            format!(
+                "Offers sent by {} in each {}{note}",
+                d.policy, self.period_unit
+            ),
+            x_range,
+            y_max,
+            &self.period_unit,
+            "customers sent the offer (%, stacked)",
+        )?;
+        let mut entries = vec![];
+        for (o, (name, _)) in d.offers.iter().enumerate() {
+            let color = series_color(o);
+            let mut pts: Vec<(f64, f64)> = (0..periods)
+                .map(|t| (t as f64 + 1.0, stacked[o + 1][t]))
+                .collect();
+            pts.extend((0..periods).rev().map(|t| (t as f64 + 1.0, stacked[o][t])));
+            chart
+                .draw_series(std::iter::once(Polygon::new(pts, color.mix(0.85).filled())))
+                .or_plot()?;
+            entries.push((name.clone(), color, Swatch::Box));
+        }
+        legend_strip(&legend, &entries)
+    }
+}
+
 impl Figure for ActionsOverTime {
     fn size(&self) -> (u32, u32) {
         (1400, if self.detail.is_some() { 1000 } else { 560 })
@@ -73,119 +223,9 @@ impl Figure for ActionsOverTime {
             }
             None => (body, None),
         };
-        // Top: share contacted per period, one line per policy.
-        let (_, h) = top.dim_in_pixel();
-        let (plot, legend) = top.split_vertically(h - LEGEND_BAND);
-        let y_max = padded_range(
-            contacted.iter().flat_map(|s| s.iter().map(|v| v * 100.0)),
-            0.08,
-            true,
-        )
-        .end
-        .min(105.0);
-        let mut chart = ChartBuilder::on(&plot)
-            .caption(
-                format!(
-                    "Share of customers contacted in each {}{note}",
-                    self.period_unit
-                ),
-                text(CAPTION_SIZE),
-            )
-            .margin(12)
-            .margin_right(30)
-            .x_label_area_size(50)
-            .y_label_area_size(80)
-            .build_cartesian_2d(x_range.clone(), 0.0..y_max)
-            .or_plot()?;
-        chart
-            .configure_mesh()
-            .bold_line_style(GRID)
-            .light_line_style(TRANSPARENT)
-            .x_desc(format!("{} of the horizon", self.period_unit))
-            .y_desc("customers contacted (%)")
-            .axis_desc_style(text(AXIS_DESC_SIZE))
-            .label_style(text(LABEL_SIZE))
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .draw()
-            .or_plot()?;
-        let names: Vec<String> = self.contacted.iter().map(|s| s.policy.clone()).collect();
-        let mut entries = vec![];
-        for (i, s) in self.contacted.iter().enumerate() {
-            let color = policy_color(&names, i, &self.reference);
-            let pts: Vec<(f64, f64)> = contacted[i]
-                .iter()
-                .enumerate()
-                .map(|(t, v)| (t as f64 + 1.0, v * 100.0))
-                .collect();
-            if s.policy == self.reference {
-                chart
-                    .draw_series(DashedLineSeries::new(pts, 8, 5, color.stroke_width(2)))
-                    .or_plot()?;
-                entries.push((format!("{} (reference)", s.policy), color, Swatch::Dashed));
-            } else {
-                chart
-                    .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-                    .or_plot()?;
-                entries.push((s.policy.clone(), color, Swatch::Line));
-            }
-        }
-        legend_strip(&legend, &entries)?;
-
-        // Bottom: one policy's offers per period, stacked.
+        self.draw_contacted(&top, &contacted, x_range.clone(), &note)?;
         if let (Some(d), Some(area)) = (&self.detail, bottom) {
-            let (_, h) = area.dim_in_pixel();
-            let (plot, legend) = area.split_vertically(h - LEGEND_BAND);
-            // Cumulative percentages: stacked[0] is zero, stacked[o + 1] adds offer o.
-            let mut stacked = vec![vec![0.0; periods]];
-            for (_, vals) in &d.offers {
-                let vals = smooth(vals, window);
-                let below = &stacked[stacked.len() - 1];
-                let next: Vec<f64> = (0..periods)
-                    .map(|t| below[t] + vals.get(t).copied().unwrap_or(0.0) * 100.0)
-                    .collect();
-                stacked.push(next);
-            }
-            let y_max = padded_range(stacked.last().into_iter().flatten().copied(), 0.08, true)
-                .end
-                .min(105.0);
-            let mut chart = ChartBuilder::on(&plot)
-                .caption(
-                    format!(
-                        "Offers sent by {} in each {}{note}",
-                        d.policy, self.period_unit
-                    ),
-                    text(CAPTION_SIZE),
-                )
-                .margin(12)
-                .margin_right(30)
-                .x_label_area_size(50)
-                .y_label_area_size(80)
-                .build_cartesian_2d(x_range, 0.0..y_max)
-                .or_plot()?;
-            chart
-                .configure_mesh()
-                .bold_line_style(GRID)
-                .light_line_style(TRANSPARENT)
-                .x_desc(format!("{} of the horizon", self.period_unit))
-                .y_desc("customers sent the offer (%, stacked)")
-                .axis_desc_style(text(AXIS_DESC_SIZE))
-                .label_style(text(LABEL_SIZE))
-                .x_label_formatter(&|x| format!("{x:.0}"))
-                .draw()
-                .or_plot()?;
-            let mut entries = vec![];
-            for (o, (name, _)) in d.offers.iter().enumerate() {
-                let color = series_color(o);
-                let mut pts: Vec<(f64, f64)> = (0..periods)
-                    .map(|t| (t as f64 + 1.0, stacked[o + 1][t]))
-                    .collect();
-                pts.extend((0..periods).rev().map(|t| (t as f64 + 1.0, stacked[o][t])));
-                chart
-                    .draw_series(std::iter::once(Polygon::new(pts, color.mix(0.85).filled())))
-                    .or_plot()?;
-                entries.push((name.clone(), color, Swatch::Box));
-            }
-            legend_strip(&legend, &entries)?;
+            self.draw_offers(&area, d, (periods, window), x_range, &note)?;
         }
         Ok(())
     }
