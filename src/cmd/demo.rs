@@ -224,12 +224,19 @@ fn score_critic(args: &Args, scenario: &clv_envs::Scenario) -> anyhow::Result<()
 /// whether it beat the best tuned baseline (`reference`) on the same customers, by how much,
 /// with the paired 95% interval.
 fn headline(comparison: &Comparison, reference: &str) -> String {
-    // oracle-myopic reads hidden traits: a reference, not a policy a firm could run.
+    // oracle-myopic reads hidden traits: a reference, not a policy a firm could run. On a
+    // tie the first policy listed wins: a baseline before a learner that acts exactly as it.
     let best = comparison
         .policies
         .iter()
         .filter(|r| r.policy != "oracle-myopic")
-        .max_by(|a, b| a.summary.clv_mean.total_cmp(&b.summary.clv_mean))
+        .reduce(|best, r| {
+            if r.summary.clv_mean > best.summary.clv_mean {
+                r
+            } else {
+                best
+            }
+        })
         .expect("at least one policy");
     let mut h = format!(
         "best policy on test customers (oracle-myopic aside): `{}` (${:.2} per customer)",
