@@ -152,6 +152,18 @@ mod tests {
         let cmp: Comparison = read(&root.join("comparison/comparison.json")).unwrap();
         assert!(!cmp.policies.is_empty() && !cmp.segments.is_empty());
         let critic: CriticReport = read(&root.join("critic/critic.json")).unwrap();
+        assert_eq!(critic.schema_version, CRITIC_SCHEMA_VERSION);
+        assert_eq!(critic.predictors.len(), 2);
+    }
+
+    /// A file written before versions were recorded (no `schema_version`) still reads, as 0.
+    #[test]
+    fn reads_a_file_without_schema_version() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("results/example/critic/critic.json");
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("schema_version");
+        let critic: CriticReport = parse(&v.to_string(), &path).unwrap();
         assert_eq!(critic.schema_version, 0);
         assert_eq!(critic.predictors.len(), 2);
     }
