@@ -43,19 +43,40 @@ fn for_each_chunk(
     }
 }
 
-/// The incumbent baseline named by `spec` (recipe lever 4), for `scenario`.
-fn parse_incumbent(
-    name: &str,
-    spec: Option<&str>,
-    scenario: &Scenario,
-) -> Result<Option<Baseline>, AgentError> {
-    spec.map(|s| {
-        clv_envs::parse_baseline(s, scenario).map_err(|e| AgentError::AgentSpec {
-            spec: name.to_string(),
-            reason: format!("its incumbent `{s}` is not a baseline policy: {e}"),
+/// The incumbent a wrapper's guard falls back to (recipe lever 4): the baseline and its offers
+/// for the batch being acted on.
+struct Incumbent {
+    baseline: Baseline,
+    offers: Vec<Offer>,
+}
+
+impl Incumbent {
+    /// The incumbent baseline named by `spec`, for `scenario`; `name` names the agent in errors.
+    fn parse(
+        name: &str,
+        spec: Option<&str>,
+        scenario: &Scenario,
+    ) -> Result<Option<Self>, AgentError> {
+        spec.map(|s| {
+            clv_envs::parse_baseline(s, scenario)
+                .map(|baseline| Incumbent {
+                    baseline,
+                    offers: vec![],
+                })
+                .map_err(|e| AgentError::AgentSpec {
+                    spec: name.to_string(),
+                    reason: format!("its incumbent `{s}` is not a baseline policy: {e}"),
+                })
         })
-    })
-    .transpose()
+        .transpose()
+    }
+
+    /// The incumbent's offer for every customer of `batch`.
+    fn offers_for(&mut self, batch: &ObsBatch<'_>) -> &[Offer] {
+        self.offers.resize(batch.len(), Offer::default());
+        self.baseline.act(batch, Mode::Greedy, &mut self.offers);
+        &self.offers
+    }
 }
 
 /// A discrete-action agent acting on a population through the offer catalogue, on its own
@@ -67,8 +88,7 @@ pub struct CatalogueAgent<P> {
     pub agent: P,
     name: String,
     features: FeatureSpec,
-    incumbent: Option<Baseline>,
-    incumbent_offers: Vec<Offer>,
+    incumbent: Option<Incumbent>,
     obs: Vec<f32>,
 }
 
@@ -93,13 +113,12 @@ impl<P: crate::Policy + Send> CatalogueAgent<P> {
                 scenario.offers.len()
             )));
         }
-        let incumbent = parse_incumbent(&name, recipe.incumbent.as_deref(), scenario)?;
+        let incumbent = Incumbent::parse(&name, recipe.incumbent.as_deref(), scenario)?;
         Ok(CatalogueAgent {
             agent,
             name,
             features,
             incumbent,
-            incumbent_offers: vec![],
             obs: vec![],
         })
     }
@@ -116,14 +135,10 @@ impl<P: crate::Policy + Send> Policy for CatalogueAgent<P> {
     }
 
     fn act(&mut self, batch: &ObsBatch<'_>, mode: Mode, out: &mut [Offer]) {
-        let guarded = self.incumbent.is_some();
-        if let Some(inc) = &mut self.incumbent {
-            self.incumbent_offers.resize(batch.len(), Offer::default());
-            inc.act(batch, Mode::Greedy, &mut self.incumbent_offers);
-        }
-        let (agent, incumbent) = (&mut self.agent, &self.incumbent_offers);
+        let incumbent = self.incumbent.as_mut().map(|inc| inc.offers_for(batch));
+        let agent = &mut self.agent;
         for_each_chunk(batch, &self.features, &mut self.obs, |start, rows, obs| {
-            if guarded {
+            if let Some(incumbent) = incumbent {
                 let codes = incumbent[start..start + rows]
                     .iter()
                     .map(|o| u32::from(o.code))
@@ -137,9 +152,9 @@ impl<P: crate::Policy + Send> Policy for CatalogueAgent<P> {
                 .expect("forward pass of a shape-checked agent");
             for (j, a) in actions.into_iter().enumerate() {
                 let i = start + j;
-                out[i] = match incumbent.get(i) {
+                out[i] = match incumbent.map(|inc| inc[i]) {
                     // The incumbent's own offer (e.g. recommend-last's category) when kept.
-                    Some(o) if guarded && u32::from(o.code) == a => *o,
+                    Some(o) if u32::from(o.code) == a => o,
                     _ => batch.catalogue_offer(i, a as usize),
                 };
             }
@@ -163,23 +178,20 @@ pub struct ContinuousAgent<P> {
     pub agent: P,
     name: String,
     features: FeatureSpec,
-    incumbent: Option<Baseline>,
-    incumbent_offers: Vec<Offer>,
+    incumbent: Option<Incumbent>,
     obs: Vec<f32>,
 }
 
 /// The continuous action (`[depth]`, or `[depth, contact probability]` when `a_dim` is 2)
 /// that stands for a catalogue `offer` in the guard's comparison: its discount depth, and a
 /// contact probability of 1 when it contacts without a coupon.
-fn continuous_row(offer: &Offer, a_dim: usize) -> [f32; 2] {
+fn continuous_row(offer: &Offer, a_dim: usize) -> impl Iterator<Item = f32> {
     let contact = if offer.contact && offer.discount == 0.0 {
         1.0
     } else {
         0.0
     };
-    let row = [offer.discount, contact];
-    debug_assert!(a_dim <= row.len());
-    row
+    [offer.discount, contact].into_iter().take(a_dim)
 }
 
 /// The action box of the continuous offer of `scenario` (`[0, max_discount]`, and `[0, 1]`
@@ -216,13 +228,12 @@ impl<P: ContinuousPolicy + Send> ContinuousAgent<P> {
                 high
             )));
         }
-        let incumbent = parse_incumbent(&name, recipe.incumbent.as_deref(), scenario)?;
+        let incumbent = Incumbent::parse(&name, recipe.incumbent.as_deref(), scenario)?;
         Ok(ContinuousAgent {
             agent,
             name,
             features,
             incumbent,
-            incumbent_offers: vec![],
             obs: vec![],
         })
     }
@@ -236,25 +247,17 @@ impl<P: ContinuousPolicy + Send> Policy for ContinuousAgent<P> {
     fn act(&mut self, batch: &ObsBatch<'_>, mode: Mode, out: &mut [Offer]) {
         let a_dim = self.agent.action_low().len();
         let cfg = &batch.scenario().continuous;
-        let guarded = self.incumbent.is_some();
-        if let Some(inc) = &mut self.incumbent {
-            self.incumbent_offers.resize(batch.len(), Offer::default());
-            inc.act(batch, Mode::Greedy, &mut self.incumbent_offers);
-        }
-        let (agent, incumbent) = (&mut self.agent, &self.incumbent_offers);
+        let incumbent = self.incumbent.as_mut().map(|inc| inc.offers_for(batch));
+        let agent = &mut self.agent;
         for_each_chunk(batch, &self.features, &mut self.obs, |start, rows, obs| {
-            let kept: Vec<f32> = incumbent
-                .get(start..start + rows)
-                .filter(|_| guarded)
-                .map(|offers| {
-                    offers
-                        .iter()
-                        .flat_map(|o| continuous_row(o, a_dim)[..a_dim].to_vec())
-                        .collect()
-                })
-                .unwrap_or_default();
-            if guarded {
-                agent.set_incumbent_rows(Some(kept.clone()));
+            let kept: Option<Vec<f32>> = incumbent.map(|inc| {
+                inc[start..start + rows]
+                    .iter()
+                    .flat_map(|o| continuous_row(o, a_dim))
+                    .collect()
+            });
+            if kept.is_some() {
+                agent.set_incumbent_rows(kept.clone());
             }
             // Shapes were checked against the scenario in `new`.
             let actions = agent
@@ -262,9 +265,11 @@ impl<P: ContinuousPolicy + Send> Policy for ContinuousAgent<P> {
                 .expect("forward pass of a shape-checked agent");
             for (j, a) in actions.chunks(a_dim).enumerate() {
                 let i = start + j;
-                if guarded && a == &kept[j * a_dim..(j + 1) * a_dim] {
+                if let (Some(kept), Some(inc)) = (&kept, incumbent)
+                    && a == &kept[j * a_dim..(j + 1) * a_dim]
+                {
                     // The guard kept the incumbent: its own catalogue offer.
-                    out[i] = incumbent[i];
+                    out[i] = inc[i];
                     continue;
                 }
                 let prob = (a_dim == 2).then(|| a[1]);

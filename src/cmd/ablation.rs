@@ -197,14 +197,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         args.variants.clone()
     };
+    // Every argument checked before any work.
+    for n in &names {
+        variant_config(n, "none")?;
+    }
+    let scenario = args.scenario.load()?;
+    if let Some(spec) = &args.incumbent {
+        clv_envs::parse_baseline(spec, &scenario).context("--incumbent")?;
+    }
     let incumbent = match &args.incumbent {
         Some(s) => s.clone(),
         None => best_tuned(&args.scenario, args.tune_customers, args.quiet)?,
     };
-    for n in &names {
-        variant_config(n, &incumbent)?; // every name and config checked before any work
-    }
-    let scenario = args.scenario.load()?;
     let out = io::run_dir(args.out.as_deref(), "ablation")?;
     let start = Population::new(
         &scenario,

@@ -513,6 +513,11 @@ fn configure<L: CliLearner>(
     }
     L::adapt(&mut config, args, task, space)?;
     config.validate().context("checking the config")?;
+    // The incumbent must be a baseline of this scenario: checked before any file is written.
+    if let (Task::Scenario { scenario, .. }, Some(spec)) = (task, &config.recipe().incumbent) {
+        clv_envs::parse_baseline(spec, scenario)
+            .context("the incumbent (recipe.incumbent / --incumbent)")?;
+    }
     Ok((config, source))
 }
 
