@@ -358,31 +358,30 @@ impl VecEnv for PopulationEnv {
                 }
             }
         }
-        // Step every customer (from copies of the states before the step, so that the
-        // expected reward and the counterfactuals read the same state).
+        // Step every customer in place; the counterfactuals (from the states before the step)
+        // come first, and the expected reward reads each customer's state before its own step.
         let h = s.horizon;
-        let before = self.customers.clone();
         self.last_counterfactual = self
             .counterfactual_on
-            .then(|| self.counterfactuals(&before));
+            .then(|| self.counterfactuals(&self.customers));
         let mut reward = vec![0f32; n];
         let mut done = vec![false; n];
-        let this = &*self;
-        let mut after = before.clone();
-        after
+        let (dynamics, offers) = (&self.dynamics, &self.offers);
+        let signal = self.reward_signal;
+        self.customers
             .par_chunks_mut(CHUNK)
-            .zip(before.par_chunks(CHUNK))
-            .zip(this.offers.par_chunks(CHUNK))
+            .zip(offers.par_chunks(CHUNK))
             .zip(reward.par_chunks_mut(CHUNK))
             .zip(done.par_chunks_mut(CHUNK))
-            .for_each(|((((cs, bs), os), rs), ds)| {
+            .for_each(|(((cs, os), rs), ds)| {
                 for j in 0..cs.len() {
-                    let out = this.dynamics.step(&mut cs[j], &os[j]);
-                    rs[j] = this.signal(&bs[j], &os[j], out.reward);
+                    let expected = (signal == RewardSignal::Expected)
+                        .then(|| expected_reward(dynamics, &cs[j], &os[j]));
+                    let out = dynamics.step(&mut cs[j], &os[j]);
+                    rs[j] = expected.unwrap_or(out.reward) as f32;
                     ds[j] = cs[j].record.window_age as u32 >= h;
                 }
             });
-        self.customers = after;
         // Ended customers: keep their true last observation, start new ones.
         let dim = self.features.dim();
         let mut final_obs = vec![];
