@@ -308,13 +308,18 @@ impl Dqn {
         let terminated = Tensor::from_slice(&batch.terminated)
             .to_device(self.device)
             .unsqueeze(1); // [n, 1]
-        let on_incumbent = self.config.recipe.bootstrap == crate::recipe::Bootstrap::Incumbent;
+        let bootstrap = self.config.recipe.bootstrap;
+        let on_incumbent = bootstrap == crate::recipe::Bootstrap::Incumbent;
         if on_incumbent && batch.cf_next_incumbent.len() != n * k {
             return Err(AgentError::EnvMismatch(
                 "recipe.bootstrap is Incumbent, but the environment reports no incumbent actions (give an incumbent)".into(),
             ));
         }
         let target = tch::no_grad(|| {
+            if bootstrap == crate::recipe::Bootstrap::Rollout {
+                // The rewards are already the returns to the horizon's end.
+                return reward.shallow_clone();
+            }
             let next_q_target = self.target.forward(&next_obs); // [n * k, k]
             let next_value = if on_incumbent {
                 let idx = Tensor::from_slice(&batch.cf_next_incumbent)
@@ -334,15 +339,37 @@ impl Dqn {
             td_target(&reward, &discount, &terminated, &next_value) // [n, k]
         });
         let q = self.online.forward(&obs); // [n, k]
+        if self.config.recipe.paired_loss {
+            return self.step_on_paired_loss(&q, &target);
+        }
         self.step_on_loss(&q, &target)
+    }
+
+    /// The paired loss of [`crate::recipe::Recipe::paired_loss`] on `q` and `target`, both
+    /// `[n, k]`: Huber of the row means plus the squared error of the differences from them.
+    fn step_on_paired_loss(
+        &mut self,
+        q: &Tensor,
+        target: &Tensor,
+    ) -> Result<UpdateStats, AgentError> {
+        let q_mean = q.mean_dim(1, true, Kind::Float); // [n, 1]
+        let t_mean = target.mean_dim(1, true, Kind::Float); // [n, 1]
+        let level = q_mean.huber_loss(&t_mean, tch::Reduction::Mean, self.config.huber_delta);
+        let spread = (q - &q_mean).mse_loss(&(target - &t_mean), tch::Reduction::Mean);
+        self.apply_loss(&(level + spread), q)
     }
 
     /// Huber loss of `q` against `target`, checked, clipped and applied (see `update`).
     fn step_on_loss(&mut self, q: &Tensor, target: &Tensor) -> Result<UpdateStats, AgentError> {
         let loss = q.huber_loss(target, tch::Reduction::Mean, self.config.huber_delta);
+        self.apply_loss(&loss, q)
+    }
+
+    /// Backpropagates `loss` (of the predictions `q`), checked, clipped and applied.
+    fn apply_loss(&mut self, loss: &Tensor, q: &Tensor) -> Result<UpdateStats, AgentError> {
         self.opt.zero_grad();
         loss.backward();
-        let loss_v = f64::try_from(&loss)?;
+        let loss_v = f64::try_from(loss)?;
         let grad_norm = global_grad_norm(&self.online_vs)?;
         if !loss_v.is_finite() || !grad_norm.is_finite() {
             self.opt.zero_grad();

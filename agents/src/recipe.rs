@@ -31,6 +31,11 @@ pub enum Bootstrap {
     Max,
     /// `Q'(s', incumbent(s'))`.
     Incumbent,
+    /// No bootstrapping: each offer's target is the Monte-Carlo return of following the
+    /// incumbent after it to the end of the scored horizon, with the customer's own random
+    /// numbers for every offer (the environment's counterfactual rollouts), so the targets are
+    /// Q^incumbent(s, a) without the bias of a bootstrapped value.
+    Rollout,
 }
 
 /// The recipe's switches (see the module doc). Defaults are the old recipe (every lever off),
@@ -51,6 +56,16 @@ pub struct Recipe {
     /// evaluate the incumbent, Q^inc(s, a), and greedy acting is one step of policy
     /// improvement over it). Default `Max`.
     pub bootstrap: Bootstrap,
+    /// With `bootstrap: Rollout`: Monte-Carlo futures averaged into each return (the first
+    /// with the customer's own random numbers, the others independent replicas, shared by
+    /// every offer so the returns stay paired), at least 1. Default `1`.
+    pub rollout_draws: u32,
+    /// DQN with counterfactual targets: regress the mean over offers of Q(s, .) on the mean
+    /// target (Huber) and the offers' differences from that mean on the targets' differences
+    /// (squared error), instead of each offer on its own target (Huber). The paired targets'
+    /// differences have far less variance than the targets, and the mean (not a robust
+    /// location) is what an expected-value decision needs. Default `false`.
+    pub paired_loss: bool,
     /// Policy spec of the incumbent (a baseline, e.g. `churn-risk:0.7:coupon30:4`) the guard
     /// falls back to; `None` keeps the empty offer. `clv demo` and `clv bench acceptance` pass
     /// the best tuned baseline. Default `None`.
@@ -76,6 +91,8 @@ impl Default for Recipe {
             reward: RewardSignal::Realised,
             counterfactual: false,
             bootstrap: Bootstrap::Max,
+            paired_loss: false,
+            rollout_draws: 1,
             incumbent: None,
             incumbent_explore: 0.0,
             paired_selection: false,

@@ -106,11 +106,24 @@ fn absorb(h: u64, v: u64) -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CustomerKey(u64);
 
+/// Absorbed into a key to derive its replicas ([`CustomerKey::replica`]).
+const REPLICA_TAG: u64 = 0x5245_504c_4943_4121;
+
 impl CustomerKey {
     /// Key of `customer` under `seed` in `domain`.
     #[inline]
     pub fn new(domain: SeedDomain, seed: u64, customer: u64) -> Self {
         CustomerKey(absorb(absorb(mix64(domain.tag()), seed), customer))
+    }
+
+    /// An independent key for replica `r` of the same customer (extra Monte-Carlo draws of
+    /// its future from the same state); replica 0 is the key itself.
+    pub fn replica(self, r: u64) -> Self {
+        if r == 0 {
+            self
+        } else {
+            CustomerKey(absorb(absorb(self.0, REPLICA_TAG), r))
+        }
     }
 
     /// A uniform in (0, 1) for (period, purpose, index).

@@ -103,11 +103,12 @@ fn variant_config(name: &str, incumbent: &str) -> anyhow::Result<DqnConfig> {
         "no-counterfactual" => {
             r.counterfactual = false;
             r.bootstrap = Bootstrap::Max;
+            r.paired_loss = false;
         }
         "no-incumbent" => {
             r.incumbent = None;
             r.incumbent_explore = 0.0;
-            if r.bootstrap == Bootstrap::Incumbent {
+            if r.bootstrap != Bootstrap::Max {
                 r.incumbent = Some("none".into());
             }
         }

@@ -618,6 +618,11 @@ fn train_on_task<L: CliLearner>(
             .with_features(recipe.observation)
             .with_reward(recipe.reward)
             .with_counterfactuals(recipe.counterfactual)
+            .with_rollouts(
+                (recipe.bootstrap == clv_agents::Bootstrap::Rollout)
+                    .then(|| trainer.agent.config().gamma()),
+                recipe.rollout_draws,
+            )
             .with_incumbent(incumbent);
             let mut validator = PopulationValidator::new(
                 scenario,
