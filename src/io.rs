@@ -6,8 +6,89 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-/// Writes `bytes` to `path` atomically (temp file beside it, fsync, rename).
+/// The kind of an existing path that is neither a regular file nor a directory, in words.
+fn special_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let ft = meta.file_type();
+    if ft.is_file() || ft.is_dir() {
+        return None;
+    }
+    Some(if ft.is_fifo() {
+        "FIFO (named pipe)"
+    } else if ft.is_char_device() {
+        "character device"
+    } else if ft.is_block_device() {
+        "block device"
+    } else if ft.is_socket() {
+        "socket"
+    } else {
+        "special file"
+    })
+}
+
+/// Checks that the nearest existing folder above `path` is a directory (so that creating
+/// `path` cannot fail on a file in the way), naming `flag` and `path` otherwise.
+fn check_ancestors(path: &Path, flag: &str) -> anyhow::Result<()> {
+    for dir in path.ancestors().skip(1) {
+        if dir.as_os_str().is_empty() {
+            break;
+        }
+        if let Ok(meta) = std::fs::metadata(dir) {
+            anyhow::ensure!(
+                meta.is_dir(),
+                "{flag} {}: {} exists and is not a directory",
+                path.display(),
+                dir.display()
+            );
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Checks, before any work, that `path` can be an output directory (`flag` names it in
+/// errors): absent, or an existing directory; never a file or a special file such as
+/// `/dev/null`; and no file in the way above it.
+pub fn check_out_dir(path: &Path, flag: &str) -> anyhow::Result<()> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        anyhow::ensure!(
+            meta.is_dir(),
+            "{flag} {}: exists and is a {}, not a directory",
+            path.display(),
+            special_kind(&meta).unwrap_or("regular file")
+        );
+        return Ok(());
+    }
+    check_ancestors(path, flag)
+}
+
+/// Checks, before any work, that `path` can be an output file (`flag` names it in errors):
+/// absent or a regular file (replaced atomically), never a directory or a special file such as
+/// `/dev/null` (a rename would replace the device node); and no file in the way above it.
+pub fn check_out_file(path: &Path, flag: &str) -> anyhow::Result<()> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        anyhow::ensure!(
+            meta.is_file(),
+            "{flag} {}: exists and is a {}, not a regular file",
+            path.display(),
+            special_kind(&meta).unwrap_or("directory")
+        );
+        return Ok(());
+    }
+    check_ancestors(path, flag)
+}
+
+/// Writes `bytes` to `path` atomically (temp file beside it, fsync, rename). An existing
+/// `path` that is not a regular file (a device, a FIFO, a directory) is refused, never
+/// renamed over.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        anyhow::ensure!(
+            meta.is_file(),
+            "writing {}: it exists and is not a regular file",
+            path.display()
+        );
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -76,6 +157,7 @@ pub fn run_dir(out: Option<&Path>, kind: &str) -> anyhow::Result<PathBuf> {
             PathBuf::from("results").join(format!("{kind}-{secs}"))
         }
     };
+    check_out_dir(&dir, "--out")?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
 }

@@ -32,8 +32,27 @@ impl ScenarioArgs {
     }
 }
 
+/// Most worker threads `--threads` accepts. More threads than cores only adds overhead; the
+/// cap keeps a typo (`--threads 100000`) from spawning a thread storm.
+pub const MAX_THREADS: usize = 256;
+
+/// The parser of `--threads`: 0 (all cores) to [`MAX_THREADS`].
+pub fn threads_arg() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(0..=MAX_THREADS as u64)
+}
+
+/// The parser of customer-count flags (`--customers`, `--test-customers`, ...): 1 to
+/// [`MAX_CUSTOMERS`](clv_envs::scenario::MAX_CUSTOMERS), checked before anything is allocated.
+pub fn customers_arg() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::builder::RangedU64ValueParser::<u64>::new().range(1..=clv_envs::scenario::MAX_CUSTOMERS)
+}
+
 /// Sets rayon's global thread count (0 = all cores).
 pub fn set_threads(threads: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        threads <= MAX_THREADS,
+        "--threads must be at most {MAX_THREADS}, got {threads}"
+    );
     if threads > 0 {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -157,13 +157,13 @@ pub fn checkpoint_algorithm(dir: &Path) -> Result<String, AgentError> {
 /// The parsed JSON of `dir`'s checkpoint and its algorithm, after the format check.
 fn read_header(dir: &Path) -> Result<(serde_json::Value, String), AgentError> {
     let path = dir.join(META_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| AgentError::io("reading", &path, e))?;
+    let text = clv_envs::files::read_text(&path, clv_envs::files::MAX_TEXT_BYTES)?;
     let bad = |reason: String| AgentError::Checkpoint {
         path: dir.to_path_buf(),
         reason,
     };
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| bad(format!("{META_FILE}: {e}")))?;
+        serde_json::from_str(&text).map_err(|e| bad(format!("{META_FILE}: {}", clv_envs::files::excerpt(&e.to_string()))))?;
     let format = value.get("format").and_then(|f| f.as_u64());
     if format != Some(u64::from(CHECKPOINT_FORMAT)) {
         let found = format.map_or("none".to_string(), |f| f.to_string());
@@ -195,7 +195,7 @@ pub fn read_checkpoint<P: DeserializeOwned>(
             "holds a {found} checkpoint, but a {algorithm} one was expected"
         )));
     }
-    serde_json::from_value(value).map_err(|e| bad(format!("{META_FILE}: {e}")))
+    serde_json::from_value(value).map_err(|e| bad(format!("{META_FILE}: {}", clv_envs::files::excerpt(&e.to_string()))))
 }
 
 /// Fills every `(file name, variables)` of `networks` from the folder `dir` (build the

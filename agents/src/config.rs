@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::AgentError;
-use crate::fields::{all_non_negative, at_least_one, check, non_negative, positive, unit};
+use crate::fields::{all_non_negative, at_least_one, check, hidden_widths, non_negative, positive, unit};
 use crate::learner::{TrainConfig, impl_agent_config};
 use crate::mlp::Activation;
 use crate::schedule::LinearSchedule;
@@ -118,16 +118,7 @@ impl DqnConfig {
     /// Checks every field's range; the error names the first bad field (`dqn.gamma must be
     /// in [0,1), got 1.2`).
     pub fn validate(&self) -> Result<(), AgentError> {
-        check(
-            !self.hidden.is_empty() && self.hidden.iter().all(|&h| h > 0),
-            "dqn.hidden",
-            || {
-                format!(
-                    "must list at least one positive width, got {:?}",
-                    self.hidden
-                )
-            },
-        )?;
+        hidden_widths(&self.hidden, "dqn.hidden")?;
         positive(self.lr, "dqn.lr")?;
         if let Some(lr) = self.lr_final {
             positive(lr, "dqn.lr_final")?;

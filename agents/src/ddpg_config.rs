@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::AgentError;
-use crate::fields::{all_non_negative, at_least_one, check, non_negative, positive};
+use crate::fields::{all_non_negative, at_least_one, check, hidden_widths, non_negative, positive};
 use crate::learner::{TrainConfig, impl_agent_config};
 use crate::mlp::Activation;
 use crate::noise::NoiseKind;
@@ -123,18 +123,13 @@ impl Default for DdpgConfig {
     }
 }
 
-fn widths(h: &[i64], field: &'static str) -> Result<(), AgentError> {
-    check(!h.is_empty() && h.iter().all(|&w| w > 0), field, || {
-        format!("must list at least one positive width, got {h:?}")
-    })
-}
 
 impl DdpgConfig {
     /// Checks every field's range; the error names the first bad field
     /// (`ddpg.gamma must be in [0,1), got 1.2`).
     pub fn validate(&self) -> Result<(), AgentError> {
-        widths(&self.actor_hidden, "ddpg.actor_hidden")?;
-        widths(&self.critic_hidden, "ddpg.critic_hidden")?;
+        hidden_widths(&self.actor_hidden, "ddpg.actor_hidden")?;
+        hidden_widths(&self.critic_hidden, "ddpg.critic_hidden")?;
         positive(self.actor_lr, "ddpg.actor_lr")?;
         positive(self.critic_lr, "ddpg.critic_lr")?;
         check((0.0..1.0).contains(&self.gamma), "ddpg.gamma", || {

@@ -25,7 +25,7 @@ pub enum AgentError {
         reason: String,
     },
     /// A configuration file that does not parse (syntax, unknown field, wrong type).
-    #[error("config {origin}: {message}")]
+    #[error("config {origin}: {}", clv_envs::files::excerpt(.message))]
     ConfigParse {
         /// Where the text came from (a path, or `<string>`).
         origin: String,
@@ -71,6 +71,9 @@ pub enum AgentError {
         /// The last checkpoint written before the failure, if any.
         last_good: Option<PathBuf>,
     },
+    /// An input file refused or unreadable (not a regular file, too large, not text).
+    #[error(transparent)]
+    File(#[from] clv_envs::files::FileError),
     /// Reading or writing a file.
     #[error("{action} {path}: {source}")]
     Io {

@@ -23,6 +23,30 @@ pub(crate) fn check(
     }
 }
 
+/// Widest hidden layer an agent config may ask for, units.
+pub const MAX_LAYER_WIDTH: i64 = 16_384;
+/// Most weights between consecutive hidden layers of one network (summed over the pairs):
+/// 16.8 million (two layers of 4096 units), 64 MiB of `f32` (times about four with the target
+/// network and Adam's moments).
+pub const MAX_HIDDEN_WEIGHTS: i64 = 1 << 24;
+
+/// Hidden layer widths: at least one layer, each in 1..=[`MAX_LAYER_WIDTH`], and at most
+/// [`MAX_HIDDEN_WEIGHTS`] weights between consecutive layers; else an error naming `field`
+/// (checked before libtorch allocates anything).
+pub(crate) fn hidden_widths(h: &[i64], field: &'static str) -> Result<(), AgentError> {
+    check(
+        !h.is_empty() && h.iter().all(|&w| (1..=MAX_LAYER_WIDTH).contains(&w)),
+        field,
+        || format!("must list at least one width, each in 1..={MAX_LAYER_WIDTH}, got {h:?}"),
+    )?;
+    let weights: i64 = h.windows(2).map(|p| p[0] * p[1]).sum();
+    check(weights <= MAX_HIDDEN_WEIGHTS, field, || {
+        format!(
+            "{h:?} has {weights} weights between hidden layers, more than the {MAX_HIDDEN_WEIGHTS} allowed"
+        )
+    })
+}
+
 /// A finite value > 0, or an error naming `field`.
 pub(crate) fn positive(x: f64, field: &'static str) -> Result<(), AgentError> {
     check(x.is_finite() && x > 0.0, field, || {
@@ -73,9 +97,13 @@ pub(crate) fn parse_ron<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Reads a config file's text.
+/// Reads a config file's text (a regular file of at most
+/// [`MAX_TEXT_BYTES`](clv_envs::files::MAX_TEXT_BYTES)).
 pub(crate) fn read_text(path: &Path) -> Result<String, AgentError> {
-    std::fs::read_to_string(path).map_err(|e| AgentError::io("reading", path, e))
+    Ok(clv_envs::files::read_text(
+        path,
+        clv_envs::files::MAX_TEXT_BYTES,
+    )?)
 }
 
 /// A config as pretty RON (every field, resolved).

@@ -51,6 +51,7 @@ pub use ddpg_config::{DdpgConfig, TD3_POLICY_DELAY, TD3_TARGET_NOISE, TD3_TARGET
 pub use device::DeviceChoice;
 pub use dqn::{DQN_ALGORITHM, Dqn, DqnPayload, UpdateStats, load_checkpoint, next_state_value};
 pub use error::AgentError;
+pub use fields::{MAX_HIDDEN_WEIGHTS, MAX_LAYER_WIDTH};
 pub use learner::{
     AgentConfig, Learner, LearnerStats, LoadedCheckpoint, LoopState, MetricsRow, TrainConfig,
 };

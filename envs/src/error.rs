@@ -14,6 +14,9 @@ pub enum EnvError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// An input file refused or unreadable (not a regular file, too large, not text).
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
     /// RON syntax or schema error, with its position in the file.
     #[error("{path}:{line}:{col}: {message}")]
     Syntax {

@@ -12,6 +12,7 @@ mod customer;
 mod error;
 pub mod evidence;
 mod expected;
+pub mod files;
 pub mod fit;
 pub mod metrics;
 mod observation;

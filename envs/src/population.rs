@@ -16,7 +16,7 @@ use crate::observation::FeatureSpec;
 use crate::offer::Offer;
 use crate::policy::{Mode, ObsBatch, Policy, parse_baseline};
 use crate::rng::{CustomerKey, Purpose, SeedDomain};
-use crate::scenario::{Scenario, Start, check_memory};
+use crate::scenario::{MAX_CUSTOMERS, Scenario, Start, check_memory, histories_path};
 
 /// Customers per parallel work item. Fixed, so reductions never depend on the thread count.
 pub const CHUNK: usize = 2048;
@@ -44,8 +44,11 @@ impl Population {
         base_dir: &Path,
     ) -> Result<Population> {
         scenario.validate()?;
-        if customers == 0 {
-            return Err(crate::error::invalid("customers", "must be >= 1, got 0"));
+        if customers == 0 || customers > MAX_CUSTOMERS {
+            return Err(crate::error::invalid(
+                "customers",
+                format!("must be in 1..={MAX_CUSTOMERS}, got {customers}"),
+            ));
         }
         check_memory(customers, 1)?;
         let dynamics = Dynamics::new(scenario);
@@ -82,8 +85,7 @@ impl Population {
                 pop.burn_in(*periods, &mut burn_policy);
             }
             Start::WarmStart { histories } => {
-                let path = base_dir.join(histories);
-                let hs = read_histories(&path)?;
+                let hs = read_histories(&histories_path(histories, base_dir)?)?;
                 pop.customers = (0..n)
                     .into_par_iter()
                     .with_min_len(CHUNK)
@@ -335,7 +337,7 @@ pub fn read_histories(path: &Path) -> Result<Vec<CustomerHistory>> {
         path: PathBuf::from(path),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let text = crate::files::read_text(path, crate::files::MAX_CSV_BYTES)?;
     let mut lines = text.lines().enumerate();
     let header: Vec<&str> = lines
         .next()
@@ -348,7 +350,7 @@ pub fn read_histories(path: &Path) -> Result<Vec<CustomerHistory>> {
         header.iter().position(|h| *h == name).ok_or_else(|| {
             bad(format!(
                 "missing column {name:?} (header: {})",
-                header.join(",")
+                crate::files::excerpt(&header.join(","))
             ))
         })
     };

@@ -120,7 +120,12 @@ impl PopulationEnv {
                 (None, Some((*periods, parse_baseline(policy, scenario)?)))
             }
             Start::WarmStart { histories } => {
-                (Some(read_histories(&base_dir.join(histories))?), None)
+                (
+                    Some(read_histories(&crate::scenario::histories_path(
+                        histories, base_dir,
+                    )?)?),
+                    None,
+                )
             }
         };
         Ok(PopulationEnv {

@@ -71,14 +71,14 @@ pub struct Args {
     /// Environment-step budget of every variant (default: the config's).
     #[arg(long)]
     pub steps: Option<u64>,
-    /// Validation customers each run chooses its checkpoint on.
-    #[arg(long, default_value_t = 4000)]
+    /// Validation customers each run chooses its checkpoint on. At most 50,000,000.
+    #[arg(long, default_value_t = 4000, value_parser = crate::scenario_args::customers_arg())]
     pub valid_customers: u64,
-    /// Validation customers (a disjoint set) every variant is scored on.
-    #[arg(long, default_value_t = 20_000)]
+    /// Validation customers (a disjoint set) every variant is scored on. At most 50,000,000.
+    #[arg(long, default_value_t = 20_000, value_parser = crate::scenario_args::customers_arg())]
     pub customers: u64,
-    /// Validation customers for tuning the baselines (when no --incumbent).
-    #[arg(long, default_value_t = 10_000)]
+    /// Validation customers for tuning the baselines (when no --incumbent). At most 50,000,000.
+    #[arg(long, default_value_t = 10_000, value_parser = crate::scenario_args::customers_arg())]
     pub tune_customers: u64,
     /// Output directory (default results/ablation-<time>).
     #[arg(long)]

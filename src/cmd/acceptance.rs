@@ -53,14 +53,14 @@ pub struct Args {
     /// Seeds that must pass per scenario.
     #[arg(long, default_value_t = 2)]
     pub need: usize,
-    /// Test customers of the final comparison.
-    #[arg(long, default_value_t = 100_000)]
+    /// Test customers of the final comparison. At most 50,000,000.
+    #[arg(long, default_value_t = 100_000, value_parser = crate::scenario_args::customers_arg())]
     pub test_customers: u64,
-    /// Validation customers for tuning baselines and choosing the best one.
-    #[arg(long, default_value_t = 10_000)]
+    /// Validation customers for tuning baselines and choosing the best one. At most 50,000,000.
+    #[arg(long, default_value_t = 10_000, value_parser = crate::scenario_args::customers_arg())]
     pub tune_customers: u64,
-    /// Validation customers for the agents' checkpoint choice.
-    #[arg(long, default_value_t = 10_000)]
+    /// Validation customers for the agents' checkpoint choice. At most 50,000,000.
+    #[arg(long, default_value_t = 10_000, value_parser = crate::scenario_args::customers_arg())]
     pub valid_customers: u64,
     /// Override the agents' environment-step budget (default: the config's).
     #[arg(long)]
@@ -68,9 +68,10 @@ pub struct Args {
     /// Train and report TD3 on the continuous offer beside DQN (`--td3 false` skips it).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub td3: bool,
-    /// Scenario names (not files) on which DQN must also beat the myopic learner.
-    #[arg(long, default_values_t = vec!["habituation".to_string()])]
-    pub myopic: Vec<String>,
+    /// Scenario names (not files) on which DQN must also beat the myopic learner; each must be
+    /// the name of a scenario of the run. Default: `habituation`, where it is one of them.
+    #[arg(long)]
+    pub myopic: Option<Vec<String>>,
     /// Override a scenario field in every scenario (`--set path=value`), e.g. a shorter horizon
     /// for a smoke run.
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -97,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.scenarios.clone()
     };
     anyhow::ensure!(!scenarios.is_empty(), "no scenarios to run");
-    anyhow::ensure!(!args.train_seeds.is_empty(), "--train-seeds is empty");
+    check_args(&args, &scenarios)?;
     let out = io::run_dir(args.out.as_deref(), "acceptance")?;
     let mut docs = vec![];
     let mut md = String::new();
@@ -126,7 +127,68 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     io::write_atomic(&out.join("acceptance.md"), md.as_bytes())?;
     print!("{md}");
     eprintln!("wrote {}", out.display());
+    let failed = failed_verdicts(&all);
+    anyhow::ensure!(
+        failed.is_empty(),
+        "acceptance FAILED: {} (see {})",
+        failed.join(", "),
+        out.join("acceptance.md").display()
+    );
     Ok(())
+}
+
+/// Every argument checked before any work: seeds, `--need` (no more than the seeds trained),
+/// every scenario loads, and every `--myopic` name is one of theirs.
+fn check_args(args: &Args, scenarios: &[PathBuf]) -> anyhow::Result<()> {
+    anyhow::ensure!(!args.train_seeds.is_empty(), "--train-seeds is empty");
+    anyhow::ensure!(
+        (1..=args.train_seeds.len()).contains(&args.need),
+        "--need {} must be in 1..={} (the number of --train-seeds {:?})",
+        args.need,
+        args.train_seeds.len(),
+        args.train_seeds
+    );
+    let mut names = vec![];
+    for path in scenarios {
+        let sa = crate::scenario_args::ScenarioArgs {
+            scenario: path.to_path_buf(),
+            overrides: args.overrides.clone(),
+        };
+        names.push(sa.load()?.name);
+    }
+    for m in args.myopic.iter().flatten() {
+        anyhow::ensure!(
+            names.contains(m),
+            "--myopic {m:?} names no scenario of this run (scenario names: {})",
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The scenario names `--myopic` gives, else [`DEFAULT_MYOPIC`].
+fn myopic_names(args: &Args) -> impl Iterator<Item = &str> {
+    args.myopic
+        .as_deref()
+        .map_or(vec![DEFAULT_MYOPIC], |v| v.iter().map(String::as_str).collect())
+        .into_iter()
+}
+
+/// The scenario on which DQN must also beat the myopic learner when `--myopic` is not given.
+const DEFAULT_MYOPIC: &str = "habituation";
+
+/// The verdicts that failed (`default: DQN`, `default: TD3`), in scenario order.
+fn failed_verdicts(report: &AcceptanceReport) -> Vec<String> {
+    let mut failed = vec![];
+    for s in &report.scenarios {
+        if !s.pass {
+            failed.push(format!("{}: DQN", s.scenario));
+        }
+        if s.td3.as_ref().is_some_and(|t| !t.pass) {
+            failed.push(format!("{}: TD3", s.scenario));
+        }
+    }
+    failed
 }
 
 /// The greedy-acting margin a DQN run chose on validation (its summary.json), if it has one.
@@ -291,7 +353,7 @@ fn train_agents(
             agent_specs.push((*kind, *seed, format!("{kind}:{}", run_dir.display())));
         }
     }
-    if args.myopic.iter().any(|m| m == name) {
+    if myopic_names(args).any(|m| m == name) {
         // The myopic learner chooses its action margin on validation like DQN does
         // (population-dqn.ron's margin_candidates), so it is tuned like every baseline.
         for seed in &args.train_seeds {

@@ -59,8 +59,8 @@ pub struct SignalArgs {
 pub struct SimArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
-    /// Customers.
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Customers. At most 50,000,000.
+    #[arg(long, default_value_t = 1_000_000, value_parser = crate::scenario_args::customers_arg())]
     pub customers: u64,
     /// Periods timed (from the start of the scored window).
     #[arg(long, default_value_t = 52)]

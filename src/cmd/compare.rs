@@ -31,11 +31,11 @@ pub struct Args {
     /// customers `clv tune` and `clv train` choose on; diagnose policies there).
     #[arg(long, value_enum, default_value_t = EvalDomain::Test)]
     pub domain: EvalDomain,
-    /// Customers per seed (default: the scenario's population.customers).
-    #[arg(long)]
+    /// Customers per seed (default: the scenario's population.customers). At most 50,000,000.
+    #[arg(long, value_parser = crate::scenario_args::customers_arg())]
     pub customers: Option<u64>,
-    /// Worker threads (0 = all cores). Results do not depend on it.
-    #[arg(long, default_value_t = 0)]
+    /// Worker threads (0 = all cores). Results do not depend on it. At most 256.
+    #[arg(long, default_value_t = 0, value_parser = crate::scenario_args::threads_arg())]
     pub threads: usize,
     /// Output directory (default results/compare-<time>): comparison.csv, comparison.json,
     /// series.csv (per period), scenario.ron, and report.md with plots/ (`clv report`).
@@ -53,6 +53,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     set_threads(args.threads)?;
     anyhow::ensure!(args.seeds >= 1, "--seeds must be at least 1");
+    if let Some(out) = &args.out {
+        crate::io::check_out_dir(out, "--out")?;
+    }
     let scenario = args.scenario.load()?;
     let customers = args.customers.unwrap_or(scenario.population.customers);
     anyhow::ensure!(customers > 0, "--customers must be at least 1");

@@ -31,11 +31,11 @@ pub struct Args {
     /// Scenario (default: the run's scenario.ron).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
-    /// Validation customers (the calibration is fitted on them).
-    #[arg(long, default_value_t = 4000)]
+    /// Validation customers (the calibration is fitted on them). At most 50,000,000.
+    #[arg(long, default_value_t = 4000, value_parser = crate::scenario_args::customers_arg())]
     pub valid_customers: u64,
-    /// Test customers (the reported figures).
-    #[arg(long, default_value_t = 20_000)]
+    /// Test customers (the reported figures). At most 50,000,000.
+    #[arg(long, default_value_t = 20_000, value_parser = crate::scenario_args::customers_arg())]
     pub test_customers: u64,
     /// Output directory (default RUN/critic).
     #[arg(long)]
@@ -47,6 +47,9 @@ pub struct Args {
 
 /// Runs `clv critic`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(out) = &args.out {
+        crate::io::check_out_dir(out, "--out")?;
+    }
     let scenario_path = args
         .scenario
         .clone()
@@ -64,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.test_customers,
     )?;
     let out = args.out.clone().unwrap_or_else(|| args.run.join("critic"));
-    std::fs::create_dir_all(&out)?;
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     report.write(&out.join("critic.json"))?;
     let mut rows = vec![];
     for p in &report.predictors {

@@ -29,11 +29,11 @@ pub struct Args {
     /// Training seeds of the agents.
     #[arg(long, default_values_t = vec![0u64, 1])]
     pub train_seeds: Vec<u64>,
-    /// Validation customers for tuning the baselines.
-    #[arg(long, default_value_t = 5000)]
+    /// Validation customers for tuning the baselines. At most 50,000,000.
+    #[arg(long, default_value_t = 5000, value_parser = crate::scenario_args::customers_arg())]
     pub tune_customers: u64,
-    /// Test customers of the comparison.
-    #[arg(long, default_value_t = 20_000)]
+    /// Test customers of the comparison. At most 50,000,000.
+    #[arg(long, default_value_t = 20_000, value_parser = crate::scenario_args::customers_arg())]
     pub test_customers: u64,
     /// Override the agents' environment-step budget (default: the config's).
     #[arg(long)]
@@ -78,6 +78,7 @@ fn add_baseline_reference(
 /// Runs `clv demo`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
+    crate::io::check_out_dir(&args.out, "--out")?;
     let scenario = args.scenario.load()?;
     let say = |m: String| {
         if !args.quiet {

@@ -4,14 +4,20 @@
 use anyhow::Context;
 use clv_agents::{DeviceChoice, smoke_regression};
 
+/// Most Adam steps `--steps` accepts.
+const MAX_STEPS: usize = 1_000_000;
+
+/// The smoke regression has learned when its MSE falls below 1/LEARNED_RATIO of the start.
+const LEARNED_RATIO: f64 = 20.0;
+
 /// Arguments of `clv doctor`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Device for the networks: cpu, cuda or auto (CUDA when available).
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
-    /// Adam steps of the smoke regression.
-    #[arg(long, default_value_t = 500)]
+    /// Adam steps of the smoke regression (1 to 1,000,000; a few hundred are needed to learn).
+    #[arg(long, default_value_t = 500, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_STEPS as u64))]
     pub steps: usize,
 }
 
@@ -36,10 +42,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     anyhow::ensure!(
-        r.final_loss < r.initial_loss / 20.0,
-        "the smoke regression did not learn (MSE {:.4} -> {:.4})",
+        r.final_loss < r.initial_loss / LEARNED_RATIO,
+        "the smoke regression did not learn: its MSE went from {:.4} to {:.4} in {} Adam steps, \
+         not below 1/{LEARNED_RATIO} of where it started (too few --steps? the default is 500)",
         r.initial_loss,
-        r.final_loss
+        r.final_loss,
+        r.steps
     );
     println!("ok");
     Ok(())

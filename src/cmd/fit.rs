@@ -104,6 +104,7 @@ left at the documented defaults of scenarios/default.ron, as assumptions.";
 
 /// Runs `clv fit`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    crate::io::check_out_file(&args.out, "--out")?;
     let period = Period::from(args.period);
     let calibration_end = args
         .calibration_end
@@ -685,6 +686,7 @@ struct Staged {
 impl Staged {
     /// A temporary path for `dest`, registered for the commit (the caller writes it).
     fn path(&mut self, dest: &Path) -> anyhow::Result<PathBuf> {
+        crate::io::check_out_file(dest, "output")?;
         let dir = dest
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

@@ -2,6 +2,8 @@
 //! terminal or as JSON, and CSV / JSON / resolved scenario in the out dir.
 
 use std::path::PathBuf;
+
+use anyhow::Context;
 use std::time::Instant;
 
 use clv_envs::metrics::SEGMENTS;
@@ -27,14 +29,14 @@ pub struct Args {
     /// customers `clv tune` and `clv train` choose on; diagnose policies there).
     #[arg(long, value_enum, default_value_t = EvalDomain::Test)]
     pub domain: EvalDomain,
-    /// Customers (default: the scenario's population.customers).
-    #[arg(long)]
+    /// Customers (default: the scenario's population.customers). At most 50,000,000.
+    #[arg(long, value_parser = crate::scenario_args::customers_arg())]
     pub customers: Option<u64>,
     /// Scored periods (default: the scenario's horizon).
     #[arg(long)]
     pub periods: Option<u32>,
-    /// Worker threads (0 = all cores). Results do not depend on it.
-    #[arg(long, default_value_t = 0)]
+    /// Worker threads (0 = all cores). Results do not depend on it. At most 256.
+    #[arg(long, default_value_t = 0, value_parser = crate::scenario_args::threads_arg())]
     pub threads: usize,
     /// Output directory for CSV / JSON / the resolved scenario (none written without it).
     #[arg(long)]
@@ -50,6 +52,9 @@ pub struct Args {
 /// Runs `clv simulate`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     set_threads(args.threads)?;
+    if let Some(out) = &args.out {
+        io::check_out_dir(out, "--out")?;
+    }
     let mut scenario = args.scenario.load()?;
     if let Some(p) = args.periods {
         anyhow::ensure!(
@@ -140,7 +145,8 @@ fn write_outputs(
     result: &clv_envs::EvalResult,
     doc: &SimulateSummary,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out)?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("--out {}: creating the directory", out.display()))?;
     io::write_scenario(&out.join("scenario.ron"), scenario)?;
     run_files::write_sorted(&out.join("summary.json"), doc)?;
     let names = offer_names(scenario);

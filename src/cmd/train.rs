@@ -101,15 +101,15 @@ pub struct Args {
     #[arg(long)]
     pub action_margin: Option<f64>,
     /// Validation customers (scenario runs): checkpoints are chosen on their realised CLV (with
-    /// paired selection, on the lower bound of their lift over the incumbent).
-    #[arg(long, default_value_t = 10_000)]
+    /// paired selection, on the lower bound of their lift over the incumbent). At most 50,000,000.
+    #[arg(long, default_value_t = 10_000, value_parser = crate::scenario_args::customers_arg())]
     pub valid_customers: u64,
     /// Incumbent policy (a baseline spec, e.g. the best tuned one) the learner's guard falls
     /// back to and validation compares with (overrides the config's `recipe.incumbent`).
     #[arg(long)]
     pub incumbent: Option<String>,
-    /// Test customers (scenario runs): the final report, used once.
-    #[arg(long, default_value_t = 20000)]
+    /// Test customers (scenario runs): the final report, used once. At most 50,000,000.
+    #[arg(long, default_value_t = 20000, value_parser = crate::scenario_args::customers_arg())]
     pub test_customers: u64,
     /// Train on a classic control task instead of a scenario.
     #[arg(long, value_enum)]
@@ -422,6 +422,9 @@ fn is_ddpg_checkpoint(ck: &Path) -> bool {
 /// Runs `clv train`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
+    if let Some(out) = &args.out {
+        crate::io::check_out_dir(out, "--out")?;
+    }
     let task = Task::from_args(&args)?;
     let device = args.device.resolve().context("resolving --device")?;
     let resume_ck = args

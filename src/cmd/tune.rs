@@ -20,11 +20,11 @@ pub struct Args {
     /// Validation populations (seeds) to pool.
     #[arg(long, default_value_t = 1)]
     pub seeds: u64,
-    /// Customers per seed.
-    #[arg(long, default_value_t = 10_000)]
+    /// Customers per seed. At most 50,000,000.
+    #[arg(long, default_value_t = 10_000, value_parser = crate::scenario_args::customers_arg())]
     pub customers: u64,
-    /// Worker threads (0 = all cores).
-    #[arg(long, default_value_t = 0)]
+    /// Worker threads (0 = all cores). At most 256.
+    #[arg(long, default_value_t = 0, value_parser = crate::scenario_args::threads_arg())]
     pub threads: usize,
     /// Print the ranking as JSON.
     #[arg(long)]

@@ -15,6 +15,9 @@ pub enum FitError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The log was refused (not a regular file, larger than the limit).
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
     /// The log is empty (no header, or a header and no transactions).
     #[error("the transaction log is empty{detail}")]
     Empty {
@@ -23,7 +26,7 @@ pub enum FitError {
     },
     /// A required column is not in the header (line 1).
     #[error(
-        "line 1: no column `{column}` (the {role} column; set it with --{role}-column); the header has: {found}"
+        "line 1: no column `{}` (the {role} column; set it with --{role}-column); the header has: {}", crate::files::excerpt(.column), crate::files::excerpt(.found)
     )]
     MissingColumn {
         /// The column looked for.
@@ -34,7 +37,7 @@ pub enum FitError {
         found: String,
     },
     /// A row could not be read as CSV (e.g. a wrong number of fields).
-    #[error("line {line}: {message}")]
+    #[error("line {line}: {}", crate::files::excerpt(.message))]
     Csv {
         /// 1-based line number in the file.
         line: u64,
@@ -42,7 +45,7 @@ pub enum FitError {
         message: String,
     },
     /// A date could not be parsed.
-    #[error("line {line}: cannot read date `{value}` ({expected})")]
+    #[error("line {line}: cannot read date `{}` ({expected})", crate::files::excerpt(.value))]
     BadDate {
         /// 1-based line number in the file (0 for a date given on the command line).
         line: u64,
@@ -52,7 +55,7 @@ pub enum FitError {
         expected: String,
     },
     /// An amount is not a finite number.
-    #[error("line {line}: cannot read amount `{value}` as a number")]
+    #[error("line {line}: cannot read amount `{}` as a number", crate::files::excerpt(.value))]
     BadAmount {
         /// 1-based line number in the file.
         line: u64,

@@ -104,15 +104,14 @@ pub fn parse_date(value: &str) -> Result<NaiveDate, FitError> {
 /// Reads a log file; see [`read_transactions`].
 ///
 /// # Errors
-/// [`FitError::Io`] when the file cannot be read, and those of [`read_transactions`].
+/// [`FitError::File`] when the file is refused (not a regular file, over
+/// [`MAX_CSV_BYTES`](crate::files::MAX_CSV_BYTES)) or cannot be opened, and those of
+/// [`read_transactions`].
 pub fn read_transactions_file(
     path: &Path,
     options: &LogOptions,
 ) -> Result<Vec<Transaction>, FitError> {
-    let file = std::fs::File::open(path).map_err(|source| FitError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = crate::files::open_limited(path, crate::files::MAX_CSV_BYTES)?;
     read_transactions(file, options)
 }
 

@@ -1,10 +1,11 @@
 //! Reading a scenario: RON parsing with positions in errors, `--set path=value` overrides,
 //! validation, and the memory check made before anything is allocated.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::Scenario;
-use crate::error::{EnvError, Result};
+use super::{Scenario, Start};
+use crate::error::{EnvError, Result, invalid};
+use crate::files::{MAX_TEXT_BYTES, excerpt, read_text};
 
 /// Parses scenario RON text (`path` only names it in errors). Does not validate.
 pub fn parse_scenario(text: &str, path: &Path) -> Result<Scenario> {
@@ -14,20 +15,89 @@ pub fn parse_scenario(text: &str, path: &Path) -> Result<Scenario> {
             path: path.to_path_buf(),
             line: e.position.line,
             col: e.position.col,
-            message: e.code.to_string(),
+            message: excerpt(&e.code.to_string()),
         })
 }
 
-/// Reads, overrides (`path=value` assignments, applied in order) and validates a scenario.
+/// Reads (a regular file of at most [`MAX_TEXT_BYTES`]), overrides (`path=value`
+/// assignments, applied in order) and validates a scenario, including what its start needs:
+/// see [`check_start`], with relative paths resolved against the scenario file's folder.
 pub fn load_scenario(path: &Path, overrides: &[String]) -> Result<Scenario> {
-    let text = std::fs::read_to_string(path).map_err(|source| EnvError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_text(path, MAX_TEXT_BYTES)?;
     let scenario = parse_scenario(&text, path)?;
     let scenario = apply_overrides(&scenario, overrides)?;
     scenario.validate()?;
+    check_start(&scenario, scenario_dir(path))?;
     Ok(scenario)
+}
+
+/// The folder relative paths of the scenario file `path` are resolved against.
+pub fn scenario_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Checks what the start of the scored window needs beyond field ranges: a burn-in policy
+/// that parses as a baseline of the scenario (not a trained agent), and warm-start histories
+/// inside `base_dir` that read as histories.
+pub fn check_start(scenario: &Scenario, base_dir: &Path) -> Result<()> {
+    match &scenario.start {
+        Start::Cohort => Ok(()),
+        Start::BurnIn { policy, .. } => crate::policy::parse_baseline(policy, scenario)
+            .map(|_| ())
+            .map_err(|e| {
+                invalid(
+                    "start.BurnIn.policy",
+                    format!("must be a baseline policy spec: {e}"),
+                )
+            }),
+        Start::WarmStart { histories } => {
+            let path = histories_path(histories, base_dir)?;
+            crate::population::read_histories(&path).map(|_| ())
+        }
+    }
+}
+
+/// The warm-start histories file `histories` (the scenario's `start.WarmStart.histories`),
+/// resolved against `base_dir` (the scenario file's folder): it must be a relative path that
+/// stays inside that folder once symbolic links and `..` are resolved, so that a shared
+/// scenario cannot make the tool read files elsewhere.
+pub fn histories_path(histories: &str, base_dir: &Path) -> Result<PathBuf> {
+    const FIELD: &str = "start.WarmStart.histories";
+    let rel = Path::new(histories);
+    if rel.is_absolute() {
+        return Err(invalid(
+            FIELD,
+            format!(
+                "must be a path relative to the scenario's folder, got the absolute path \"{}\"",
+                excerpt(histories)
+            ),
+        ));
+    }
+    let base = base_dir.canonicalize().map_err(|source| EnvError::Io {
+        path: base_dir.to_path_buf(),
+        source,
+    })?;
+    let joined = base_dir.join(rel);
+    let full = joined.canonicalize().map_err(|e| {
+        invalid(
+            FIELD,
+            format!("cannot open \"{}\": {e}", excerpt(&joined.to_string_lossy())),
+        )
+    })?;
+    if !full.starts_with(&base) {
+        return Err(invalid(
+            FIELD,
+            format!(
+                "\"{}\" resolves to {}, outside the scenario's folder {}",
+                excerpt(histories),
+                full.display(),
+                base.display()
+            ),
+        ));
+    }
+    Ok(full)
 }
 
 /// Applies `field.path=value` assignments. A path walks struct fields and list indices

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{nonneg, pos, range};
+use super::{gamma_param, nonneg, pos, range};
 use crate::error::{Result, invalid};
 
 /// Product categories and each customer's preference over them.
@@ -58,7 +58,7 @@ impl CategoryConfig {
                 ),
             ));
         }
-        pos(&format!("{f}.concentration"), self.concentration)?;
+        gamma_param(&format!("{f}.concentration"), self.concentration)?;
         range(
             &format!("{f}.off_preference"),
             self.off_preference,
@@ -297,8 +297,8 @@ impl CouponConfig {
             t.multipliers
                 .validate_nonneg(&format!("{tf}.multipliers"))?;
         }
-        pos(&format!("{f}.elasticity_mean"), self.elasticity_mean)?;
-        pos(&format!("{f}.elasticity_shape"), self.elasticity_shape)?;
+        gamma_param(&format!("{f}.elasticity_mean"), self.elasticity_mean)?;
+        gamma_param(&format!("{f}.elasticity_shape"), self.elasticity_shape)?;
         pos(&format!("{f}.saturation"), self.saturation)?;
         if self.max_redemptions == 0 {
             return Err(invalid(

@@ -7,7 +7,10 @@
 mod load;
 mod mechanisms;
 
-pub use load::{apply_overrides, check_memory, estimate_bytes, load_scenario, parse_scenario};
+pub use load::{
+    apply_overrides, check_memory, check_start, estimate_bytes, histories_path, load_scenario,
+    parse_scenario, scenario_dir,
+};
 pub use mechanisms::{
     AttributeConfig, AttributeLevel, AttributeTilt, CategoryConfig, ContinuousOfferConfig,
     CouponConfig, FatigueConfig, HabituationConfig, MAX_ATTRIBUTES, MAX_CATEGORIES, MAX_LEVELS,
@@ -213,13 +216,13 @@ impl Scenario {
                 format!("must be in 1..={MAX_CUSTOMERS}, got {}", p.customers),
             ));
         }
-        pos("population.bgnbd.r", p.bgnbd.r)?;
-        pos("population.bgnbd.alpha", p.bgnbd.alpha)?;
-        pos("population.bgnbd.a", p.bgnbd.a)?;
-        pos("population.bgnbd.b", p.bgnbd.b)?;
-        pos("population.spend.p", p.spend.p)?;
-        pos("population.spend.q", p.spend.q)?;
-        pos("population.spend.gamma", p.spend.gamma)?;
+        gamma_param("population.bgnbd.r", p.bgnbd.r)?;
+        gamma_param("population.bgnbd.alpha", p.bgnbd.alpha)?;
+        gamma_param("population.bgnbd.a", p.bgnbd.a)?;
+        gamma_param("population.bgnbd.b", p.bgnbd.b)?;
+        gamma_param("population.spend.p", p.spend.p)?;
+        gamma_param("population.spend.q", p.spend.q)?;
+        gamma_param("population.spend.gamma", p.spend.gamma)?;
         p.categories.validate("population.categories")?;
         for (i, a) in p.attributes.iter().enumerate() {
             a.validate(&format!("population.attributes[{i}]"))?;
@@ -270,6 +273,27 @@ impl Scenario {
         self.continuous.validate("continuous")?;
         self.segments.validate("segments")?;
         Ok(())
+    }
+}
+
+/// Smallest shape, rate or scale parameter of a Gamma or Beta draw a scenario may hold.
+pub const MIN_DISTRIBUTION_PARAM: f64 = 1e-6;
+/// Largest shape, rate or scale parameter of a Gamma or Beta draw a scenario may hold.
+pub const MAX_DISTRIBUTION_PARAM: f64 = 1e6;
+
+/// A parameter of a Gamma or Beta distribution the engine samples: within
+/// [[`MIN_DISTRIBUTION_PARAM`], [`MAX_DISTRIBUTION_PARAM`]], so that every derived scale is
+/// positive and finite and every draw (kept as `f32`) stays finite and non-zero.
+pub(crate) fn gamma_param(field: &str, v: f64) -> Result<()> {
+    if v.is_finite() && (MIN_DISTRIBUTION_PARAM..=MAX_DISTRIBUTION_PARAM).contains(&v) {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!(
+                "must be in [{MIN_DISTRIBUTION_PARAM:e}, {MAX_DISTRIBUTION_PARAM:e}] (a Gamma / Beta parameter the simulator can sample), got {v}"
+            ),
+        ))
     }
 }
 
