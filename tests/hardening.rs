@@ -108,10 +108,20 @@ fn too_many_threads_are_refused_with_the_maximum() {
         &["--threads", "100000", "256"],
     );
     refused(
-        &["compare", SCEN, "--policy", "none", "--threads", "18446744073709551615"],
+        &[
+            "compare",
+            SCEN,
+            "--policy",
+            "none",
+            "--threads",
+            "18446744073709551615",
+        ],
         &["--threads", "18446744073709551615"],
     );
-    refused(&["tune", SCEN, "--policy", "fixed", "--threads", "257"], &["--threads"]);
+    refused(
+        &["tune", SCEN, "--policy", "fixed", "--threads", "257"],
+        &["--threads"],
+    );
 }
 
 #[test]
@@ -125,7 +135,14 @@ fn too_many_customers_are_refused_before_allocating() {
         &["population.customers", "50000001", "50000000"],
     );
     refused(
-        &["compare", SCEN, "--policy", "none", "--customers", "99999999999"],
+        &[
+            "compare",
+            SCEN,
+            "--policy",
+            "none",
+            "--customers",
+            "99999999999",
+        ],
         &["--customers", "99999999999"],
     );
 }
@@ -135,7 +152,10 @@ fn too_many_customers_are_refused_before_allocating() {
 #[cfg(unix)]
 #[test]
 fn device_scenario_and_histories_are_refused() {
-    refused(&["scenario", "validate", "/dev/zero"], &["/dev/zero", "device"]);
+    refused(
+        &["scenario", "validate", "/dev/zero"],
+        &["/dev/zero", "device"],
+    );
     let d = tmp();
     std::os::unix::fs::symlink("/dev/zero", d.path().join("h.csv")).unwrap();
     let p = scenario_with_start(d.path(), "WarmStart(histories: \"h.csv\")");
@@ -193,15 +213,17 @@ fn tiny_gamma_parameter_is_a_validation_error() {
 #[test]
 fn absurd_hidden_sizes_fail_validation_naming_the_field() {
     let d = tmp();
-    let cfg = file(
-        d.path(),
-        "dqn.ron",
-        b"(hidden: [100000000, 100000000])",
-    );
+    let cfg = file(d.path(), "dqn.ron", b"(hidden: [100000000, 100000000])");
     let out = d.path().join("run");
     refused(
         &[
-            "train", "--env", "cartpole", "--config", s(&cfg), "--out", s(&out),
+            "train",
+            "--env",
+            "cartpole",
+            "--config",
+            s(&cfg),
+            "--out",
+            s(&out),
         ],
         &["dqn.hidden", "100000000"],
     );
@@ -209,7 +231,14 @@ fn absurd_hidden_sizes_fail_validation_naming_the_field() {
     let cfg = file(d.path(), "td3.ron", b"(critic_hidden: [4096, 4096, 8192])");
     refused(
         &[
-            "train", "--env", "pendulum", "--agent", "td3", "--config", s(&cfg), "--out",
+            "train",
+            "--env",
+            "pendulum",
+            "--agent",
+            "td3",
+            "--config",
+            s(&cfg),
+            "--out",
             s(&out),
         ],
         &["ddpg.critic_hidden", "8192"],
@@ -271,7 +300,10 @@ fn histories_errors_quote_a_short_excerpt_only() {
     let secret = "SECRET".repeat(10_000);
     file(d.path(), "h.csv", format!("{secret}\n1,2\n").as_bytes());
     let p = scenario_with_start(d.path(), "WarmStart(histories: \"h.csv\")");
-    let err = refused(&["scenario", "validate", s(&p)], &["h.csv", "missing column"]);
+    let err = refused(
+        &["scenario", "validate", s(&p)],
+        &["h.csv", "missing column"],
+    );
     assert!(err.matches("SECRET").count() < 50, "{err}");
 }
 
@@ -283,12 +315,28 @@ fn acceptance_that_cannot_pass_is_refused_up_front() {
     let out = d.path().join("acc");
     refused(
         &[
-            "bench", "acceptance", SCEN, "--need", "5", "--train-seeds", "0", "--out", s(&out),
+            "bench",
+            "acceptance",
+            SCEN,
+            "--need",
+            "5",
+            "--train-seeds",
+            "0",
+            "--out",
+            s(&out),
         ],
         &["--need", "5"],
     );
     refused(
-        &["bench", "acceptance", SCEN, "--myopic", "nosuch", "--out", s(&out)],
+        &[
+            "bench",
+            "acceptance",
+            SCEN,
+            "--myopic",
+            "nosuch",
+            "--out",
+            s(&out),
+        ],
         &["--myopic", "nosuch"],
     );
     assert!(!out.exists());
@@ -300,11 +348,29 @@ fn out_under_a_file_names_the_path() {
     let f = file(d.path(), "plain", b"x");
     let sub = f.join("sub");
     refused(
-        &["simulate", SCEN, "--customers", "50", "--periods", "2", "--out", s(&sub)],
+        &[
+            "simulate",
+            SCEN,
+            "--customers",
+            "50",
+            "--periods",
+            "2",
+            "--out",
+            s(&sub),
+        ],
         &["--out", s(&sub), "not a directory"],
     );
     refused(
-        &["simulate", SCEN, "--customers", "50", "--periods", "2", "--out", s(&f)],
+        &[
+            "simulate",
+            SCEN,
+            "--customers",
+            "50",
+            "--periods",
+            "2",
+            "--out",
+            s(&f),
+        ],
         &["--out", s(&f), "not a directory"],
     );
 }
@@ -326,13 +392,26 @@ fn device_outputs_are_refused_before_any_work() {
         &["/dev/null", "character device"],
     );
     let d = tmp();
-    let log = file(d.path(), "log.csv", b"customer_id,date,amount\na,2024-01-01,3\n");
+    let log = file(
+        d.path(),
+        "log.csv",
+        b"customer_id,date,amount\na,2024-01-01,3\n",
+    );
     refused(
         &["fit", s(&log), "--out", "/dev/null"],
         &["/dev/null", "character device"],
     );
     refused(
-        &["compare", SCEN, "--policy", "none", "--customers", "10", "--out", "/dev/null"],
+        &[
+            "compare",
+            SCEN,
+            "--policy",
+            "none",
+            "--customers",
+            "10",
+            "--out",
+            "/dev/null",
+        ],
         &["/dev/null"],
     );
 }
@@ -357,7 +436,10 @@ fn zero_customer_flags_are_named_and_nothing_is_written() {
         refused(&["demo", SCEN, flag, "0", "--out", s(&out)], &[flag, "0"]);
         assert!(!out.exists());
     }
-    refused(&["tune", SCEN, "--policy", "fixed", "--customers", "0"], &["--customers"]);
+    refused(
+        &["tune", SCEN, "--policy", "fixed", "--customers", "0"],
+        &["--customers"],
+    );
     refused(&["simulate", SCEN, "--customers", "0"], &["--customers"]);
 }
 
@@ -406,7 +488,10 @@ fn directory_and_missing_scenarios_are_named() {
 fn unknown_field_is_named() {
     let d = tmp();
     let p = file(d.path(), "u.ron", b"(horizon: 5, bogus_field: 1)");
-    refused(&["scenario", "validate", s(&p)], &["u.ron:1", "bogus_field"]);
+    refused(
+        &["scenario", "validate", s(&p)],
+        &["u.ron:1", "bogus_field"],
+    );
 }
 
 #[test]
@@ -428,8 +513,14 @@ fn bad_set_values_name_the_field_and_value() {
     let cases: [(&str, &[&str]); 10] = [
         ("period_weeks=-1", &["period_weeks", "-1"]),
         ("annual_discount_rate=1e308", &["annual_discount_rate"]),
-        ("economics.gross_margin=-0.5", &["economics.gross_margin", "-0.5"]),
-        ("economics.contact_cost=-3", &["economics.contact_cost", "-3"]),
+        (
+            "economics.gross_margin=-0.5",
+            &["economics.gross_margin", "-0.5"],
+        ),
+        (
+            "economics.contact_cost=-3",
+            &["economics.contact_cost", "-3"],
+        ),
         ("population.customers=0", &["population.customers", "0"]),
         ("horizon=0", &["horizon", "0"]),
         ("horizon=abc", &["horizon=abc"]),
@@ -448,9 +539,18 @@ fn bad_set_paths_are_named() {
         &["scenario", "validate", SCEN, "--set", "nosuch.field=1"],
         &["nosuch"],
     );
-    refused(&["scenario", "validate", SCEN, "--set", "horizon"], &["horizon"]);
     refused(
-        &["scenario", "validate", SCEN, "--set", "offers.99.discount=0.1"],
+        &["scenario", "validate", SCEN, "--set", "horizon"],
+        &["horizon"],
+    );
+    refused(
+        &[
+            "scenario",
+            "validate",
+            SCEN,
+            "--set",
+            "offers.99.discount=0.1",
+        ],
         &["offers.99.discount", "99"],
     );
     refused(&["scenario", "validate", SCEN, "--set", "=3"], &["=3"]);
@@ -579,7 +679,10 @@ fn numeric_flags_at_their_limits() {
         &["simulate", SCEN, "--periods", "10001"],
         &["--periods", "10001"],
     );
-    refused(&["compare", SCEN, "--policy", "none", "--seeds", "0"], &["--seeds"]);
+    refused(
+        &["compare", SCEN, "--policy", "none", "--seeds", "0"],
+        &["--seeds"],
+    );
     refused(&["simulate", SCEN, "--seed", "-1"], &["-1"]);
     refused(
         &["simulate", SCEN, "--seed", "18446744073709551616"],
@@ -604,5 +707,40 @@ fn config_paths_that_are_not_files() {
     refused(
         &["train", "--env", "cartpole", "--config", s(&cfg)],
         &["c2.ron", "bogus"],
+    );
+}
+
+#[test]
+fn failing_acceptance_exits_non_zero() {
+    let d = tmp();
+    let out = d.path().join("acc");
+    refused(
+        &[
+            "bench",
+            "acceptance",
+            SCEN,
+            "--train-seeds",
+            "0",
+            "--need",
+            "1",
+            "--td3",
+            "false",
+            "--steps",
+            "100",
+            "--tune-customers",
+            "50",
+            "--valid-customers",
+            "50",
+            "--test-customers",
+            "100",
+            "--set",
+            "horizon=4",
+            "--set",
+            "short_horizon=4",
+            "--quiet",
+            "--out",
+            s(&out),
+        ],
+        &["acceptance FAILED", "default: DQN"],
     );
 }

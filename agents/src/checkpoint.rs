@@ -162,8 +162,12 @@ fn read_header(dir: &Path) -> Result<(serde_json::Value, String), AgentError> {
         path: dir.to_path_buf(),
         reason,
     };
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| bad(format!("{META_FILE}: {}", clv_envs::files::excerpt(&e.to_string()))))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "{META_FILE}: {}",
+            clv_envs::files::excerpt(&e.to_string())
+        ))
+    })?;
     let format = value.get("format").and_then(|f| f.as_u64());
     if format != Some(u64::from(CHECKPOINT_FORMAT)) {
         let found = format.map_or("none".to_string(), |f| f.to_string());
@@ -195,7 +199,12 @@ pub fn read_checkpoint<P: DeserializeOwned>(
             "holds a {found} checkpoint, but a {algorithm} one was expected"
         )));
     }
-    serde_json::from_value(value).map_err(|e| bad(format!("{META_FILE}: {}", clv_envs::files::excerpt(&e.to_string()))))
+    serde_json::from_value(value).map_err(|e| {
+        bad(format!(
+            "{META_FILE}: {}",
+            clv_envs::files::excerpt(&e.to_string())
+        ))
+    })
 }
 
 /// Fills every `(file name, variables)` of `networks` from the folder `dir` (build the

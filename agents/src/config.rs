@@ -7,7 +7,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::AgentError;
-use crate::fields::{all_non_negative, at_least_one, check, hidden_widths, non_negative, positive, unit};
+use crate::fields::{
+    all_non_negative, at_least_one, check, hidden_widths, non_negative, positive, unit,
+};
 use crate::learner::{TrainConfig, impl_agent_config};
 use crate::mlp::Activation;
 use crate::schedule::LinearSchedule;

@@ -123,7 +123,6 @@ impl Default for DdpgConfig {
     }
 }
 
-
 impl DdpgConfig {
     /// Checks every field's range; the error names the first bad field
     /// (`ddpg.gamma must be in [0,1), got 1.2`).

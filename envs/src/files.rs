@@ -39,8 +39,8 @@ pub enum FileError {
         /// The limit, bytes.
         limit: u64,
     },
-    /// The file could not be inspected or read.
-    #[error("reading {path}: {source}")]
+    /// The file could not be inspected or read (the cause follows in the error chain).
+    #[error("reading {path}")]
     Io {
         /// The path.
         path: PathBuf,

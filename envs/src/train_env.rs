@@ -119,14 +119,12 @@ impl PopulationEnv {
             Start::BurnIn { periods, policy } => {
                 (None, Some((*periods, parse_baseline(policy, scenario)?)))
             }
-            Start::WarmStart { histories } => {
-                (
-                    Some(read_histories(&crate::scenario::histories_path(
-                        histories, base_dir,
-                    )?)?),
-                    None,
-                )
-            }
+            Start::WarmStart { histories } => (
+                Some(read_histories(&crate::scenario::histories_path(
+                    histories, base_dir,
+                )?)?),
+                None,
+            ),
         };
         Ok(PopulationEnv {
             dynamics: Dynamics::new(scenario),

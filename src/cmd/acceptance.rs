@@ -170,7 +170,9 @@ fn check_args(args: &Args, scenarios: &[PathBuf]) -> anyhow::Result<()> {
 fn myopic_names(args: &Args) -> impl Iterator<Item = &str> {
     args.myopic
         .as_deref()
-        .map_or(vec![DEFAULT_MYOPIC], |v| v.iter().map(String::as_str).collect())
+        .map_or(vec![DEFAULT_MYOPIC], |v| {
+            v.iter().map(String::as_str).collect()
+        })
         .into_iter()
 }
 

@@ -83,7 +83,10 @@ pub fn histories_path(histories: &str, base_dir: &Path) -> Result<PathBuf> {
     let full = joined.canonicalize().map_err(|e| {
         invalid(
             FIELD,
-            format!("cannot open \"{}\": {e}", excerpt(&joined.to_string_lossy())),
+            format!(
+                "cannot open \"{}\": {e}",
+                excerpt(&joined.to_string_lossy())
+            ),
         )
     })?;
     if !full.starts_with(&base) {
