@@ -162,7 +162,7 @@ fn bad_training_requests_fail_clearly() {
 fn acceptance_smoke_run_reports_the_margin_rule() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("acc");
-    ok(&[
+    let o = clv(&[
         "bench",
         "acceptance",
         "scenarios/default.ron",
@@ -186,6 +186,14 @@ fn acceptance_smoke_run_reports_the_margin_rule() {
         out.to_str().unwrap(),
         "--quiet",
     ]);
+    // A FAIL verdict exits 1 (with the report written); a PASS exits 0.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() || (o.status.code() == Some(1) && stderr.contains("acceptance FAILED")),
+        "acceptance exited {:?}: {stderr}",
+        o.status.code()
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("acceptance.json")).unwrap())
             .unwrap();
