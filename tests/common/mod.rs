@@ -23,10 +23,15 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
-/// Runs `clv`, asserts exit code 1 without a panic, returns stderr.
+/// Runs `clv`, asserts a failure exit code (1, or 2 for an argument the parser refuses)
+/// without a panic, returns stderr.
 pub fn fails(args: &[&str]) -> String {
     let o = clv(args);
-    assert_eq!(o.status.code(), Some(1), "clv {args:?}: exit code");
+    assert!(
+        matches!(o.status.code(), Some(1) | Some(2)),
+        "clv {args:?}: exit code {:?}",
+        o.status.code()
+    );
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(!err.contains("panicked"), "clv {args:?} panicked: {err}");
     err
