@@ -19,6 +19,7 @@ mod observation;
 mod offer;
 pub mod policy;
 mod population;
+mod rollout;
 pub mod rng;
 pub mod scenario;
 mod train_env;

@@ -199,60 +199,16 @@ impl PopulationEnv {
         policy: &mut Option<crate::policy::Baseline>,
         gamma: f64,
     ) -> f64 {
-        let draws = self.rollout_draws as u64;
-        let mut sum = 0.0;
-        for r in 0..draws {
-            let mut x = *c;
-            x.key = c.key.replica(r);
-            let out = self.dynamics.step(&mut x, offer);
-            sum += self.signal(c, offer, out.reward) as f64
-                + gamma * self.rollout_return(&x, policy, gamma);
-        }
-        sum / draws as f64
-    }
-
-    /// Follows the incumbent (`policy`, else the empty offer) from `c` to the end of the
-    /// scored horizon: the discounted sum of the rewards, the first one undiscounted.
-    fn rollout_return(
-        &self,
-        c: &Customer,
-        policy: &mut Option<crate::policy::Baseline>,
-        gamma: f64,
-    ) -> f64 {
-        let h = self.dynamics.scenario.horizon;
-        let mut x = *c;
-        let mut offer = [Offer::default()];
-        let (mut total, mut weight) = (0.0, 1.0);
-        while (x.record.window_age as u32) < h {
-            if policy.is_none() {
-                offer[0] = self.empty_offer(&x.record);
-            }
-            if let Some(p) = policy.as_mut() {
-                let batch = ObsBatch {
-                    customers: std::slice::from_ref(&x),
-                    dynamics: &self.dynamics,
-                    features: &self.features,
-                    present: None,
-                };
-                p.act(&batch, Mode::Greedy, &mut offer);
-            }
-            let before = x;
-            let out = self.dynamics.step(&mut x, &offer[0]);
-            total += weight * self.signal(&before, &offer[0], out.reward) as f64;
-            weight *= gamma;
-        }
-        total
-    }
-
-    /// The catalogue's empty offer (no contact) for a customer with `record`; the default
-    /// offer where the catalogue has none.
-    fn empty_offer(&self, record: &crate::customer::Record) -> Offer {
-        let offers = &self.dynamics.scenario.offers;
-        offers
-            .iter()
-            .position(|o| !o.contact)
-            .map(|i| Offer::from_spec(&offers[i], i as u8, record))
-            .unwrap_or_default()
+        let signal = |before: &Customer, o: &Offer, realised: f64| {
+            self.signal(before, o, realised) as f64
+        };
+        let rollout = crate::rollout::Rollout {
+            dynamics: &self.dynamics,
+            features: &self.features,
+            signal: &signal,
+            gamma,
+        };
+        rollout.branch(c, offer, policy, 0..self.rollout_draws as u64)
     }
 
     /// The reward of stepping a customer that was `before` under `offer` with outcome `out`.

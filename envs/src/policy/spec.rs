@@ -1,6 +1,6 @@
 //! Policy spec strings: `none`, `random`, `fixed:OFFER`, `cadence:OFFER:WEEKS`,
 //! `rfm-winback[:WEEKS[:OFFER]]`, `churn-risk[:P[:OFFER[:COOLDOWN_WEEKS]]]`,
-//! `recommend-last[:WEEKS]`, `oracle-myopic`; and agent specs `KIND:RUN_DIR` that the agents
+//! `recommend-last[:WEEKS]`, `oracle-myopic`, `oracle-rollout:DRAWS:MARGIN:INCUMBENT`; and agent specs `KIND:RUN_DIR` that the agents
 //! crate resolves (`dqn:`, `myopic:`, `ddpg:`, `td3:`).
 
 use std::path::PathBuf;
@@ -46,6 +46,10 @@ const DEFAULT_CHURN_P: f64 = 0.5;
 const DEFAULT_CHURN_COOLDOWN_WEEKS: f64 = 4.0;
 /// Default WEEKS of `recommend-last`.
 const DEFAULT_RECOMMEND_WEEKS: f64 = 4.0;
+/// Most imagined futures per estimate of `oracle-rollout` (its cost grows linearly).
+const MAX_ROLLOUT_DRAWS: f64 = 64.0;
+/// Largest MARGIN (dollars) of `oracle-rollout`.
+const MAX_ROLLOUT_MARGIN: f64 = 1e6;
 /// Largest WEEKS / COOLDOWN_WEEKS a spec accepts.
 const MAX_SPEC_WEEKS: f64 = 1e4;
 /// The offer `rfm-winback` and `churn-risk` send when none is named (else the catalogue's
@@ -106,6 +110,28 @@ impl<'a> SpecParser<'a> {
                     _ => BaselineKind::OracleMyopic,
                 }
             }
+            "oracle-rollout" => {
+                if self.parts.len() < 4 {
+                    return Err(self.err("expected oracle-rollout:DRAWS:MARGIN:INCUMBENT".into()));
+                }
+                let draws = self.num(self.parts[1], "DRAWS", 1.0, MAX_ROLLOUT_DRAWS)?;
+                if draws.fract() != 0.0 {
+                    return Err(self.err(format!("DRAWS must be a whole number, got {draws}")));
+                }
+                let margin = self.num(self.parts[2], "MARGIN", 0.0, MAX_ROLLOUT_MARGIN)?;
+                let rest = self.parts[3..].join(":");
+                let inner = SpecParser::new(&rest, self.scenario);
+                if inner.head() == "oracle-rollout" || AGENT_KINDS.contains(&inner.head()) {
+                    return Err(self.err(format!(
+                        "the incumbent of an oracle rollout must be a baseline other than an oracle rollout, got {rest:?}"
+                    )));
+                }
+                BaselineKind::OracleRollout {
+                    draws: draws as u32,
+                    margin,
+                    incumbent: Box::new(inner.baseline()?),
+                }
+            }
             "fixed" => {
                 self.arity(1)?;
                 let name = self
@@ -161,7 +187,7 @@ impl<'a> SpecParser<'a> {
             }
             other => {
                 return Err(self.err(format!(
-                    "unknown policy `{other}`; expected none, random, fixed:OFFER, cadence:OFFER:WEEKS, rfm-winback[:WEEKS[:OFFER]], churn-risk[:P[:OFFER[:COOLDOWN]]], recommend-last[:WEEKS], oracle-myopic, or dqn|myopic|ddpg|td3:RUN_DIR"
+                    "unknown policy `{other}`; expected none, random, fixed:OFFER, cadence:OFFER:WEEKS, rfm-winback[:WEEKS[:OFFER]], churn-risk[:P[:OFFER[:COOLDOWN]]], recommend-last[:WEEKS], oracle-myopic, oracle-rollout:DRAWS:MARGIN:INCUMBENT, or dqn|myopic|ddpg|td3:RUN_DIR"
                 )));
             }
         };
@@ -242,6 +268,14 @@ pub fn canonical(kind: &BaselineKind, scenario: &Scenario) -> String {
             format!("churn-risk:{p}:{}:{cooldown}", name(offer))
         }
         BaselineKind::RecommendLast { weeks } => format!("recommend-last:{weeks}"),
+        BaselineKind::OracleRollout {
+            draws,
+            margin,
+            incumbent,
+        } => format!(
+            "oracle-rollout:{draws}:{margin}:{}",
+            canonical(incumbent, scenario)
+        ),
     }
 }
 

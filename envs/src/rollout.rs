@@ -1,0 +1,88 @@
+//! Monte-Carlo rollouts of a customer's future under a baseline policy: the discounted return
+//! of one offer now, then the baseline to the end of the scored horizon. Training labels
+//! ([`crate::PopulationEnv::with_rollouts`]) and the `oracle-rollout` reference policy both
+//! use them.
+
+use crate::customer::{Customer, Dynamics, Record};
+use crate::observation::FeatureSpec;
+use crate::offer::Offer;
+use crate::policy::{Baseline, Mode, ObsBatch, Policy};
+
+/// What one period's reward is, given the state before it, the offer and the realised
+/// reward (dollars).
+pub(crate) type Signal<'a> = &'a dyn Fn(&Customer, &Offer, f64) -> f64;
+
+/// Where a rollout runs: the dynamics, the observation layout the baseline reads, and the
+/// reward signal.
+pub(crate) struct Rollout<'a> {
+    /// The simulator.
+    pub dynamics: &'a Dynamics,
+    /// The observation layout (baselines read records, not features, but a batch needs one).
+    pub features: &'a FeatureSpec,
+    /// The reward of a period.
+    pub signal: Signal<'a>,
+    /// Discount per period.
+    pub gamma: f64,
+}
+
+impl Rollout<'_> {
+    /// The catalogue's empty offer (no contact) for a customer with `record`; the default
+    /// offer where the catalogue has none.
+    pub fn empty_offer(&self, record: &Record) -> Offer {
+        let offers = &self.dynamics.scenario.offers;
+        offers
+            .iter()
+            .position(|o| !o.contact)
+            .map(|i| Offer::from_spec(&offers[i], i as u8, record))
+            .unwrap_or_default()
+    }
+
+    /// Follows `policy` (the empty offer where `None`) from `c` to the end of the scored
+    /// horizon: the discounted sum of the rewards, the first one undiscounted (dollars).
+    pub fn follow(&self, c: &Customer, policy: &mut Option<Baseline>) -> f64 {
+        let h = self.dynamics.scenario.horizon;
+        let mut x = *c;
+        let mut offer = [Offer::default()];
+        let (mut total, mut weight) = (0.0, 1.0);
+        while (x.record.window_age as u32) < h {
+            match policy.as_mut() {
+                None => offer[0] = self.empty_offer(&x.record),
+                Some(p) => {
+                    let batch = ObsBatch {
+                        customers: std::slice::from_ref(&x),
+                        dynamics: self.dynamics,
+                        features: self.features,
+                        present: None,
+                    };
+                    p.act(&batch, Mode::Greedy, &mut offer);
+                }
+            }
+            let before = x;
+            let out = self.dynamics.step(&mut x, &offer[0]);
+            total += weight * (self.signal)(&before, &offer[0], out.reward);
+            weight *= self.gamma;
+        }
+        total
+    }
+
+    /// The discounted return of `offer` from `c`, then `policy` to the horizon's end, averaged
+    /// over the futures `replicas` (replica 0 is the customer's own random numbers; passing
+    /// the same replicas for every offer pairs the offers' returns).
+    pub fn branch(
+        &self,
+        c: &Customer,
+        offer: &Offer,
+        policy: &mut Option<Baseline>,
+        replicas: std::ops::Range<u64>,
+    ) -> f64 {
+        let n = replicas.end.saturating_sub(replicas.start).max(1) as f64;
+        let mut sum = 0.0;
+        for r in replicas {
+            let mut x = *c;
+            x.key = c.key.replica(r);
+            let out = self.dynamics.step(&mut x, offer);
+            sum += (self.signal)(c, offer, out.reward) + self.gamma * self.follow(&x, policy);
+        }
+        sum / n
+    }
+}
