@@ -38,6 +38,10 @@ pub enum Bootstrap {
     Rollout,
 }
 
+/// Most Monte-Carlo futures per rollout label (`recipe.rollout_draws`); the cost of a label
+/// grows linearly with them.
+pub const MAX_ROLLOUT_DRAWS: u32 = 1024;
+
 /// The recipe's switches (see the module doc). Defaults are the old recipe (every lever off),
 /// so classic-control configs are unaffected; `agents/configs/population-*.ron` turn them on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +64,12 @@ pub struct Recipe {
     /// with the customer's own random numbers, the others independent replicas, shared by
     /// every offer so the returns stay paired), at least 1. Default `1`.
     pub rollout_draws: u32,
+    /// With `bootstrap: Rollout`: periods each return covers, the offer's included (at least
+    /// 1), cut at the horizon's end; `None` runs every return to the horizon's end. Shorter
+    /// returns cost less and vary less but leave out the offer's effects beyond them (the
+    /// target is then the value of the offer over this window, not Q^incumbent). Default
+    /// `None`.
+    pub rollout_periods: Option<u32>,
     /// DQN with counterfactual targets: regress the mean over offers of Q(s, .) on the mean
     /// target (Huber) and the offers' differences from that mean on the targets' differences
     /// (squared error), instead of each offer on its own target (Huber). The paired targets'
@@ -93,6 +103,7 @@ impl Default for Recipe {
             bootstrap: Bootstrap::Max,
             paired_loss: false,
             rollout_draws: 1,
+            rollout_periods: None,
             incumbent: None,
             incumbent_explore: 0.0,
             paired_selection: false,
@@ -120,11 +131,72 @@ impl Recipe {
             "recipe.bootstrap",
             || "Incumbent bootstraps counterfactual targets: set counterfactual: true".into(),
         )?;
+        check(
+            (1..=MAX_ROLLOUT_DRAWS).contains(&self.rollout_draws),
+            "recipe.rollout_draws",
+            || {
+                format!(
+                    "must be in 1..={MAX_ROLLOUT_DRAWS}, got {}",
+                    self.rollout_draws
+                )
+            },
+        )?;
+        check(
+            self.rollout_periods != Some(0),
+            "recipe.rollout_periods",
+            || "must be at least 1 (or None: to the horizon's end), got 0".into(),
+        )?;
+        check(
+            !self.paired_loss || self.counterfactual,
+            "recipe.paired_loss",
+            || "regresses paired counterfactual targets: set counterfactual: true".into(),
+        )?;
         if let Some(spec) = &self.incumbent {
             check(!spec.trim().is_empty(), "recipe.incumbent", || {
                 "must be a policy spec, got an empty string".into()
             })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollout_settings_are_checked_by_name() {
+        let rollout = Recipe {
+            counterfactual: true,
+            bootstrap: Bootstrap::Rollout,
+            ..Recipe::default()
+        };
+        assert!(rollout.validate(Some(1)).is_ok());
+        for (bad, field) in [
+            (
+                Recipe {
+                    rollout_draws: 0,
+                    ..rollout.clone()
+                },
+                "recipe.rollout_draws",
+            ),
+            (
+                Recipe {
+                    rollout_periods: Some(0),
+                    ..rollout.clone()
+                },
+                "recipe.rollout_periods",
+            ),
+            (
+                Recipe {
+                    paired_loss: true,
+                    ..Recipe::default()
+                },
+                "recipe.paired_loss",
+            ),
+        ] {
+            let e = bad.validate(Some(1)).unwrap_err().to_string();
+            assert!(e.contains(field), "{e}");
+        }
     }
 }

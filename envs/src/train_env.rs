@@ -97,6 +97,8 @@ pub struct PopulationEnv {
     rollout_gamma: Option<f64>,
     /// Monte-Carlo draws of each rollout (the first with the customer's own random numbers).
     rollout_draws: u32,
+    /// Periods each rollout covers (`None`: to the horizon's end).
+    rollout_periods: Option<u32>,
 }
 
 impl PopulationEnv {
@@ -143,6 +145,7 @@ impl PopulationEnv {
             incumbent: None,
             rollout_gamma: None,
             rollout_draws: 1,
+            rollout_periods: None,
         })
         .map(|mut e| {
             e.customers = (0..customers).map(|_| e.fresh_placeholder()).collect();
@@ -183,10 +186,13 @@ impl PopulationEnv {
     /// numbers). The returns estimate Q^incumbent(s, a) without bootstrapping. `None` keeps
     /// one-step rewards. With `draws` > 1 each return is the mean over that many futures of
     /// the same state (the first with the customer's own random numbers, the others with
-    /// independent replicas of them, shared by every offer), for less variance.
-    pub fn with_rollouts(mut self, gamma: Option<f64>, draws: u32) -> Self {
+    /// independent replicas of them, shared by every offer), for less variance. `periods`
+    /// cuts each return after that many periods (the offer's included): less variance and
+    /// less cost, at the price of the effects beyond it; `None` runs to the horizon's end.
+    pub fn with_rollouts(mut self, gamma: Option<f64>, draws: u32, periods: Option<u32>) -> Self {
         self.rollout_gamma = gamma;
         self.rollout_draws = draws.max(1);
+        self.rollout_periods = periods.map(|p| p.max(1));
         self
     }
 
@@ -199,14 +205,14 @@ impl PopulationEnv {
         policy: &mut Option<crate::policy::Baseline>,
         gamma: f64,
     ) -> f64 {
-        let signal = |before: &Customer, o: &Offer, realised: f64| {
-            self.signal(before, o, realised) as f64
-        };
+        let signal =
+            |before: &Customer, o: &Offer, realised: f64| self.signal(before, o, realised) as f64;
         let rollout = crate::rollout::Rollout {
             dynamics: &self.dynamics,
             features: &self.features,
             signal: &signal,
             gamma,
+            periods: self.rollout_periods,
         };
         rollout.branch(c, offer, policy, 0..self.rollout_draws as u64)
     }
@@ -711,7 +717,7 @@ mod rollout_tests {
         .unwrap()
         .with_counterfactuals(true)
         .with_incumbent(Some(inc))
-        .with_rollouts(Some(gamma), 1)
+        .with_rollouts(Some(gamma), 1, None)
     }
 
     /// Following the incumbent in the real environment realises exactly the counterfactual
@@ -779,7 +785,7 @@ mod rollout_tests {
         .with_counterfactuals(true)
         .with_incumbent(Some(parse_baseline(&spec, &s).unwrap()))
         .with_reward(signal)
-        .with_rollouts(Some(0.998), draws);
+        .with_rollouts(Some(0.998), draws, None);
         e.reset(3);
         for _ in 0..20 {
             let a = e.incumbent_actions().unwrap();

@@ -19,7 +19,8 @@ pub struct Args {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
     /// Policy spec: none, random, fixed:OFFER, cadence:OFFER:WEEKS, rfm-winback[:WEEKS[:OFFER]],
-    /// churn-risk[:P[:OFFER[:COOLDOWN]]], recommend-last[:WEEKS], oracle-myopic, dqn:RUN_DIR, ...
+    /// churn-risk[:P[:OFFER[:COOLDOWN]]], recommend-last[:WEEKS], oracle-myopic,
+    /// oracle-rollout:DRAWS:MARGIN:PERIODS:INCUMBENT, dqn:RUN_DIR, ...
     #[arg(long, default_value = "none")]
     pub policy: String,
     /// Seed of the population, within --domain.

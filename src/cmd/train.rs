@@ -625,6 +625,7 @@ fn train_on_task<L: CliLearner>(
                 (recipe.bootstrap == clv_agents::Bootstrap::Rollout)
                     .then(|| trainer.agent.config().gamma()),
                 recipe.rollout_draws,
+                recipe.rollout_periods,
             )
             .with_incumbent(incumbent);
             let mut validator = PopulationValidator::new(

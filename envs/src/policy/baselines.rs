@@ -7,8 +7,8 @@ use super::{Mode, ObsBatch, Policy, act_each};
 use crate::btyd::bgnbd;
 use crate::customer::{Customer, ResponseType};
 use crate::expected::expected_reward;
-use crate::rollout::Rollout;
 use crate::offer::Offer;
+use crate::rollout::Rollout;
 use crate::scenario::Scenario;
 
 /// Slack on week thresholds (weeks), so that a cadence of k periods fires after exactly k
@@ -75,6 +75,9 @@ pub enum BaselineKind {
         draws: u32,
         /// Least estimated gain (dollars of discounted CLV) for a deviation.
         margin: f64,
+        /// Periods each estimate covers (the offer's included), cut at the horizon's end;
+        /// `None`: to the horizon's end.
+        periods: Option<u32>,
         /// The policy improved on (a baseline that is not itself an oracle rollout).
         incumbent: Box<BaselineKind>,
     },
@@ -114,7 +117,11 @@ impl Baseline {
         let incumbent = match &kind {
             BaselineKind::OracleRollout { incumbent, .. } => {
                 let name = super::canonical(incumbent, scenario);
-                Some(Box::new(Baseline::new((**incumbent).clone(), name, scenario)))
+                Some(Box::new(Baseline::new(
+                    (**incumbent).clone(),
+                    name,
+                    scenario,
+                )))
             }
             _ => None,
         };
@@ -221,8 +228,13 @@ impl Policy for Baseline {
                 })
             }
             BaselineKind::OracleMyopic => act_each(out, |i| oracle_choice(batch, i)),
-            BaselineKind::OracleRollout { draws, margin, .. } => {
-                let (draws, margin) = (*draws, *margin);
+            BaselineKind::OracleRollout {
+                draws,
+                margin,
+                periods,
+                ..
+            } => {
+                let (draws, margin, periods) = (*draws, *margin, *periods);
                 let incumbent = self
                     .incumbent
                     .as_deref_mut()
@@ -236,7 +248,7 @@ impl Policy for Baseline {
                         || Some(incumbent.clone()),
                         |policy, (i, o)| {
                             if batch.present(i) {
-                                *o = rollout_choice(batch, i, *o, policy, draws, margin);
+                                *o = rollout_choice(batch, i, *o, policy, (draws, margin, periods));
                             }
                         },
                     );
@@ -253,8 +265,7 @@ fn rollout_choice(
     i: usize,
     incumbent_offer: Offer,
     policy: &mut Option<Baseline>,
-    draws: u32,
-    margin: f64,
+    (draws, margin, periods): (u32, f64, Option<u32>),
 ) -> Offer {
     let d = batch.dynamics;
     let signal = |before: &Customer, o: &Offer, _realised: f64| expected_reward(d, before, o);
@@ -263,6 +274,7 @@ fn rollout_choice(
         features: batch.features,
         signal: &signal,
         gamma: d.scenario.discount_factor(),
+        periods,
     };
     let c = &batch.customers[i];
     // Futures independent of the real one (replica 0) and of other periods' estimates.
@@ -374,7 +386,11 @@ mod tests {
     fn oracle_rollout_with_the_largest_margin_is_its_incumbent() {
         let s = short();
         let incumbent = clv(&s, "rfm-winback:4:recommend", 400);
-        let oracle = clv(&s, "oracle-rollout:1:1000000:rfm-winback:4:recommend", 400);
+        let oracle = clv(
+            &s,
+            "oracle-rollout:1:1000000:all:rfm-winback:4:recommend",
+            400,
+        );
         assert_eq!(incumbent, oracle);
     }
 
@@ -385,7 +401,7 @@ mod tests {
         // (common random numbers); the bound is 3 standard errors (fixed seed).
         let s = short();
         let incumbent = clv(&s, "fixed:coupon20", 600);
-        let oracle = clv(&s, "oracle-rollout:2:0:fixed:coupon20", 600);
+        let oracle = clv(&s, "oracle-rollout:2:0:all:fixed:coupon20", 600);
         let d: Vec<f64> = oracle.iter().zip(&incumbent).map(|(a, b)| a - b).collect();
         let n = d.len() as f64;
         let mean = d.iter().sum::<f64>() / n;
@@ -399,19 +415,38 @@ mod tests {
     #[test]
     fn oracle_rollout_specs_round_trip_and_refuse_bad_parts() {
         let s = Scenario::default();
-        let p = parse_baseline("oracle-rollout:4:0.5:rfm-winback:4:recommend", &s).unwrap();
-        assert_eq!(
-            crate::Policy::name(&p),
-            "oracle-rollout:4:0.5:rfm-winback:4:recommend"
-        );
+        for spec in [
+            "oracle-rollout:4:0.5:all:rfm-winback:4:recommend",
+            "oracle-rollout:4:0.5:13:rfm-winback:4:recommend",
+        ] {
+            let p = parse_baseline(spec, &s).unwrap();
+            assert_eq!(crate::Policy::name(&p), spec);
+        }
         for (bad, says) in [
-            ("oracle-rollout:4:0.5", "expected oracle-rollout:DRAWS:MARGIN:INCUMBENT"),
-            ("oracle-rollout:0:0:none", "DRAWS must be in"),
-            ("oracle-rollout:1.5:0:none", "whole number"),
-            ("oracle-rollout:2:-1:none", "MARGIN must be in"),
-            ("oracle-rollout:2:0:oracle-rollout:2:0:none", "other than an oracle rollout"),
-            ("oracle-rollout:2:0:dqn:runs/x", "other than an oracle rollout"),
-            ("oracle-rollout:2:0:cadence:nope:4", "unknown offer"),
+            (
+                "oracle-rollout:4:0.5:all",
+                "expected oracle-rollout:DRAWS:MARGIN:PERIODS:INCUMBENT",
+            ),
+            ("oracle-rollout:0:0:all:none", "DRAWS must be in"),
+            (
+                "oracle-rollout:1.5:0:all:none",
+                "DRAWS must be a whole number",
+            ),
+            ("oracle-rollout:2:-1:all:none", "MARGIN must be in"),
+            ("oracle-rollout:2:0:0:none", "PERIODS must be in"),
+            (
+                "oracle-rollout:2:0:2.5:none",
+                "PERIODS must be a whole number",
+            ),
+            (
+                "oracle-rollout:2:0:all:oracle-rollout:2:0:all:none",
+                "other than an oracle rollout",
+            ),
+            (
+                "oracle-rollout:2:0:all:dqn:runs/x",
+                "other than an oracle rollout",
+            ),
+            ("oracle-rollout:2:0:all:cadence:nope:4", "unknown offer"),
         ] {
             let e = PolicySpec::parse(bad, &s).unwrap_err().to_string();
             assert!(e.contains(says), "{bad}: {e}");

@@ -1,6 +1,6 @@
 //! Policy spec strings: `none`, `random`, `fixed:OFFER`, `cadence:OFFER:WEEKS`,
 //! `rfm-winback[:WEEKS[:OFFER]]`, `churn-risk[:P[:OFFER[:COOLDOWN_WEEKS]]]`,
-//! `recommend-last[:WEEKS]`, `oracle-myopic`, `oracle-rollout:DRAWS:MARGIN:INCUMBENT`; and agent specs `KIND:RUN_DIR` that the agents
+//! `recommend-last[:WEEKS]`, `oracle-myopic`, `oracle-rollout:DRAWS:MARGIN:PERIODS:INCUMBENT`; and agent specs `KIND:RUN_DIR` that the agents
 //! crate resolves (`dqn:`, `myopic:`, `ddpg:`, `td3:`).
 
 use std::path::PathBuf;
@@ -111,15 +111,18 @@ impl<'a> SpecParser<'a> {
                 }
             }
             "oracle-rollout" => {
-                if self.parts.len() < 4 {
-                    return Err(self.err("expected oracle-rollout:DRAWS:MARGIN:INCUMBENT".into()));
+                if self.parts.len() < 5 {
+                    return Err(
+                        self.err("expected oracle-rollout:DRAWS:MARGIN:PERIODS:INCUMBENT".into())
+                    );
                 }
-                let draws = self.num(self.parts[1], "DRAWS", 1.0, MAX_ROLLOUT_DRAWS)?;
-                if draws.fract() != 0.0 {
-                    return Err(self.err(format!("DRAWS must be a whole number, got {draws}")));
-                }
+                let draws = self.whole(self.parts[1], "DRAWS", MAX_ROLLOUT_DRAWS)?;
                 let margin = self.num(self.parts[2], "MARGIN", 0.0, MAX_ROLLOUT_MARGIN)?;
-                let rest = self.parts[3..].join(":");
+                let periods = match self.parts[3] {
+                    "all" => None,
+                    p => Some(self.whole(p, "PERIODS", MAX_SPEC_WEEKS)?),
+                };
+                let rest = self.parts[4..].join(":");
                 let inner = SpecParser::new(&rest, self.scenario);
                 if inner.head() == "oracle-rollout" || AGENT_KINDS.contains(&inner.head()) {
                     return Err(self.err(format!(
@@ -127,8 +130,9 @@ impl<'a> SpecParser<'a> {
                     )));
                 }
                 BaselineKind::OracleRollout {
-                    draws: draws as u32,
+                    draws,
                     margin,
+                    periods,
                     incumbent: Box::new(inner.baseline()?),
                 }
             }
@@ -187,7 +191,7 @@ impl<'a> SpecParser<'a> {
             }
             other => {
                 return Err(self.err(format!(
-                    "unknown policy `{other}`; expected none, random, fixed:OFFER, cadence:OFFER:WEEKS, rfm-winback[:WEEKS[:OFFER]], churn-risk[:P[:OFFER[:COOLDOWN]]], recommend-last[:WEEKS], oracle-myopic, oracle-rollout:DRAWS:MARGIN:INCUMBENT, or dqn|myopic|ddpg|td3:RUN_DIR"
+                    "unknown policy `{other}`; expected none, random, fixed:OFFER, cadence:OFFER:WEEKS, rfm-winback[:WEEKS[:OFFER]], churn-risk[:P[:OFFER[:COOLDOWN]]], recommend-last[:WEEKS], oracle-myopic, oracle-rollout:DRAWS:MARGIN:PERIODS:INCUMBENT, or dqn|myopic|ddpg|td3:RUN_DIR"
                 )));
             }
         };
@@ -232,6 +236,15 @@ impl<'a> SpecParser<'a> {
         Ok(v)
     }
 
+    /// Parameter text `s` as a whole number in `[1, hi]`, named `what` in errors.
+    fn whole(&self, s: &str, what: &str, hi: f64) -> Result<u32> {
+        let v = self.num(s, what, 1.0, hi)?;
+        if v.fract() != 0.0 {
+            return Err(self.err(format!("{what} must be a whole number, got {v}")));
+        }
+        Ok(v as u32)
+    }
+
     /// Optional numeric parameter `i` (see [`Self::num`]), or `default` when absent.
     fn opt_num(&self, i: usize, what: &str, lo: f64, hi: f64, default: f64) -> Result<f64> {
         let v = self.parts.get(i).map(|s| self.num(s, what, lo, hi));
@@ -271,9 +284,11 @@ pub fn canonical(kind: &BaselineKind, scenario: &Scenario) -> String {
         BaselineKind::OracleRollout {
             draws,
             margin,
+            periods,
             incumbent,
         } => format!(
-            "oracle-rollout:{draws}:{margin}:{}",
+            "oracle-rollout:{draws}:{margin}:{}:{}",
+            periods.map_or("all".to_string(), |p| p.to_string()),
             canonical(incumbent, scenario)
         ),
     }
