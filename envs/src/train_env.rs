@@ -588,27 +588,33 @@ mod tests {
     }
 }
 
+/// A training population of `customers` customers of the shipped winback scenario.
+#[cfg(test)]
+fn winback_env(customers: usize, actions: OfferActions) -> PopulationEnv {
+    let s = crate::scenario::load_scenario(
+        std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scenarios/winback.ron"
+        )),
+        &[],
+    )
+    .unwrap();
+    PopulationEnv::new(
+        &s,
+        customers,
+        actions,
+        SeedDomain::Train,
+        std::path::Path::new("."),
+    )
+    .unwrap()
+}
+
 #[cfg(test)]
 mod lever_tests {
     use super::*;
 
     fn env(actions: OfferActions) -> PopulationEnv {
-        let s = crate::scenario::load_scenario(
-            std::path::Path::new(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../scenarios/winback.ron"
-            )),
-            &[],
-        )
-        .unwrap();
-        PopulationEnv::new(
-            &s,
-            200,
-            actions,
-            SeedDomain::Train,
-            std::path::Path::new("."),
-        )
-        .unwrap()
+        winback_env(200, actions)
     }
 
     #[test]
@@ -698,26 +704,11 @@ mod rollout_tests {
     use super::*;
 
     fn env(customers: usize, gamma: f64) -> PopulationEnv {
-        let s = crate::scenario::load_scenario(
-            std::path::Path::new(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../scenarios/winback.ron"
-            )),
-            &[],
-        )
-        .unwrap();
-        let inc = parse_baseline("churn-risk:0.7:coupon30:4", &s).unwrap();
-        PopulationEnv::new(
-            &s,
-            customers,
-            OfferActions::Catalogue,
-            SeedDomain::Train,
-            std::path::Path::new("."),
-        )
-        .unwrap()
-        .with_counterfactuals(true)
-        .with_incumbent(Some(inc))
-        .with_rollouts(Some(gamma), 1, None)
+        let e = winback_env(customers, OfferActions::Catalogue);
+        let inc = parse_baseline("churn-risk:0.7:coupon30:4", e.scenario()).unwrap();
+        e.with_counterfactuals(true)
+            .with_incumbent(Some(inc))
+            .with_rollouts(Some(gamma), 1, None)
     }
 
     /// Following the incumbent in the real environment realises exactly the counterfactual
