@@ -26,6 +26,16 @@ pub const DATE_FORMATS: &[&str] = &[
     RFC3339,
 ];
 
+/// Largest amount of one purchase (one row) accepted, dollars: larger amounts are typing or
+/// export errors (a 1e308 would make the fitted mean spend infinite).
+pub const MAX_AMOUNT: f64 = 1e9;
+
+/// Earliest purchase date accepted: earlier dates are sentinels (0001-01-01) or typing errors.
+pub const EARLIEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a valid date");
+
+/// Days after today that a purchase date may be (time zones, clocks a little ahead).
+pub const FUTURE_DAYS_ALLOWED: i64 = 2;
+
 /// Pseudo-format name for RFC 3339 / ISO 8601 timestamps with an offset.
 pub const RFC3339: &str = "rfc3339";
 
@@ -242,7 +252,63 @@ fn parse_amount(text: &str, line: u64) -> Result<f64, FitError> {
     if value < 0.0 {
         return Err(FitError::NegativeAmount { line, value });
     }
+    if value > MAX_AMOUNT {
+        return Err(FitError::ImplausibleAmount {
+            line,
+            value,
+            limit: MAX_AMOUNT,
+        });
+    }
     Ok(value)
+}
+
+/// Checks that every transaction's date is between [`EARLIEST_DATE`] and `today` plus
+/// [`FUTURE_DAYS_ALLOWED`] (a sentinel such as 9999-12-31 would otherwise move the calibration
+/// end of every customer).
+///
+/// # Errors
+/// [`FitError::ImplausibleDate`] naming the first such row.
+pub fn check_dates(transactions: &[Transaction], today: NaiveDate) -> Result<(), FitError> {
+    let latest = today + chrono::Duration::days(FUTURE_DAYS_ALLOWED);
+    for t in transactions {
+        let why = if t.date < EARLIEST_DATE {
+            "earlier dates are placeholders or typing errors"
+        } else if t.date > latest {
+            "a purchase cannot be dated after today"
+        } else {
+            continue;
+        };
+        return Err(FitError::ImplausibleDate {
+            line: t.line,
+            date: t.date,
+            earliest: EARLIEST_DATE,
+            latest,
+            why,
+        });
+    }
+    Ok(())
+}
+
+/// Smallest gap, days, between the last purchase date and the one before it that
+/// [`isolated_last_date`] reports (below it, a quiet spell is ordinary).
+pub const ISOLATED_GAP_MIN_DAYS: i64 = 28;
+
+/// The row whose date is the latest of the log when that date stands far after every other
+/// (more than [`ISOLATED_GAP_MIN_DAYS`] and more than the span of all the other dates): it
+/// alone sets the default calibration end. Returns the transaction and the gap in days.
+pub fn isolated_last_date(transactions: &[Transaction]) -> Option<(&Transaction, i64)> {
+    let last = transactions.iter().max_by_key(|t| (t.date, t.line))?;
+    let others = transactions.iter().filter(|t| t.date < last.date);
+    let (first, previous) = others.fold((None, None), |(lo, hi): (Option<NaiveDate>, _), t| {
+        (
+            Some(lo.map_or(t.date, |d| d.min(t.date))),
+            Some(hi.map_or(t.date, |d: NaiveDate| d.max(t.date))),
+        )
+    });
+    let (first, previous) = (first?, previous?);
+    let gap = (last.date - previous).num_days();
+    let span = (previous - first).num_days();
+    (gap > ISOLATED_GAP_MIN_DAYS && gap > span).then_some((last, gap))
 }
 
 /// A CSV reader error as a [`FitError::Csv`] at `line`.
@@ -304,10 +370,46 @@ mod tests {
             read("customer_id,date,amount\n").unwrap_err(),
             FitError::Empty { .. }
         ));
+        let e = read("customer_id,date,amount\na,1997-01-01,1e308\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: amount 1e308 is above 1e9, the largest plausible single purchase (one \
+             purchase per row, in dollars): fix or drop the row"
+        );
         let e = read("customer_id,date,amount\na,1997-01-01\n").unwrap_err();
         assert!(
             e.to_string().starts_with("line 2: expected 3 fields"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn implausible_and_isolated_dates_are_found() {
+        let t = read("customer_id,date,amount\na,1997-01-01,1\nb,1997-03-01,1\nc,9999-12-31,1\n")
+            .unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let e = check_dates(&t, today).unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "line 4: date 9999-12-31 is outside the plausible range 1900-01-01 .. 2026-01-03"
+            ),
+            "{e}"
+        );
+        let (row, gap) = isolated_last_date(&t).unwrap();
+        assert_eq!(
+            (row.line, gap),
+            (
+                4,
+                (NaiveDate::from_ymd_opt(9999, 12, 31).unwrap()
+                    - NaiveDate::from_ymd_opt(1997, 3, 1).unwrap())
+                .num_days()
+            )
+        );
+        let t = read("customer_id,date,amount\na,0001-01-01,1\n").unwrap();
+        assert!(check_dates(&t, today).is_err());
+        let t = read("customer_id,date,amount\na,1997-01-01,1\nb,1997-03-01,1\nc,1997-03-09,1\n")
+            .unwrap();
+        assert!(check_dates(&t, today).is_ok());
+        assert!(isolated_last_date(&t).is_none());
     }
 }
