@@ -125,6 +125,72 @@ pub fn read_transactions_file(
     read_transactions(file, options)
 }
 
+/// A reader that turns each CRLF line ending into LF. The csv crate takes CRLF as one
+/// terminator but dates a record from the `\r` before it, so that every line number after a
+/// CRLF line would be one too small.
+struct CrLfAsLf<R> {
+    inner: R,
+    /// A `\r` read at the end of the last chunk, not yet known to precede `\n`.
+    pending_cr: bool,
+}
+
+impl<R: Read> CrLfAsLf<R> {
+    fn new(inner: R) -> Self {
+        CrLfAsLf {
+            inner,
+            pending_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrLfAsLf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            // Room for a pending `\r` that turns out not to precede `\n`.
+            let room = buf.len() - usize::from(self.pending_cr);
+            let mut chunk = vec![0u8; room.max(1)];
+            let n = self.inner.read(&mut chunk)?;
+            let mut out = 0;
+            if n == 0 {
+                if self.pending_cr {
+                    self.pending_cr = false;
+                    buf[0] = b'\r';
+                    return Ok(1);
+                }
+                return Ok(0);
+            }
+            let mut bytes = chunk[..n].iter().copied().peekable();
+            if self.pending_cr {
+                self.pending_cr = false;
+                if bytes.peek() != Some(&b'\n') {
+                    buf[out] = b'\r';
+                    out += 1;
+                }
+            }
+            while let Some(b) = bytes.next() {
+                if b == b'\r' {
+                    match bytes.peek() {
+                        Some(b'\n') => continue,
+                        None => {
+                            self.pending_cr = true;
+                            continue;
+                        }
+                        Some(_) => {}
+                    }
+                }
+                buf[out] = b;
+                out += 1;
+            }
+            if out > 0 {
+                return Ok(out);
+            }
+        }
+    }
+}
+
 /// A row's raw fields before parsing.
 struct RawRow {
     line: u64,
@@ -147,7 +213,7 @@ pub fn read_transactions<R: Read>(
         .delimiter(options.delimiter)
         .trim(csv::Trim::All)
         .flexible(false)
-        .from_reader(reader);
+        .from_reader(CrLfAsLf::new(reader));
     let header = csv.headers().map_err(|e| csv_error(&e, 1))?.clone();
     if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
         return Err(FitError::Empty {
@@ -381,6 +447,31 @@ mod tests {
             e.to_string().starts_with("line 2: expected 3 fields"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn crlf_lines_are_numbered_as_lines() {
+        let e =
+            read("customer_id,date,amount\r\na,1997-01-01,1\r\nb,1997-01-02,x\r\n").unwrap_err();
+        assert!(e.to_string().starts_with("line 3:"), "{e}");
+        // A CR split from its LF by a one-byte reader, and a lone CR inside a quoted id.
+        struct OneByte<'a>(&'a [u8]);
+        impl Read for OneByte<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let Some((&b, rest)) = self.0.split_first() else {
+                    return Ok(0);
+                };
+                buf[0] = b;
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+        let text = b"customer_id,date,amount\r\n\"a\rb\",1997-01-01,1\r\nc,1997-01-02,x\r\n";
+        let e = read_transactions(OneByte(text), &LogOptions::default()).unwrap_err();
+        assert!(e.to_string().starts_with("line 3:"), "{e}");
+        let ok = b"customer_id,date,amount\r\n\"a\rb\",1997-01-01,1\r\n";
+        let t = read_transactions(OneByte(ok), &LogOptions::default());
+        assert_eq!(t.unwrap()[0].customer, "a\rb");
     }
 
     #[test]
