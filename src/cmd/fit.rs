@@ -54,7 +54,8 @@ impl From<PeriodArg> for Period {
 /// Arguments of `clv fit`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Transaction log: a CSV with a header row, one purchase per row (customer id, date,
+    /// Transaction log (a regular file of at most 2 GiB; amounts at most $1e9 a row, dates
+    /// from 1900-01-01 to today): a CSV with a header row, one purchase per row (customer id, date,
     /// amount in dollars). Same-day purchases of a customer are merged.
     pub transactions: PathBuf,
     /// Scenario to write (RON). With --warm-start, `<stem>.histories.csv` is written beside it;
@@ -200,7 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let files = staged.commit()?;
 
     if args.json {
-        let report = json_report(
+        let mut report = json_report(
             &args,
             &summary,
             &bg,
@@ -208,8 +209,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             holdout.as_ref(),
             &files,
             fit_seconds,
-            warnings,
         );
+        report.warnings = warnings;
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!(
@@ -538,7 +539,6 @@ fn json_report<'a>(
     holdout: Option<&'a HoldoutReport>,
     files: &[PathBuf],
     fit_seconds: f64,
-    warnings: Vec<String>,
 ) -> FitReport<'a> {
     FitReport {
         schema_version: FIT_REPORT_SCHEMA_VERSION,
@@ -574,7 +574,7 @@ fn json_report<'a>(
         scenario: args.out.display().to_string(),
         files: files.iter().map(|f| f.display().to_string()).collect(),
         fit_seconds,
-        warnings,
+        warnings: vec![],
         note: IDENTIFICATION_NOTE,
     }
 }

@@ -31,7 +31,7 @@ pub struct Args {
     /// Customers (default: the scenario's population.customers). At most 50,000,000.
     #[arg(long, value_parser = crate::scenario_args::customers_arg())]
     pub customers: Option<u64>,
-    /// Scored periods (default: the scenario's horizon).
+    /// Scored periods (default: the scenario's horizon). 1 to 10,000.
     #[arg(long)]
     pub periods: Option<u32>,
     /// Worker threads (0 = all cores). Results do not depend on it. At most 256.

@@ -117,7 +117,8 @@ pub struct Args {
     /// Learning algorithm.
     #[arg(long, value_enum, default_value = "dqn")]
     pub agent: AgentKind,
-    /// Agent config (RON; missing fields take defaults, unknown fields are errors). Defaults:
+    /// Agent config (RON, at most 16 MiB; missing fields take defaults, unknown fields are
+    /// errors; hidden layers at most 16,384 units wide, 16.8 million weights). Defaults:
     /// agents/configs/cartpole-dqn.ron, pendulum-td3.ron / pendulum-ddpg.ron,
     /// population-dqn.ron, population-td3.ron (DDPG: TD3's options turned off).
     #[arg(long)]
