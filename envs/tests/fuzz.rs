@@ -6,10 +6,11 @@
 //! cut, bytes inserted); every one must give `Ok` or an error, never a panic.
 //!
 //! Budget: [`SCENARIO_CASES`] + [`OVERRIDE_CASES`] + [`RON_TEXT_CASES`] scenario inputs and
-//! [`LOG_CASES`] + [`LOG_TEXT_CASES`] logs ([`MAX_FITS`] of them fitted), 4 s alone (about 10 s beside the other tests) in a
-//! release build. Each test also asserts that a fair share of its cases got past the parser
-//! (into a simulation, into a summary), so that the budget is not spent on inputs that the
-//! first check refuses. Failing inputs are not persisted (proptest prints the minimal one).
+//! [`LOG_CASES`] + [`LOG_TEXT_CASES`] logs ([`MAX_FITS`] of them fitted): 4 s alone, about
+//! 10 s beside the other tests, in a release build. Each test also asserts that a fair share
+//! of its cases got past the parser (into a simulation, into a summary), so that the budget is
+//! not spent on inputs that the first check refuses. Failing inputs are not persisted
+//! (proptest prints the minimal one).
 
 use std::path::Path;
 
