@@ -145,7 +145,8 @@ pub fn scenario_ron(s: &clv_envs::Scenario) -> anyhow::Result<String> {
     Ok(text)
 }
 
-/// The run directory: `out` if given, else `results/<kind>-<unix seconds>`. Created now.
+/// The run directory: `out` if given, else `results/<kind>-<unix seconds>`. Created and
+/// locked now (see [`lock_run_dir`]); the caller calls [`finish_run_dir`] when done.
 pub fn run_dir(out: Option<&Path>, kind: &str) -> anyhow::Result<PathBuf> {
     let dir = match out {
         Some(p) => p.to_path_buf(),
@@ -157,9 +158,110 @@ pub fn run_dir(out: Option<&Path>, kind: &str) -> anyhow::Result<PathBuf> {
             PathBuf::from("results").join(format!("{kind}-{secs}"))
         }
     };
-    check_out_dir(&dir, "--out")?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    lock_run_dir(&dir, kind)?;
     Ok(dir)
+}
+
+/// The lock file of a run directory: `clv` holds an exclusive lock on it (`flock`, released by
+/// the operating system when the process ends, even on `kill -9`) while it writes the
+/// directory, so that two processes never mix their files in one directory.
+pub const LOCK_FILE: &str = ".clv.lock";
+
+/// The marker of a run directory being written: created when writing starts, removed when
+/// the command succeeds. A directory that still has it was left by a run that failed or was
+/// stopped: its files may be partial or missing.
+pub const INCOMPLETE_FILE: &str = "INCOMPLETE";
+
+/// The run directories this process holds the lock of: canonical path, the open lock file,
+/// and how many writers in this process (a command and the commands it runs) are still
+/// writing it.
+static HELD: std::sync::Mutex<Vec<(PathBuf, std::fs::File, usize)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Starts writing the run directory `dir` (created if absent): takes the exclusive lock on
+/// `dir/.clv.lock` (refused when another process holds it) and writes the `INCOMPLETE`
+/// marker, which [`finish_run_dir`] removes. `command` names the writer in the marker.
+/// Re-entrant within a process: a command that runs another command on the same directory
+/// takes it once.
+///
+/// # Errors
+/// When `dir` cannot be created, the lock file is not a regular file, or another process
+/// holds the lock: "another clv is writing DIR ...".
+pub fn lock_run_dir(dir: &Path, command: &str) -> anyhow::Result<()> {
+    check_out_dir(dir, "--out")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let key = dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", dir.display()))?;
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(entry) = held.iter_mut().find(|(p, _, _)| *p == key) {
+        entry.2 += 1;
+        return Ok(());
+    }
+    let path = dir.join(LOCK_FILE);
+    if let Ok(meta) = std::fs::symlink_metadata(&path) {
+        anyhow::ensure!(
+            meta.is_file(),
+            "{} exists and is a {}, not the regular lock file clv writes",
+            path.display(),
+            special_kind(&meta).unwrap_or("directory or link")
+        );
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another clv is writing {} (it holds the lock on {}): wait for it to finish, or \
+             write to another --out",
+            dir.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", path.display()));
+        }
+    }
+    write_atomic(
+        &dir.join(INCOMPLETE_FILE),
+        format!(
+            "clv {command} started writing this directory and has not finished: it is still \
+             running, or it failed or was stopped, and the files here may be partial.\n"
+        )
+        .as_bytes(),
+    )?;
+    held.push((key, file, 1));
+    Ok(())
+}
+
+/// Ends one writer of the run directory `dir` taken with [`lock_run_dir`]: when it was the
+/// last in this process, removes the `INCOMPLETE` marker (the directory is complete). The
+/// lock itself is kept until the process ends, so that no other process writes the
+/// directory in between.
+///
+/// # Errors
+/// When the marker cannot be removed.
+pub fn finish_run_dir(dir: &Path) -> anyhow::Result<()> {
+    let key = dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", dir.display()))?;
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(entry) = held.iter_mut().find(|(p, _, _)| *p == key) else {
+        anyhow::bail!("{} was not locked by this process", dir.display());
+    };
+    entry.2 = entry.2.saturating_sub(1);
+    if entry.2 == 0 {
+        let marker = dir.join(INCOMPLETE_FILE);
+        match std::fs::remove_file(&marker) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("removing {}", marker.display())),
+        }
+    }
+    Ok(())
 }
 
 /// A progress bar on stderr, hidden when stderr is not a terminal or `quiet` is set.

@@ -8,7 +8,7 @@ use clv_envs::Scenario;
 /// A scenario file plus overrides.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ScenarioArgs {
-    /// Scenario file (RON), e.g. scenarios/default.ron.
+    /// Scenario file (RON, a regular file of at most 16 MiB), e.g. scenarios/default.ron.
     pub scenario: PathBuf,
     /// Override a scenario field: `--set field.path=value` (repeatable), e.g.
     /// `--set economics.contact_cost=0.5`, `--set offers.2.discount=0.15`, `--set start=Cohort`.

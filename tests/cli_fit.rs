@@ -3,22 +3,14 @@
 //! tracking table and plots), and bad input fails with a message naming the problem and the
 //! line, a non-zero exit, and nothing written.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::PathBuf;
+
+use common::{clv, s};
 
 fn cdnow() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("envs/data/cdnow/cdnow_sample.csv")
-}
-
-fn clv(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clv"))
-        .args(args)
-        .output()
-        .expect("running clv")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 fn assert_rel(got: f64, want: f64, rel: f64, what: &str) {

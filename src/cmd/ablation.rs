@@ -278,6 +278,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     io::write_json(&out.join("ablation.json"), &report)?;
     let md = markdown(&report);
     io::write_atomic(&out.join("ablation.md"), md.as_bytes())?;
+    io::finish_run_dir(&out)?;
     print!("{md}");
     Ok(())
 }

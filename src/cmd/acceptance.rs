@@ -127,6 +127,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     io::write_atomic(&out.join("acceptance.md"), md.as_bytes())?;
     print!("{md}");
     eprintln!("wrote {}", out.display());
+    // The run is complete whatever its verdict.
+    io::finish_run_dir(&out)?;
     let failed = failed_verdicts(&all);
     anyhow::ensure!(
         failed.is_empty(),

@@ -177,6 +177,9 @@ pub fn compare_to_dir(
     quiet: bool,
 ) -> anyhow::Result<(Comparison, std::path::PathBuf)> {
     let mut lineup = Lineup::new(scenario, policies, reference)?;
+    // The directory is locked once every argument is checked and before any work, so that
+    // another process writing it is refused at once.
+    let out = io::run_dir(out, "compare")?;
     let started = Instant::now();
     let total = scenario.horizon as u64 * seeds.len() as u64 * lineup.policies.len() as u64;
     let bar = io::progress(total, "comparing", quiet);
@@ -209,12 +212,12 @@ pub fn compare_to_dir(
         },
     };
 
-    let out = io::run_dir(out, "compare")?;
     io::write_scenario(&out.join("scenario.ron"), scenario)?;
     run_files::write_sorted(&out.join("comparison.json"), &doc)?;
     write_comparison_csv(&out.join("comparison.csv"), &doc)?;
     write_series(&out.join("series.csv"), &results, &lineup.shown(), &names)?;
     crate::cmd::report::report_dir(&out, None)?;
+    io::finish_run_dir(&out)?;
     Ok((doc, out))
 }
 

@@ -59,6 +59,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         overrides: vec![],
     };
     let scenario = sa.load()?;
+    let out = args.out.clone().unwrap_or_else(|| args.run.join("critic"));
+    // Another process writing the same directory is refused before any work.
+    io::lock_run_dir(&out, "critic")?;
     let report = critic(
         &args.run,
         &scenario,
@@ -66,8 +69,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.valid_customers,
         args.test_customers,
     )?;
-    let out = args.out.clone().unwrap_or_else(|| args.run.join("critic"));
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     report.write(&out.join("critic.json"))?;
     let mut rows = vec![];
     for p in &report.predictors {
@@ -91,6 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &rows,
     )?;
     write_plot_and_report(&out, &report)?;
+    io::finish_run_dir(&out)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -7,8 +7,6 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
-
 use crate::cmd::acceptance::TUNED_KINDS;
 use crate::run_files::{self, BestBaseline, Comparison, TrainSummary};
 use crate::scenario_args::ScenarioArgs;
@@ -85,8 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             eprintln!("[{:>5.0} s] {m}", started.elapsed().as_secs_f64());
         }
     };
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    crate::io::lock_run_dir(&args.out, "demo")?;
     let (mut policies, best_tuned) = tune_baselines(&args, &scenario, &say)?;
     train_agents(&args, &scenario, best_tuned.as_ref(), &say, &mut policies)?;
     say(format!(
@@ -117,7 +114,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     crate::cmd::report::report_dir(&args.out.join("training-td3"), Some("TD3 training"))?;
     say("scoring the DQN critic as a CLV predictor".into());
     score_critic(&args, &scenario)?;
-    write_index(&args, &scenario, &comparison, &reference, started)
+    write_index(&args, &scenario, &comparison, &reference, started)?;
+    crate::io::finish_run_dir(&args.out)
 }
 
 /// Tunes every parameterised baseline kind on validation seeds: the policies to compare

@@ -16,8 +16,9 @@ use clv_envs::Scenario;
 use clv_envs::Start;
 use clv_envs::btyd::{BgNbdParams, bgnbd, gamma_gamma};
 use clv_envs::fit::{
-    BgNbdFit, GammaGammaFit, HoldoutReport, LogOptions, Period, Summary, fit_bgnbd,
-    fit_gamma_gamma, holdout_report, parse_date, read_transactions_file, summarise,
+    BgNbdFit, GammaGammaFit, HoldoutReport, LogOptions, Period, Summary, check_dates, fit_bgnbd,
+    fit_gamma_gamma, fit_warnings, holdout_report, isolated_last_date, parse_date,
+    read_transactions_file, summarise,
 };
 use clv_envs::scenario::parse_scenario;
 use plotters::prelude::*;
@@ -53,7 +54,8 @@ impl From<PeriodArg> for Period {
 /// Arguments of `clv fit`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Transaction log: a CSV with a header row, one purchase per row (customer id, date,
+    /// Transaction log (a regular file of at most 2 GiB; amounts at most $1e9 a row, dates
+    /// from 1900-01-01 to today): a CSV with a header row, one purchase per row (customer id, date,
     /// amount in dollars). Same-day purchases of a customer are merged.
     pub transactions: PathBuf,
     /// Scenario to write (RON). With --warm-start, `<stem>.histories.csv` is written beside it;
@@ -128,6 +130,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let input = args.transactions.display().to_string();
     let transactions = read_transactions_file(&args.transactions, &options)
         .with_context(|| format!("reading transactions from {input}"))?;
+    let today = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).date_naive();
+    check_dates(&transactions, today)
+        .with_context(|| format!("reading transactions from {input}"))?;
+    let mut warnings = vec![];
+    if calibration_end.is_none()
+        && let Some((row, gap)) = isolated_last_date(&transactions)
+    {
+        warnings.push(format!(
+            "{input} line {}: the latest date {} is {gap} days after every other purchase and \
+             alone sets the calibration end of every customer; check the row, or give \
+             --calibration-end",
+            row.line, row.date
+        ));
+    }
     let summary = summarise(&transactions, calibration_end, period)
         .with_context(|| format!("summarising {input}"))?;
 
@@ -135,6 +151,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let bg = fit_bgnbd(&summary)?;
     let gg = fit_gamma_gamma(&summary)?;
     let fit_seconds = started.elapsed().as_secs_f64();
+    warnings.extend(fit_warnings(&bg, &gg));
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     let holdout = holdout_end
         .map(|end| holdout_report(&transactions, &summary, &bg.params, end))
         .transpose()?;
@@ -143,8 +163,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let out = &args.out;
     let mut staged = Staged::default();
     let histories_path = sibling(out, "histories.csv")?;
-    let scenario = build_scenario(&args, &summary, &bg, &gg, &histories_path)?;
-    let scenario_text = scenario_text(&scenario, &input, &summary, &bg, &gg)?;
+    let scenario = build_scenario(&args, &summary, &bg, &gg, &histories_path).with_context(|| {
+        if warnings.is_empty() {
+            "no scenario written".to_string()
+        } else {
+            format!(
+                "no scenario written: {} warning(s) above say the log does not identify the fit",
+                warnings.len()
+            )
+        }
+    })?;
+    let scenario_text = scenario_text(&scenario, &input, &summary, &bg, &gg, &warnings)?;
     staged.bytes(out, scenario_text.as_bytes())?;
     if args.warm_start {
         staged.bytes(&histories_path, &histories_csv(&summary)?)?;
@@ -172,7 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let files = staged.commit()?;
 
     if args.json {
-        let report = json_report(
+        let mut report = json_report(
             &args,
             &summary,
             &bg,
@@ -181,6 +210,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             &files,
             fit_seconds,
         );
+        report.warnings = warnings;
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!(
@@ -273,10 +303,14 @@ fn scenario_text(
     summary: &Summary,
     bg: &BgNbdFit,
     gg: &GammaGammaFit,
+    warnings: &[String],
 ) -> anyhow::Result<String> {
     let w = params_in_weeks(&bg.std_errors, summary.period);
     let mut text = String::new();
     writeln!(text, "// Written by `clv fit` from {input}.")?;
+    for warning in warnings {
+        writeln!(text, "// WARNING: {}", warning.replace('\n', " "))?;
+    }
     writeln!(
         text,
         "// {} customers whose first purchase is in {} .. {}; calibration to {}.",
@@ -540,6 +574,7 @@ fn json_report<'a>(
         scenario: args.out.display().to_string(),
         files: files.iter().map(|f| f.display().to_string()).collect(),
         fit_seconds,
+        warnings: vec![],
         note: IDENTIFICATION_NOTE,
     }
 }

@@ -133,8 +133,10 @@ struct Series {
 
 /// Reads series.csv (long format: policy, period, then per-customer columns).
 fn read_series(path: &Path) -> anyhow::Result<Series> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut r = csv::Reader::from_reader(
+        clv_envs::files::open_limited(path, clv_envs::files::MAX_CSV_BYTES)
+            .with_context(|| format!("reading {}", path.display()))?,
+    );
     let header = r.headers()?.clone();
     let col = |name: &str| {
         header
@@ -213,7 +215,7 @@ fn read_series(path: &Path) -> anyhow::Result<Series> {
 /// The period's name and the horizon in words, from the saved scenario (if readable).
 fn period_words(dir: &Path, horizon: u32) -> (String, String) {
     let path = dir.join("scenario.ron");
-    let weeks = std::fs::read_to_string(&path)
+    let weeks = clv_envs::files::read_text(&path, clv_envs::files::MAX_TEXT_BYTES)
         .ok()
         .and_then(|t| clv_envs::scenario::parse_scenario(&t, &path).ok())
         .map(|s| s.period_weeks);
@@ -1009,8 +1011,10 @@ impl Run {
 /// Reads a run directory's metrics.csv and summary.json.
 fn read_run(dir: &Path) -> anyhow::Result<Run> {
     let path = dir.join("metrics.csv");
-    let mut r =
-        csv::Reader::from_path(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut r = csv::Reader::from_reader(
+        clv_envs::files::open_limited(&path, clv_envs::files::MAX_CSV_BYTES)
+            .with_context(|| format!("reading {}", path.display()))?,
+    );
     let mut points = vec![];
     let mut lift = vec![];
     let mut wall_seconds = None;

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use std::time::Instant;
 
 use clv_envs::metrics::SEGMENTS;
@@ -33,7 +32,7 @@ pub struct Args {
     /// Customers (default: the scenario's population.customers). At most 50,000,000.
     #[arg(long, value_parser = crate::scenario_args::customers_arg())]
     pub customers: Option<u64>,
-    /// Scored periods (default: the scenario's horizon).
+    /// Scored periods (default: the scenario's horizon). 1 to 10,000.
     #[arg(long)]
     pub periods: Option<u32>,
     /// Worker threads (0 = all cores). Results do not depend on it. At most 256.
@@ -68,6 +67,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let customers = args.customers.unwrap_or(scenario.population.customers);
     anyhow::ensure!(customers > 0, "--customers must be at least 1");
     let mut policy = crate::policies::resolve(&args.policy, &scenario)?;
+    // Another process writing the same --out is refused before any work.
+    if let Some(out) = &args.out {
+        io::lock_run_dir(out, "simulate")?;
+    }
     let started = Instant::now();
     let mut pop = Population::new(
         &scenario,
@@ -146,8 +149,6 @@ fn write_outputs(
     result: &clv_envs::EvalResult,
     doc: &SimulateSummary,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("--out {}: creating the directory", out.display()))?;
     io::write_scenario(&out.join("scenario.ron"), scenario)?;
     run_files::write_sorted(&out.join("summary.json"), doc)?;
     let names = offer_names(scenario);
@@ -170,7 +171,8 @@ fn write_outputs(
             v
         })
         .collect();
-    io::write_csv(&out.join("series.csv"), &header, &rows)
+    io::write_csv(&out.join("series.csv"), &header, &rows)?;
+    io::finish_run_dir(out)
 }
 
 /// The summary on the terminal.

@@ -117,7 +117,8 @@ pub struct Args {
     /// Learning algorithm.
     #[arg(long, value_enum, default_value = "dqn")]
     pub agent: AgentKind,
-    /// Agent config (RON; missing fields take defaults, unknown fields are errors). Defaults:
+    /// Agent config (RON, at most 16 MiB; missing fields take defaults, unknown fields are
+    /// errors; hidden layers at most 16,384 units wide, 16.8 million weights). Defaults:
     /// agents/configs/cartpole-dqn.ron, pendulum-td3.ron / pendulum-ddpg.ron,
     /// population-dqn.ron, population-td3.ron (DDPG: TD3's options turned off).
     #[arg(long)]
@@ -150,7 +151,7 @@ use crate::run_files::{
 
 use crate::io::write_atomic;
 
-/// Writes the metrics rows as CSV.
+/// Writes the metrics rows as CSV (atomically: the whole file replaced).
 fn write_metrics(path: &Path, rows: &[MetricsRow]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
@@ -158,6 +159,59 @@ fn write_metrics(path: &Path, rows: &[MetricsRow]) -> anyhow::Result<()> {
     }
     let bytes = w.into_inner().context("flushing metrics CSV")?;
     write_atomic(path, &bytes)
+}
+
+/// `metrics.csv` written as training goes: started with the rows a resumed checkpoint holds
+/// (so rows logged after that checkpoint by a run that was stopped are dropped, and none is
+/// repeated), then one row appended and flushed at a time, so that a crash (even `kill -9`)
+/// loses at most the row being written.
+struct MetricsLog {
+    path: PathBuf,
+    /// The open file; `None` after a write failed (warned once, the end rewrites the file).
+    writer: Option<csv::Writer<std::fs::File>>,
+}
+
+impl MetricsLog {
+    /// Writes `path` with the `rows` so far (header included when there are rows) and opens
+    /// it to append.
+    fn start(path: &Path, rows: &[MetricsRow]) -> anyhow::Result<Self> {
+        write_metrics(path, rows)?;
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {} to append", path.display()))?;
+        let writer = csv::WriterBuilder::new()
+            .has_headers(rows.is_empty())
+            .from_writer(file);
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: Some(writer),
+        })
+    }
+
+    /// Appends one row and flushes it to the file.
+    fn append(&mut self, row: &MetricsRow) {
+        let Some(w) = self.writer.as_mut() else {
+            return;
+        };
+        let written = w
+            .serialize(row)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| w.flush().map_err(anyhow::Error::from));
+        if let Err(e) = written {
+            eprintln!(
+                "warning: appending to {}: {e:#}; the file is rewritten at the end of training",
+                self.path.display()
+            );
+            self.writer = None;
+        }
+    }
+
+    /// Rewrites the file with every row (atomically), closing the appending handle first.
+    fn finish(mut self, rows: &[MetricsRow]) -> anyhow::Result<()> {
+        self.writer = None;
+        write_metrics(&self.path, rows)
+    }
 }
 
 /// The UTC timestamp in default run directory names: `YYYYMMDD-HHMMSS`.
@@ -482,7 +536,7 @@ fn configure<L: CliLearner>(
 ) -> anyhow::Result<(L::Config, String)> {
     let (mut config, source) = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = clv_envs::files::read_text(path, clv_envs::files::MAX_TEXT_BYTES)
                 .with_context(|| format!("loading config {}", path.display()))?;
             let origin = path.display().to_string();
             let config = L::parse(&text, &origin)
@@ -558,12 +612,12 @@ fn prepare<L: CliLearner>(
     })
 }
 
-/// The progress bar's view of training events; metrics rows are collected into `rows`.
+/// The progress bar's view of training events; metrics rows are appended to `log`.
 fn on_event<'a>(
     bar: &'a ProgressBar,
     explore_label: &'static str,
     num_envs: usize,
-    rows: &'a mut Vec<MetricsRow>,
+    log: &'a mut MetricsLog,
 ) -> impl FnMut(TrainEvent<'_>) + 'a {
     move |ev| match ev {
         TrainEvent::Progress(p) => {
@@ -579,7 +633,7 @@ fn on_event<'a>(
                 ));
             }
         }
-        TrainEvent::Row(r) => rows.push(r.clone()),
+        TrainEvent::Row(r) => log.append(r),
     }
 }
 
@@ -716,7 +770,10 @@ fn execute<L: CliLearner>(
     started: Instant,
 ) -> anyhow::Result<()> {
     let out = prep.out.clone();
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    if let Some(run) = &args.resume {
+        check_same_run::<L>(run, task, &prep)?;
+    }
+    crate::io::lock_run_dir(&out, "train")?;
     write_atomic(&out.join("config.ron"), prep.config_ron.as_bytes())?;
     if let Task::Scenario { scenario, .. } = task {
         crate::io::write_scenario(&out.join("scenario.ron"), scenario)?;
@@ -732,21 +789,156 @@ fn execute<L: CliLearner>(
     } else {
         "eps"
     };
-    let mut rows = prep.trainer.state.rows.clone();
+    let mut log = MetricsLog::start(&out.join("metrics.csv"), &prep.trainer.state.rows)?;
     let result = {
         let num_envs = prep.train.num_envs;
-        let mut on_event = on_event(&bar, explore_label, num_envs, &mut rows);
+        let mut on_event = on_event(&bar, explore_label, num_envs, &mut log);
         train_on_task(args, task, &mut prep, &opts, &mut on_event)?
     };
     bar.finish_and_clear();
-    write_metrics(&out.join("metrics.csv"), &rows)?;
+    log.finish(&prep.trainer.state.rows)?;
     let report = result.context("training")?;
 
     let summary = final_report(args, task, &mut prep, &ck_root, &report, started)?;
     summary.write(&out.join("summary.json"))?;
     crate::cmd::report::report_dir(&out, None)?;
+    crate::io::finish_run_dir(&out)?;
     if !args.quiet {
         print_result(&out, &summary, &report, args.test_customers);
+    }
+    Ok(())
+}
+
+/// Config fields a run changes as it goes, left out when a resumed checkpoint's config is
+/// compared with the run's `config.ron`: the acting margin (chosen on validation) and the
+/// step budget (`--steps` on a resume).
+const RESUME_FREE_FIELDS: [&str; 2] = ["action_margin:", "total_env_steps:"];
+
+/// Relative difference below which two numbers of a resumed run's files are the same (a
+/// number written as RON text and read back may differ in its last bit).
+const RESUME_NUMBER_TOLERANCE: f64 = 1e-12;
+
+/// Whether two lines of pretty RON say the same: equal, or `field: number,` with the same
+/// field and numbers within [`RESUME_NUMBER_TOLERANCE`].
+fn same_ron_line(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let split = |l: &str| {
+        let (field, value) = l.split_once(':')?;
+        let v: f64 = value.trim().trim_end_matches(',').parse().ok()?;
+        Some((field.to_string(), v))
+    };
+    match (split(a), split(b)) {
+        (Some((fa, va)), Some((fb, vb))) => {
+            fa == fb && (va - vb).abs() <= RESUME_NUMBER_TOLERANCE * va.abs().max(vb.abs())
+        }
+        _ => false,
+    }
+}
+
+/// The first line where `a` and `b` differ (1-based, see [`same_ron_line`]) and the two
+/// lines, shortened.
+fn first_difference(a: &str, b: &str) -> Option<(usize, String, String)> {
+    let (mut la, mut lb) = (a.lines(), b.lines());
+    for i in 1.. {
+        match (la.next(), lb.next()) {
+            (None, None) => return None,
+            (Some(x), Some(y)) if same_ron_line(x, y) => {}
+            (x, y) => {
+                let show = |l: Option<&str>| {
+                    l.map_or("(end of file)".into(), |l| {
+                        clv_envs::files::excerpt(l.trim())
+                    })
+                };
+                return Some((i, show(x), show(y)));
+            }
+        }
+    }
+    None
+}
+
+/// A config's RON without the fields a run changes as it goes.
+fn config_for_resume(ron: &str) -> String {
+    ron.lines()
+        .filter(|l| {
+            !RESUME_FREE_FIELDS
+                .iter()
+                .any(|f| l.trim_start().starts_with(f))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// A resume continues the run in `run` on what it trained on: the scenario (with `--set`) is
+/// the run's `scenario.ron` (or, for a classic-task run, there is none), and the checkpoint's
+/// config is the run's `config.ron`, both compared after parsing and writing them again.
+fn check_same_run<L: CliLearner>(
+    run: &Path,
+    task: &Task,
+    prep: &Prepared<L>,
+) -> anyhow::Result<()> {
+    let saved_scenario = run.join("scenario.ron");
+    let has_saved = saved_scenario.exists();
+    match task {
+        Task::Classic(env) => anyhow::ensure!(
+            !has_saved,
+            "--resume {}: the run was trained on the scenario saved in {}, not on --env {}; \
+             resume it with that scenario",
+            run.display(),
+            saved_scenario.display(),
+            env.name()
+        ),
+        Task::Scenario { scenario, path, .. } => {
+            anyhow::ensure!(
+                has_saved,
+                "--resume {}: the run has no {} (a classic-task run, or not a run directory), \
+                 so it cannot continue on the scenario {}",
+                run.display(),
+                saved_scenario.display(),
+                path.display()
+            );
+            let text = clv_envs::files::read_text(&saved_scenario, clv_envs::files::MAX_TEXT_BYTES)
+                .with_context(|| format!("--resume {}", run.display()))?;
+            let saved = clv_envs::scenario::parse_scenario(&text, &saved_scenario)
+                .with_context(|| format!("--resume {}", run.display()))?;
+            let (given, saved) = (
+                crate::io::scenario_ron(scenario)?,
+                crate::io::scenario_ron(&saved)?,
+            );
+            if let Some((line, g, s)) = first_difference(&given, &saved) {
+                bail!(
+                    "--resume {}: the scenario {} (with any --set) differs from the run's {} \
+                     (first difference at line {line}: `{g}` vs `{s}`); resume with the \
+                     scenario and --set the run was trained on",
+                    run.display(),
+                    path.display(),
+                    saved_scenario.display()
+                );
+            }
+        }
+    }
+    let saved_config = run.join("config.ron");
+    if saved_config.exists() {
+        let text = clv_envs::files::read_text(&saved_config, clv_envs::files::MAX_TEXT_BYTES)
+            .with_context(|| format!("--resume {}", run.display()))?;
+        let origin = saved_config.display().to_string();
+        let saved = L::parse(&text, &origin)
+            .with_context(|| format!("--resume {}: reading {origin}", run.display()))?;
+        let ck = run.join("checkpoint").join(LAST_CHECKPOINT);
+        if let Some((line, c, s)) = first_difference(
+            &config_for_resume(&prep.config_ron),
+            &config_for_resume(&saved.to_ron()),
+        ) {
+            bail!(
+                "--resume {}: the config of the checkpoint {} differs from the run's {} \
+                 (first difference at line {line}: `{c}` vs `{s}`): the checkpoint is not from \
+                 this run, or the config was edited",
+                run.display(),
+                ck.display(),
+                saved_config.display()
+            );
+        }
     }
     Ok(())
 }

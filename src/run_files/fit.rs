@@ -44,6 +44,11 @@ pub struct FitReport<'a> {
     pub files: Vec<String>,
     /// Seconds of the two fits (informational).
     pub fit_seconds: f64,
+    /// What looks wrong with the log or the fit (also printed on standard error and written
+    /// at the top of the scenario): a date that alone sets the calibration end, estimates at
+    /// the edge of the search or with standard errors that say the log does not identify
+    /// them. Empty when nothing does.
+    pub warnings: Vec<String>,
     /// What the log can and cannot identify.
     pub note: &'static str,
 }

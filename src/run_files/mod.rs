@@ -67,7 +67,7 @@ struct VersionProbe {
 /// When the file cannot be read, is not JSON of `T`'s layout (the message names the file and
 /// the field), or declares a `schema_version` newer than [`RunFile::SCHEMA_VERSION`].
 pub fn read<T: RunFile>(path: &Path) -> anyhow::Result<T> {
-    let text = std::fs::read_to_string(path)
+    let text = clv_envs::files::read_text(path, clv_envs::files::MAX_TEXT_BYTES)
         .with_context(|| format!("reading {} ({})", path.display(), T::FILE))?;
     parse(&text, path)
 }

@@ -70,6 +70,37 @@ pub enum FitError {
         /// The amount, dollars.
         value: f64,
     },
+    /// An amount is larger than any plausible single purchase.
+    #[error(
+        "line {line}: amount {value:e} is above {limit:e}, the largest plausible single purchase \
+         (one purchase per row, in dollars): fix or drop the row"
+    )]
+    ImplausibleAmount {
+        /// 1-based line number in the file.
+        line: u64,
+        /// The amount.
+        value: f64,
+        /// The limit ([`MAX_AMOUNT`](crate::fit::MAX_AMOUNT)).
+        limit: f64,
+    },
+    /// A date is outside the range a purchase log can hold (a sentinel such as 0001-01-01 or
+    /// 9999-12-31, or a date in the future).
+    #[error(
+        "line {line}: date {date} is outside the plausible range {earliest} .. {latest} of a \
+         purchase log ({why}): fix or drop the row"
+    )]
+    ImplausibleDate {
+        /// 1-based line number in the file.
+        line: u64,
+        /// The date read.
+        date: chrono::NaiveDate,
+        /// The earliest date accepted.
+        earliest: chrono::NaiveDate,
+        /// The latest date accepted.
+        latest: chrono::NaiveDate,
+        /// Why the range is what it is.
+        why: &'static str,
+    },
     /// A customer id is empty.
     #[error("line {line}: empty customer id")]
     EmptyCustomer {

@@ -26,6 +26,16 @@ pub const DATE_FORMATS: &[&str] = &[
     RFC3339,
 ];
 
+/// Largest amount of one purchase (one row) accepted, dollars: larger amounts are typing or
+/// export errors (a 1e308 would make the fitted mean spend infinite).
+pub const MAX_AMOUNT: f64 = 1e9;
+
+/// Earliest purchase date accepted: earlier dates are sentinels (0001-01-01) or typing errors.
+pub const EARLIEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a valid date");
+
+/// Days after today that a purchase date may be (time zones, clocks a little ahead).
+pub const FUTURE_DAYS_ALLOWED: i64 = 2;
+
 /// Pseudo-format name for RFC 3339 / ISO 8601 timestamps with an offset.
 pub const RFC3339: &str = "rfc3339";
 
@@ -115,6 +125,72 @@ pub fn read_transactions_file(
     read_transactions(file, options)
 }
 
+/// A reader that turns each CRLF line ending into LF. The csv crate takes CRLF as one
+/// terminator but dates a record from the `\r` before it, so that every line number after a
+/// CRLF line would be one too small.
+struct CrLfAsLf<R> {
+    inner: R,
+    /// A `\r` read at the end of the last chunk, not yet known to precede `\n`.
+    pending_cr: bool,
+}
+
+impl<R: Read> CrLfAsLf<R> {
+    fn new(inner: R) -> Self {
+        CrLfAsLf {
+            inner,
+            pending_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrLfAsLf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            // Room for a pending `\r` that turns out not to precede `\n`.
+            let room = buf.len() - usize::from(self.pending_cr);
+            let mut chunk = vec![0u8; room.max(1)];
+            let n = self.inner.read(&mut chunk)?;
+            let mut out = 0;
+            if n == 0 {
+                if self.pending_cr {
+                    self.pending_cr = false;
+                    buf[0] = b'\r';
+                    return Ok(1);
+                }
+                return Ok(0);
+            }
+            let mut bytes = chunk[..n].iter().copied().peekable();
+            if self.pending_cr {
+                self.pending_cr = false;
+                if bytes.peek() != Some(&b'\n') {
+                    buf[out] = b'\r';
+                    out += 1;
+                }
+            }
+            while let Some(b) = bytes.next() {
+                if b == b'\r' {
+                    match bytes.peek() {
+                        Some(b'\n') => continue,
+                        None => {
+                            self.pending_cr = true;
+                            continue;
+                        }
+                        Some(_) => {}
+                    }
+                }
+                buf[out] = b;
+                out += 1;
+            }
+            if out > 0 {
+                return Ok(out);
+            }
+        }
+    }
+}
+
 /// A row's raw fields before parsing.
 struct RawRow {
     line: u64,
@@ -137,7 +213,7 @@ pub fn read_transactions<R: Read>(
         .delimiter(options.delimiter)
         .trim(csv::Trim::All)
         .flexible(false)
-        .from_reader(reader);
+        .from_reader(CrLfAsLf::new(reader));
     let header = csv.headers().map_err(|e| csv_error(&e, 1))?.clone();
     if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
         return Err(FitError::Empty {
@@ -242,7 +318,63 @@ fn parse_amount(text: &str, line: u64) -> Result<f64, FitError> {
     if value < 0.0 {
         return Err(FitError::NegativeAmount { line, value });
     }
+    if value > MAX_AMOUNT {
+        return Err(FitError::ImplausibleAmount {
+            line,
+            value,
+            limit: MAX_AMOUNT,
+        });
+    }
     Ok(value)
+}
+
+/// Checks that every transaction's date is between [`EARLIEST_DATE`] and `today` plus
+/// [`FUTURE_DAYS_ALLOWED`] (a sentinel such as 9999-12-31 would otherwise move the calibration
+/// end of every customer).
+///
+/// # Errors
+/// [`FitError::ImplausibleDate`] naming the first such row.
+pub fn check_dates(transactions: &[Transaction], today: NaiveDate) -> Result<(), FitError> {
+    let latest = today + chrono::Duration::days(FUTURE_DAYS_ALLOWED);
+    for t in transactions {
+        let why = if t.date < EARLIEST_DATE {
+            "earlier dates are placeholders or typing errors"
+        } else if t.date > latest {
+            "a purchase cannot be dated after today"
+        } else {
+            continue;
+        };
+        return Err(FitError::ImplausibleDate {
+            line: t.line,
+            date: t.date,
+            earliest: EARLIEST_DATE,
+            latest,
+            why,
+        });
+    }
+    Ok(())
+}
+
+/// Smallest gap, days, between the last purchase date and the one before it that
+/// [`isolated_last_date`] reports (below it, a quiet spell is ordinary).
+pub const ISOLATED_GAP_MIN_DAYS: i64 = 28;
+
+/// The row whose date is the latest of the log when that date stands far after every other
+/// (more than [`ISOLATED_GAP_MIN_DAYS`] and more than the span of all the other dates): it
+/// alone sets the default calibration end. Returns the transaction and the gap in days.
+pub fn isolated_last_date(transactions: &[Transaction]) -> Option<(&Transaction, i64)> {
+    let last = transactions.iter().max_by_key(|t| (t.date, t.line))?;
+    let others = transactions.iter().filter(|t| t.date < last.date);
+    let (first, previous) = others.fold((None, None), |(lo, hi): (Option<NaiveDate>, _), t| {
+        (
+            Some(lo.map_or(t.date, |d| d.min(t.date))),
+            Some(hi.map_or(t.date, |d: NaiveDate| d.max(t.date))),
+        )
+    });
+    let (first, previous) = (first?, previous?);
+    let gap = (last.date - previous).num_days();
+    let span = (previous - first).num_days();
+    (gap > ISOLATED_GAP_MIN_DAYS && gap > span).then_some((last, gap))
 }
 
 /// A CSV reader error as a [`FitError::Csv`] at `line`.
@@ -304,10 +436,71 @@ mod tests {
             read("customer_id,date,amount\n").unwrap_err(),
             FitError::Empty { .. }
         ));
+        let e = read("customer_id,date,amount\na,1997-01-01,1e308\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: amount 1e308 is above 1e9, the largest plausible single purchase (one \
+             purchase per row, in dollars): fix or drop the row"
+        );
         let e = read("customer_id,date,amount\na,1997-01-01\n").unwrap_err();
         assert!(
             e.to_string().starts_with("line 2: expected 3 fields"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn crlf_lines_are_numbered_as_lines() {
+        let e =
+            read("customer_id,date,amount\r\na,1997-01-01,1\r\nb,1997-01-02,x\r\n").unwrap_err();
+        assert!(e.to_string().starts_with("line 3:"), "{e}");
+        // A CR split from its LF by a one-byte reader, and a lone CR inside a quoted id.
+        struct OneByte<'a>(&'a [u8]);
+        impl Read for OneByte<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let Some((&b, rest)) = self.0.split_first() else {
+                    return Ok(0);
+                };
+                buf[0] = b;
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+        let text = b"customer_id,date,amount\r\n\"a\rb\",1997-01-01,1\r\nc,1997-01-02,x\r\n";
+        let e = read_transactions(OneByte(text), &LogOptions::default()).unwrap_err();
+        assert!(e.to_string().starts_with("line 3:"), "{e}");
+        let ok = b"customer_id,date,amount\r\n\"a\rb\",1997-01-01,1\r\n";
+        let t = read_transactions(OneByte(ok), &LogOptions::default());
+        assert_eq!(t.unwrap()[0].customer, "a\rb");
+    }
+
+    #[test]
+    fn implausible_and_isolated_dates_are_found() {
+        let t = read("customer_id,date,amount\na,1997-01-01,1\nb,1997-03-01,1\nc,9999-12-31,1\n")
+            .unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let e = check_dates(&t, today).unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "line 4: date 9999-12-31 is outside the plausible range 1900-01-01 .. 2026-01-03"
+            ),
+            "{e}"
+        );
+        let (row, gap) = isolated_last_date(&t).unwrap();
+        assert_eq!(
+            (row.line, gap),
+            (
+                4,
+                (NaiveDate::from_ymd_opt(9999, 12, 31).unwrap()
+                    - NaiveDate::from_ymd_opt(1997, 3, 1).unwrap())
+                .num_days()
+            )
+        );
+        let t = read("customer_id,date,amount\na,0001-01-01,1\n").unwrap();
+        assert!(check_dates(&t, today).is_err());
+        let t = read("customer_id,date,amount\na,1997-01-01,1\nb,1997-03-01,1\nc,1997-03-09,1\n")
+            .unwrap();
+        assert!(check_dates(&t, today).is_ok());
+        assert!(isolated_last_date(&t).is_none());
     }
 }

@@ -29,6 +29,59 @@ const RESTART_IMPROVEMENT: f64 = 1e-8;
 /// Step of the central differences of the Hessian, in log-parameter units.
 const HESSIAN_STEP: f64 = 1e-3;
 
+/// Range of estimates [`fit_warnings`] takes as identified by the log: outside it an estimate
+/// ran off towards the edge of the search (the optimiser searches `exp(-30) .. exp(30)`),
+/// which is what a log that cannot tell a parameter does (e.g. one where nobody drops out).
+/// The Gamma-Gamma `gamma`, a dollar scale, has no upper bound.
+pub const PLAUSIBLE_PARAMS: (f64, f64) = (1e-6, 1e6);
+
+/// Largest standard error, as a multiple of its estimate, that [`fit_warnings`] accepts.
+pub const MAX_RELATIVE_STD_ERROR: f64 = 10.0;
+
+/// What to warn about in a fit: each estimate outside [`PLAUSIBLE_PARAMS`] or not finite,
+/// and each standard error that is not finite or more than [`MAX_RELATIVE_STD_ERROR`] times
+/// its estimate (a flat likelihood: the parameter is not identified). Empty when the fits
+/// look identified.
+pub fn fit_warnings(bg: &BgNbdFit, gg: &GammaGammaFit) -> Vec<String> {
+    let b = (&bg.params, &bg.std_errors);
+    let g = (&gg.params, &gg.std_errors);
+    let params = [
+        ("BG/NBD", "r", b.0.r, b.1.r, true),
+        ("BG/NBD", "alpha", b.0.alpha, b.1.alpha, true),
+        ("BG/NBD", "a", b.0.a, b.1.a, true),
+        ("BG/NBD", "b", b.0.b, b.1.b, true),
+        ("Gamma-Gamma", "p", g.0.p, g.1.p, true),
+        ("Gamma-Gamma", "q", g.0.q, g.1.q, true),
+        ("Gamma-Gamma", "gamma", g.0.gamma, g.1.gamma, false),
+    ];
+    let (lo, hi) = PLAUSIBLE_PARAMS;
+    let mut out = vec![];
+    for (model, name, value, se, bounded_above) in params {
+        if !value.is_finite() || value < lo || (bounded_above && value > hi) {
+            out.push(format!(
+                "{model} {name} = {value:e} is outside {lo:e} .. {hi:e}: the estimate ran to the \
+                 edge of the search, so the log does not identify it{}",
+                if model == "BG/NBD" && (name == "a" || name == "b") {
+                    " (does anyone in the log drop out?)"
+                } else {
+                    ""
+                }
+            ));
+        } else if !se.is_finite() {
+            out.push(format!(
+                "{model} {name} = {value:e} has a standard error of {se}: the likelihood is flat \
+                 there, so the log does not identify it"
+            ));
+        } else if se > MAX_RELATIVE_STD_ERROR * value {
+            out.push(format!(
+                "{model} {name} = {value:e} has a standard error of {se:e}, more than \
+                 {MAX_RELATIVE_STD_ERROR} times the estimate: the log hardly identifies it"
+            ));
+        }
+    }
+    out
+}
+
 /// A fitted BG/NBD model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BgNbdFit {

@@ -25,10 +25,14 @@ mod summary;
 pub use error::FitError;
 pub use holdout::{FREQUENCY_ROWS, FrequencyRow, HoldoutReport, TrackingRow, holdout_report};
 pub use log::{
-    DATE_FORMATS, LogOptions, RFC3339, Transaction, parse_date, parse_date_with, read_transactions,
-    read_transactions_file,
+    DATE_FORMATS, EARLIEST_DATE, FUTURE_DAYS_ALLOWED, ISOLATED_GAP_MIN_DAYS, LogOptions,
+    MAX_AMOUNT, RFC3339, Transaction, check_dates, isolated_last_date, parse_date, parse_date_with,
+    read_transactions, read_transactions_file,
 };
-pub use mle::{BgNbdFit, GammaGammaFit, fit_bgnbd, fit_gamma_gamma};
+pub use mle::{
+    BgNbdFit, GammaGammaFit, MAX_RELATIVE_STD_ERROR, PLAUSIBLE_PARAMS, fit_bgnbd, fit_gamma_gamma,
+    fit_warnings,
+};
 pub use summary::{
     CustomerSummary, DAYS_PER_MONTH, DAYS_PER_WEEK, Period, Summary, purchase_days, summarise,
 };
