@@ -223,12 +223,12 @@ fn score_critic(args: &Args, scenario: &clv_envs::Scenario) -> anyhow::Result<()
 /// whether it beat the best tuned baseline (`reference`) on the same customers, by how much,
 /// with the paired 95% interval.
 fn headline(comparison: &Comparison, reference: &str) -> String {
-    // oracle-myopic reads hidden traits: a reference, not a policy a firm could run. On a
+    // Oracles read hidden traits: references, not policies a firm could run. On a
     // tie the first policy listed wins: a baseline before a learner that acts exactly as it.
     let best = comparison
         .policies
         .iter()
-        .filter(|r| r.policy != "oracle-myopic")
+        .filter(|r| !clv_envs::policy::reads_hidden_traits(&r.policy))
         .reduce(|best, r| {
             if r.summary.clv_mean > best.summary.clv_mean {
                 r

@@ -560,7 +560,21 @@ fn comparison_markdown(
     let mut s = String::new();
     md_comparison_intro(&mut s, view);
     let by_clv = view.by_clv();
-    md_headline(&mut s, view, &by_clv);
+    // Oracles read hidden traits: references a firm cannot deploy, never the headline.
+    let deployable: Vec<&PolicyReport> = by_clv
+        .iter()
+        .copied()
+        .filter(|r| !clv_envs::policy::reads_hidden_traits(&r.policy))
+        .collect();
+    md_headline(
+        &mut s,
+        view,
+        if deployable.is_empty() {
+            &by_clv
+        } else {
+            &deployable
+        },
+    );
     md_how_sure(&mut s, view.doc);
     md_policy_table(&mut s, view, &by_clv);
     if !view.segs.is_empty() {
@@ -593,11 +607,24 @@ fn md_comparison_intro(s: &mut String, view: &ComparisonView) {
     );
 }
 
-/// The Result section's headline: which policy wins, by how much, and the runner-up.
+/// The Result section's headline: which policy wins, by how much, and the runner-up, among
+/// `by_clv` (the deployable policies, best first).
 fn md_headline(s: &mut String, view: &ComparisonView, by_clv: &[&PolicyReport]) {
     let (horizon, reference) = (&view.horizon, &view.doc.reference);
     let best = by_clv[0];
     let _ = writeln!(s, "## Result\n");
+    if view
+        .doc
+        .policies
+        .iter()
+        .any(|r| clv_envs::policy::reads_hidden_traits(&r.policy))
+    {
+        let _ = writeln!(
+            s,
+            "Policies named `oracle-*` read hidden traits: upper references, not policies a \
+             firm could run; the headline ranks the others.\n"
+        );
+    }
     if best.policy != *reference {
         let d = &best.diff_vs_reference;
         let pct = view

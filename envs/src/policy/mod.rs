@@ -6,7 +6,9 @@ mod baselines;
 mod spec;
 
 pub use baselines::{Baseline, BaselineKind};
-pub use spec::{AGENT_KINDS, PolicySpec, canonical, parse_baseline, tuning_grid};
+pub use spec::{
+    AGENT_KINDS, PolicySpec, canonical, parse_baseline, reads_hidden_traits, tuning_grid,
+};
 
 use rayon::prelude::*;
 

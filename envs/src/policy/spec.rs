@@ -265,6 +265,13 @@ impl<'a> SpecParser<'a> {
     }
 }
 
+/// Whether the policy spec names a reference that reads hidden traits (`oracle-myopic`,
+/// `oracle-rollout:...`): an upper reference, not a policy a firm could run, so it never
+/// heads a report's "best policy".
+pub fn reads_hidden_traits(spec: &str) -> bool {
+    spec.trim().starts_with("oracle-")
+}
+
 /// Canonical spec string of a baseline.
 pub fn canonical(kind: &BaselineKind, scenario: &Scenario) -> String {
     let name = |i: &usize| scenario.offers[*i].name.clone();
