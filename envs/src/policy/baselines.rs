@@ -240,7 +240,7 @@ impl Policy for Baseline {
                     .as_deref_mut()
                     .expect("an oracle-rollout baseline is built with its incumbent");
                 incumbent.act(batch, Mode::Greedy, out);
-                let incumbent = incumbent.clone();
+                let incumbent = &*incumbent;
                 out.par_iter_mut()
                     .enumerate()
                     .with_min_len(16)
