@@ -42,4 +42,6 @@ pub enum Command {
     Train(cmd::train::Args),
     /// Fit BG/NBD and Gamma-Gamma to a transaction log and write a scenario.
     Fit(cmd::fit::Args),
+    /// Train and judge CLV and churn predictors (BG/NBD, neural ZILN, random forest, critic, fused) on a scenario or a log's holdout.
+    Predict(cmd::predict::Args),
 }

@@ -37,6 +37,7 @@ mod seeds;
 mod smoke;
 mod train;
 mod validate;
+mod ziln;
 
 pub use checkpoint::{
     BEST_CHECKPOINT, CHECKPOINT_FORMAT, CheckpointMeta, LAST_CHECKPOINT, checkpoint_algorithm,
@@ -77,4 +78,7 @@ pub use train::{
 pub use validate::{
     EpisodeValidator, EvalStats, INCUMBENT_ONLY_MARGIN, PairedLift, PopulationValidator, Validator,
     evaluate,
+};
+pub use ziln::{
+    ZILN_MAX_LOG_MEAN, ZILN_MIN_SIGMA, ZilnConfig, ZilnData, ZilnFitLog, ZilnModel, ziln_loss,
 };

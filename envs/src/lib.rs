@@ -19,6 +19,7 @@ mod observation;
 mod offer;
 pub mod policy;
 mod population;
+pub mod predict;
 pub mod rng;
 mod rollout;
 pub mod scenario;

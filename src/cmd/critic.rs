@@ -20,7 +20,7 @@ use crate::io;
 use crate::run_files::{CRITIC_SCHEMA_VERSION, CriticReport, PredictorScore};
 use anyhow::Context;
 use clv_agents::{BEST_CHECKPOINT, DeviceChoice, LAST_CHECKPOINT, load_checkpoint};
-use clv_envs::btyd::{bgnbd, gamma_gamma};
+use clv_envs::predict::metrics::spearman;
 use clv_envs::{Population, Scenario, SeedDomain};
 
 /// Arguments of `clv critic`.
@@ -137,6 +137,7 @@ pub fn write_plot_and_report(out: &Path, report: &CriticReport) -> anyhow::Resul
                     predicted: p.predicted_by_decile.clone(),
                 })
                 .collect(),
+            labels: None,
         },
     )?;
     let mut md = format!(
@@ -169,6 +170,35 @@ pub fn write_plot_and_report(out: &Path, report: &CriticReport) -> anyhow::Resul
     io::write_atomic(&out.join("critic.md"), md.as_bytes())
 }
 
+/// A trained DQN's critic as a predictor of customers' value.
+pub struct Critic {
+    agent: clv_agents::Dqn,
+    features: clv_envs::FeatureSpec,
+}
+
+/// Loads the critic of a `clv train --agent dqn` run directory (best checkpoint, else last).
+pub fn load_critic(run: &Path, scenario: &Scenario) -> anyhow::Result<Critic> {
+    let root = run.join("checkpoint");
+    let ck = [BEST_CHECKPOINT, LAST_CHECKPOINT]
+        .iter()
+        .map(|n| root.join(n))
+        .find(|p| p.is_dir())
+        .with_context(|| format!("{} holds no checkpoint", run.display()))?;
+    let device = DeviceChoice::Auto.resolve()?;
+    let agent = load_checkpoint(&ck, device)
+        .with_context(|| format!("loading {}", ck.display()))?
+        .agent;
+    let features = clv_envs::FeatureSpec::with_set(scenario, agent.config().recipe.observation);
+    Ok(Critic { agent, features })
+}
+
+impl Critic {
+    /// max_a Q(s, a) / reward_scale * delta for every customer of `pop`, dollars.
+    pub fn values(&self, pop: &Population, scenario: &Scenario) -> anyhow::Result<Vec<f64>> {
+        critic_values(pop, &self.agent, scenario, &self.features)
+    }
+}
+
 /// Computes the critic and classical predictions against realised CLV.
 pub fn critic(
     run: &Path,
@@ -196,7 +226,7 @@ pub fn critic(
         |domain: SeedDomain, n: u64| -> anyhow::Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
             let mut pop = Population::new(scenario, domain, seed, n, base_dir)?;
             let critic = critic_values(&pop, &policy.agent, scenario, &features)?;
-            let classical = classical_values(&pop, scenario);
+            let classical = clv_envs::predict::discounted_classical_values(&pop, scenario.horizon);
             let r = pop.evaluate(&mut policy, &|_| {});
             Ok((critic, classical, r.clv))
         };
@@ -247,42 +277,6 @@ fn critic_values(
     Ok(out)
 }
 
-/// Periods per block when discounting the classical predictor (expected purchases are
-/// evaluated at block ends and discounted at block midpoints).
-const CLASSICAL_BLOCK_PERIODS: u32 = 4;
-
-/// BG/NBD conditional expected purchases x Gamma-Gamma conditional spend x margin, discounted
-/// over the scenario horizon, for every customer of `pop`, dollars.
-fn classical_values(pop: &Population, s: &Scenario) -> Vec<f64> {
-    let w = s.period_weeks;
-    let delta = s.discount_factor();
-    let bg = &s.population.bgnbd;
-    (0..pop.len())
-        .map(|i| {
-            let r = pop.record(i);
-            let x = r.repeat_purchases as f64;
-            let (tx, big_t) = (r.last_purchase as f64 * w, r.age as f64 * w);
-            let spend = gamma_gamma::conditional_expected_spend(
-                &s.population.spend,
-                x,
-                r.mean_repeat_spend() as f64,
-            );
-            let mut value = 0.0;
-            let mut prev = 0.0;
-            let mut t = 0;
-            while t < s.horizon {
-                let end = (t + CLASSICAL_BLOCK_PERIODS).min(s.horizon);
-                let e = bgnbd::conditional_expected_purchases(bg, end as f64 * w, x, tx, big_t);
-                let mid = (t + end) as f64 / 2.0 + 0.5;
-                value += (e - prev) * delta.powf(mid);
-                prev = e;
-                t = end;
-            }
-            value * spend * s.economics.gross_margin
-        })
-        .collect()
-}
-
 fn fit_line(x: &[f64], y: &[f64]) -> (f64, f64) {
     let n = x.len().max(1) as f64;
     let mx = x.iter().sum::<f64>() / n;
@@ -291,40 +285,6 @@ fn fit_line(x: &[f64], y: &[f64]) -> (f64, f64) {
     let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
     let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
     (my - slope * mx, slope)
-}
-
-fn ranks(v: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..v.len()).collect();
-    idx.sort_by(|a, b| v[*a].total_cmp(&v[*b]));
-    let mut r = vec![0.0; v.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-            j += 1;
-        }
-        let avg = (i + j) as f64 / 2.0 + 1.0;
-        for k in i..=j {
-            r[idx[k]] = avg;
-        }
-        i = j + 1;
-    }
-    r
-}
-
-/// Spearman rank correlation (Pearson correlation of the average ranks).
-pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
-    let (ra, rb) = (ranks(a), ranks(b));
-    let n = ra.len().max(1) as f64;
-    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
-    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = ra.iter().map(|x| (x - ma) * (x - ma)).sum();
-    let vb: f64 = rb.iter().map(|y| (y - mb) * (y - mb)).sum();
-    if va > 0.0 && vb > 0.0 {
-        cov / (va * vb).sqrt()
-    } else {
-        0.0
-    }
 }
 
 fn score(name: &str, vx: &[f64], vy: &[f64], tx: &[f64], ty: &[f64]) -> PredictorScore {
@@ -363,14 +323,6 @@ fn score(name: &str, vx: &[f64], vy: &[f64], tx: &[f64], ty: &[f64]) -> Predicto
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spearman_handles_ties_and_monotone_maps() {
-        let a = [1.0, 2.0, 3.0, 4.0];
-        assert!((spearman(&a, &[10.0, 20.0, 30.0, 40.0]) - 1.0).abs() < 1e-12);
-        assert!((spearman(&a, &[4.0, 3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
-        assert_eq!(ranks(&[5.0, 1.0, 5.0]), vec![2.5, 1.0, 2.5]);
-    }
 
     #[test]
     fn calibration_recovers_a_line() {

@@ -230,7 +230,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// The delimiter option as one byte.
-fn delimiter_byte(text: &str) -> anyhow::Result<u8> {
+pub(crate) fn delimiter_byte(text: &str) -> anyhow::Result<u8> {
     match text {
         "\\t" | "\t" | "tab" => Ok(b'\t'),
         t if t.len() == 1 && t.is_ascii() => Ok(t.as_bytes()[0]),

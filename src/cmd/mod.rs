@@ -8,6 +8,7 @@ pub mod critic;
 pub mod demo;
 pub mod doctor;
 pub mod fit;
+pub mod predict;
 pub mod report;
 pub mod scenario;
 pub mod simulate;
@@ -30,5 +31,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Doctor(args) => doctor::run(args),
         Command::Train(args) => train::run(args),
         Command::Fit(args) => fit::run(args),
+        Command::Predict(args) => predict::run(args),
     }
 }

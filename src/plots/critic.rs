@@ -29,6 +29,30 @@ pub struct CriticDeciles {
     pub title: String,
     /// Predictors.
     pub series: Vec<DecileSeries>,
+    /// Caption and axis descriptions; `None`: those of the CLV decile plot.
+    pub labels: Option<DecileLabels>,
+}
+
+/// Caption and axis descriptions of a decile-style plot.
+#[derive(Debug, Clone)]
+pub struct DecileLabels {
+    /// Caption above the chart.
+    pub caption: String,
+    /// X axis description.
+    pub x_desc: String,
+    /// Y axis description.
+    pub y_desc: String,
+}
+
+impl Default for DecileLabels {
+    fn default() -> Self {
+        Self {
+            caption: "Mean realised CLV by predicted decile (dashed: mean calibrated prediction)"
+                .into(),
+            x_desc: "predicted decile (1 = highest predicted value)".into(),
+            y_desc: "CLV per customer ($)".into(),
+        }
+    }
 }
 
 /// Writes `<stem>.png` and `<stem>.svg`.
@@ -43,6 +67,7 @@ impl Figure for CriticDeciles {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        let labels = self.labels.clone().unwrap_or_default();
         let body = title_band(root, &self.title)?;
         let (_, h) = body.dim_in_pixel();
         let (plot, legend) = body.split_vertically(h - LEGEND_BAND);
@@ -57,10 +82,7 @@ impl Figure for CriticDeciles {
             .iter()
             .flat_map(|s| s.realised.iter().chain(&s.predicted).copied());
         let mut chart = ChartBuilder::on(&plot)
-            .caption(
-                "Mean realised CLV by predicted decile (dashed: mean calibrated prediction)",
-                text(CAPTION_SIZE),
-            )
+            .caption(&labels.caption, text(CAPTION_SIZE))
             .margin(12)
             .margin_right(30)
             .x_label_area_size(50)
@@ -72,8 +94,8 @@ impl Figure for CriticDeciles {
             .bold_line_style(GRID)
             .light_line_style(TRANSPARENT)
             .x_labels(n)
-            .x_desc("predicted decile (1 = highest predicted value)")
-            .y_desc("CLV per customer ($)")
+            .x_desc(&labels.x_desc)
+            .y_desc(&labels.y_desc)
             .axis_desc_style(text(AXIS_DESC_SIZE))
             .label_style(text(LABEL_SIZE))
             .x_label_formatter(&|x| format!("{:.0}", x))

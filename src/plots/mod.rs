@@ -26,7 +26,7 @@ use plotters::prelude::*;
 
 pub use actions::{ActionsOverTime, OfferBreakdown, actions_over_time};
 pub use comparison::{PolicyComparison, PolicyInterval, policy_comparison};
-pub use critic::{CriticDeciles, DecileSeries, critic_deciles};
+pub use critic::{CriticDeciles, DecileLabels, DecileSeries, critic_deciles};
 pub use lift::{LiftCurves, LiftPoint, lift_curves};
 pub use outcomes::{OutcomesOverTime, outcomes_over_time};
 pub use segments::{SegmentActions, segment_actions};

@@ -1,0 +1,784 @@
+//! `clv predict SCENARIO|LOG.csv`: every CLV / churn predictor, trained on training customers,
+//! judged on disjoint evaluation customers against the truth.
+//!
+//! Predictors (each from the firm record only):
+//! - `bgnbd`: BG/NBD conditional expected purchases x Gamma-Gamma conditional spend (x margin,
+//!   discounted, on a scenario), and BG/NBD P(no purchase in the window) for churn;
+//! - `ziln`: a neural network with a zero-inflated lognormal head on the record's features;
+//! - `forest`: random forests of the value and of buying;
+//! - `critic`: a trained DQN's max_a Q(s, a), linearly calibrated on validation customers
+//!   (`--run`, scenarios only; value only);
+//! - `fused`: a linear stack of the value predictions and a logistic stack of the churn
+//!   probabilities, weights fitted on validation customers.
+//!
+//! On a scenario, training, validation and evaluation customers come from the three seed
+//! domains; the truth is their realised future under `--policy` over the window. On a log,
+//! calibration customers are split by a hash of their id; the truth is the holdout period.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clv_agents::{DeviceChoice, ZilnConfig, ZilnData, ZilnFitLog, ZilnModel};
+use clv_envs::fit::{
+    LogOptions, Period, check_dates, fit_bgnbd, fit_gamma_gamma, parse_date,
+    read_transactions_file, summarise,
+};
+use clv_envs::predict::{
+    Bootstrap, ChurnScore, ForestConfig, ForestRegressor, LinearStack, LogisticStack, RankStack,
+    Split, Table, ValueScore, log_table, scenario_table, score_churn, score_value, split_of,
+};
+use clv_envs::{Population, Scenario, SeedDomain};
+use serde::Serialize;
+
+use crate::io;
+
+/// Version of `predict.json`.
+pub const PREDICT_SCHEMA_VERSION: u32 = 1;
+/// Share of a log's customers used for training (by a hash of the id).
+pub const LOG_TRAIN_SHARE: f64 = 0.5;
+/// Share of a log's customers used for validation; the rest are evaluation customers.
+pub const LOG_VALID_SHARE: f64 = 0.2;
+/// Ridge penalty of the stacks (per customer, on standardised inputs).
+pub const STACK_RIDGE: f64 = 1e-4;
+/// Newton steps of the logistic stack.
+pub const STACK_ITERATIONS: usize = 50;
+/// Name of the reference predictor every other one is compared with.
+pub const REFERENCE: &str = "bgnbd";
+
+/// Arguments of `clv predict`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A scenario (.ron) or a transaction log (.csv, as `clv fit` reads).
+    pub input: PathBuf,
+    /// Prediction window: weeks (default 52) or `horizon` (the scenario's scored horizon).
+    /// Scenarios only; on a log the window is the holdout period.
+    #[arg(long, default_value = "52")]
+    pub window: String,
+    /// Policy the simulated customers live under in the window (scenarios only).
+    #[arg(long, default_value = "none")]
+    pub policy: String,
+    /// Evaluation customers (scenarios only). At most 50,000,000.
+    #[arg(long, default_value_t = 100_000, value_parser = crate::scenario_args::customers_arg())]
+    pub customers: u64,
+    /// Training customers (scenarios only).
+    #[arg(long, default_value_t = 50_000, value_parser = crate::scenario_args::customers_arg())]
+    pub train_customers: u64,
+    /// Validation customers (scenarios only).
+    #[arg(long, default_value_t = 20_000, value_parser = crate::scenario_args::customers_arg())]
+    pub valid_customers: u64,
+    /// Seed of the populations, the models and the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// A `clv train --agent dqn` run directory: adds its critic as a predictor (scenarios only).
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// Paired bootstrap resamples of the differences to BG/NBD (0: no intervals).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub bootstrap: u64,
+    /// End of the calibration period (logs; required there).
+    #[arg(long, value_name = "DATE")]
+    pub calibration_end: Option<String>,
+    /// End of the holdout period, inclusive (logs; required there).
+    #[arg(long, value_name = "DATE")]
+    pub holdout_end: Option<String>,
+    /// Customer id column of the log.
+    #[arg(long, default_value = "customer_id")]
+    pub customer_column: String,
+    /// Date column of the log.
+    #[arg(long, default_value = "date")]
+    pub date_column: String,
+    /// Amount column of the log (dollars).
+    #[arg(long, default_value = "amount")]
+    pub amount_column: String,
+    /// Date format of the log (chrono strftime), if the automatic choice is wrong.
+    #[arg(long)]
+    pub date_format: Option<String>,
+    /// Field delimiter of the log: one character, or `tab`.
+    #[arg(long, default_value = ",")]
+    pub delimiter: String,
+    /// Worker threads (0 = all cores). At most 256.
+    #[arg(long, default_value_t = 0, value_parser = crate::scenario_args::threads_arg())]
+    pub threads: usize,
+    /// Output directory (default results/predict-<unix seconds>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `clv predict` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictReport {
+    /// Schema version ([`PREDICT_SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// The input file.
+    pub input: String,
+    /// What the truth is (window, policy or holdout).
+    pub truth: String,
+    /// Training, validation and evaluation customers.
+    pub customers: [usize; 3],
+    /// Mean realised value of the evaluation customers, dollars.
+    pub realised_mean: f64,
+    /// Share of evaluation customers who did not buy in the window.
+    pub churn_rate: f64,
+    /// Feature names the learned predictors see.
+    pub features: Vec<String>,
+    /// Value scores, one per predictor.
+    pub value: Vec<ValueScore>,
+    /// Churn scores, one per predictor with a churn probability.
+    pub churn: Vec<ChurnScore>,
+    /// Fusion weights: value (a ranking stack over the value predictors) and churn (a
+    /// logistic stack over the churn predictors' log-odds).
+    pub fusion: Fusion,
+    /// How the neural predictor's training went.
+    pub ziln: ZilnFitLog,
+    /// Wall time of the whole command, seconds.
+    pub seconds: f64,
+}
+
+/// The fitted stacks of the fused predictor.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fusion {
+    /// Inputs of the value stack, in order.
+    pub value_inputs: Vec<String>,
+    /// The value stack.
+    pub value: RankStack,
+    /// Inputs of the churn stack, in order.
+    pub churn_inputs: Vec<String>,
+    /// The churn stack.
+    pub churn: LogisticStack,
+}
+
+/// One predictor's outputs on validation and evaluation customers.
+struct Predictions {
+    name: String,
+    value: [Vec<f64>; 2],
+    churn: Option<[Vec<f64>; 2]>,
+}
+
+/// The three customer tables and what describes them.
+struct Tables {
+    train: Table,
+    valid: Table,
+    eval: Table,
+    truth: String,
+    /// Raw critic values on validation and evaluation customers, when `--run` is given.
+    critic: Option<[Vec<f64>; 2]>,
+}
+
+/// Runs `clv predict`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    if let Some(out) = &args.out {
+        io::check_out_dir(out, "--out")?;
+    }
+    crate::scenario_args::set_threads(args.threads)?;
+    let is_log = args
+        .input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let tables = if is_log {
+        log_tables(&args)?
+    } else {
+        scenario_tables(&args)?
+    };
+    anyhow::ensure!(
+        tables.train.len() >= 2 && tables.valid.len() >= 2 && tables.eval.len() >= 2,
+        "too few customers to split: {} training, {} validation, {} evaluation (need 2 each)",
+        tables.train.len(),
+        tables.valid.len(),
+        tables.eval.len()
+    );
+    let dir = io::run_dir(args.out.as_deref(), "predict")?;
+    let report = predict(&args, &tables, started)?;
+    write_outputs(&dir, &report)?;
+    io::finish_run_dir(&dir)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", text_table(&report));
+        eprintln!("wrote {}", dir.display());
+    }
+    Ok(())
+}
+
+/// Window in periods from `--window`.
+fn window_periods(text: &str, s: &Scenario) -> anyhow::Result<u32> {
+    if text == "horizon" {
+        return Ok(s.horizon);
+    }
+    let weeks: f64 = text
+        .parse()
+        .ok()
+        .filter(|w: &f64| w.is_finite() && *w > 0.0)
+        .with_context(|| {
+            format!("--window {text:?}: expected a number of weeks > 0, or horizon")
+        })?;
+    let periods = (weeks / s.period_weeks).round();
+    anyhow::ensure!(
+        (1.0..=f64::from(s.horizon.max(1)) * 10.0).contains(&periods),
+        "--window {text}: {periods} periods of {} weeks; must be 1..={} periods",
+        s.period_weeks,
+        s.horizon.max(1) * 10
+    );
+    Ok(periods as u32)
+}
+
+fn scenario_tables(args: &Args) -> anyhow::Result<Tables> {
+    let sa = crate::scenario_args::ScenarioArgs {
+        scenario: args.input.clone(),
+        overrides: vec![],
+    };
+    let mut scenario = sa.load()?;
+    let periods = window_periods(&args.window, &scenario)?;
+    scenario.horizon = periods;
+    scenario.short_horizon = scenario.short_horizon.min(periods);
+    scenario
+        .validate()
+        .context("the scenario with the prediction window")?;
+    // Check the policy before any simulation.
+    crate::policies::resolve(&args.policy, &scenario)?;
+    let critic_agent = args
+        .run
+        .as_ref()
+        .map(|run| crate::cmd::critic::load_critic(run, &scenario))
+        .transpose()?;
+    let bar = io::progress(3, "simulating customers", args.json);
+    let build = |domain: SeedDomain, n: u64| -> anyhow::Result<(Table, Option<Vec<f64>>)> {
+        let mut pop = Population::new(&scenario, domain, args.seed, n, sa.base_dir())?;
+        let critic = critic_agent
+            .as_ref()
+            .map(|c| c.values(&pop, &scenario))
+            .transpose()?;
+        let mut policy = crate::policies::resolve(&args.policy, &scenario)?;
+        let t = scenario_table(&mut pop, policy.as_mut());
+        bar.inc(1);
+        Ok((t, critic))
+    };
+    let (train, _) = build(SeedDomain::Train, args.train_customers)?;
+    let (valid, cv) = build(SeedDomain::Validation, args.valid_customers)?;
+    let (eval, ce) = build(SeedDomain::Test, args.customers)?;
+    bar.finish_and_clear();
+    Ok(Tables {
+        train,
+        valid,
+        eval,
+        truth: format!(
+            "{}: realised discounted profit over the next {periods} periods ({} weeks) under `{}`; training / validation / evaluation customers from the train / validation / test seed domains, seed {}",
+            scenario.name,
+            f64::from(periods) * scenario.period_weeks,
+            args.policy,
+            args.seed
+        ),
+        critic: cv.zip(ce).map(|(a, b)| [a, b]),
+    })
+}
+
+fn log_tables(args: &Args) -> anyhow::Result<Tables> {
+    anyhow::ensure!(
+        args.run.is_none(),
+        "--run: a critic needs simulated customers; give a scenario, not a log"
+    );
+    let (Some(cal), Some(hold)) = (&args.calibration_end, &args.holdout_end) else {
+        anyhow::bail!(
+            "a log needs --calibration-end and --holdout-end: the predictors are judged on the holdout period"
+        );
+    };
+    let calibration_end = parse_date(cal).context("--calibration-end")?;
+    let holdout_end = parse_date(hold).context("--holdout-end")?;
+    anyhow::ensure!(
+        holdout_end > calibration_end,
+        "--holdout-end {holdout_end} must be after --calibration-end {calibration_end}"
+    );
+    let options = LogOptions {
+        customer_column: args.customer_column.clone(),
+        date_column: args.date_column.clone(),
+        amount_column: args.amount_column.clone(),
+        date_format: args.date_format.clone(),
+        delimiter: crate::cmd::fit::delimiter_byte(&args.delimiter)?,
+    };
+    let input = args.input.display().to_string();
+    let transactions = read_transactions_file(&args.input, &options)
+        .with_context(|| format!("reading transactions from {input}"))?;
+    let today = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).date_naive();
+    check_dates(&transactions, today)
+        .with_context(|| format!("reading transactions from {input}"))?;
+    let summary = summarise(&transactions, Some(calibration_end), Period::Week)
+        .with_context(|| format!("summarising {input}"))?;
+    let bg = fit_bgnbd(&summary)?;
+    let gg = fit_gamma_gamma(&summary)?;
+    let table = log_table(&transactions, &summary, &bg.params, &gg.params, holdout_end);
+    let mut parts: [Vec<usize>; 3] = Default::default();
+    for (i, id) in table.ids.iter().enumerate() {
+        let k = match split_of(id, LOG_TRAIN_SHARE, LOG_VALID_SHARE) {
+            Split::Train => 0,
+            Split::Validation => 1,
+            Split::Evaluation => 2,
+        };
+        parts[k].push(i);
+    }
+    Ok(Tables {
+        train: table.subset(&parts[0]),
+        valid: table.subset(&parts[1]),
+        eval: table.subset(&parts[2]),
+        truth: format!(
+            "{input}: spend from {calibration_end} (exclusive) to {holdout_end} (inclusive) of the customers who bought by {calibration_end}; BG/NBD and Gamma-Gamma fitted to the calibration period; customers split by a hash of their id ({:.0}% training, {:.0}% validation, the rest evaluation)",
+            100.0 * LOG_TRAIN_SHARE,
+            100.0 * LOG_VALID_SHARE
+        ),
+        critic: None,
+    })
+}
+
+fn ziln_data(x: &Table) -> ZilnData<'_> {
+    ZilnData {
+        features: &x.features,
+        value: &x.value,
+        bought: &x.bought,
+    }
+}
+
+fn predict(args: &Args, t: &Tables, started: Instant) -> anyhow::Result<PredictReport> {
+    let seed = args.seed;
+    let device = DeviceChoice::Auto.resolve()?;
+    let dim = t.train.dim();
+    let (ziln, ziln_log) = ZilnModel::fit(
+        ziln_data(&t.train),
+        ziln_data(&t.valid),
+        dim,
+        &ZilnConfig::default(),
+        seed,
+        device,
+    )?;
+    let mut preds = vec![Predictions {
+        name: REFERENCE.into(),
+        value: [t.valid.bgnbd_value.clone(), t.eval.bgnbd_value.clone()],
+        churn: Some([t.valid.bgnbd_churn.clone(), t.eval.bgnbd_churn.clone()]),
+    }];
+    let (zv_valid, zp_valid) = ziln.predict(&t.valid.features)?;
+    let (zv_eval, zp_eval) = ziln.predict(&t.eval.features)?;
+    let churn = |p: Vec<f64>| p.into_iter().map(|p| 1.0 - p).collect::<Vec<f64>>();
+    preds.push(Predictions {
+        name: "ziln".into(),
+        value: [zv_valid, zv_eval],
+        churn: Some([churn(zp_valid), churn(zp_eval)]),
+    });
+    let cfg = ForestConfig::default();
+    let value_forest = ForestRegressor::fit(&t.train.features, dim, &t.train.value, &cfg, seed)?;
+    let bought: Vec<f64> = t
+        .train
+        .bought
+        .iter()
+        .map(|b| f64::from(u8::from(*b)))
+        .collect();
+    let buy_forest = ForestRegressor::fit(&t.train.features, dim, &bought, &cfg, seed + 1)?;
+    let forest_churn = |x: &Table| -> anyhow::Result<Vec<f64>> {
+        Ok(buy_forest
+            .predict(&x.features)?
+            .into_iter()
+            .map(|p| (1.0 - p).clamp(0.0, 1.0))
+            .collect())
+    };
+    preds.push(Predictions {
+        name: "forest".into(),
+        value: [
+            value_forest.predict(&t.valid.features)?,
+            value_forest.predict(&t.eval.features)?,
+        ],
+        churn: Some([forest_churn(&t.valid)?, forest_churn(&t.eval)?]),
+    });
+    if let Some([cv, ce]) = &t.critic {
+        let line = LinearStack::fit(std::slice::from_ref(cv), &t.valid.value, 0.0)
+            .context("calibrating the critic: its values are constant on validation customers")?;
+        let cal = |v: &Vec<f64>| {
+            (0..v.len())
+                .map(|i| line.predict(std::slice::from_ref(v), i))
+                .collect()
+        };
+        preds.push(Predictions {
+            name: "critic".into(),
+            value: [cal(cv), cal(ce)],
+            churn: None,
+        });
+    }
+    // Fused: stacks fitted on validation customers, applied to evaluation customers.
+    let value_inputs: Vec<String> = preds.iter().map(|p| p.name.clone()).collect();
+    let column = |k: usize| -> Vec<Vec<f64>> { preds.iter().map(|p| p.value[k].clone()).collect() };
+    let value_stack = RankStack::fit(&column(0), &t.valid.value)
+        .context("fusing the value predictors: no validation customers")?;
+    let churners: Vec<&Predictions> = preds.iter().filter(|p| p.churn.is_some()).collect();
+    let churn_inputs: Vec<String> = churners.iter().map(|p| p.name.clone()).collect();
+    let churn_column = |k: usize| -> Vec<Vec<f64>> {
+        churners
+            .iter()
+            .map(|p| p.churn.as_ref().expect("filtered")[k].clone())
+            .collect()
+    };
+    let valid_churned = t.valid.churned();
+    let churn_stack = LogisticStack::fit(
+        &churn_column(0),
+        &valid_churned,
+        STACK_RIDGE,
+        STACK_ITERATIONS,
+    )
+    .context("fusing the churn predictors: singular on validation customers")?;
+    let fused_value = |k: usize, _n: usize| -> Vec<f64> { value_stack.predict(&column(k)) };
+    let fused_churn = |k: usize, n: usize| -> Vec<f64> {
+        let c = churn_column(k);
+        (0..n).map(|i| churn_stack.predict(&c, i)).collect()
+    };
+    let fused = Predictions {
+        name: "fused".into(),
+        value: [fused_value(0, t.valid.len()), fused_value(1, t.eval.len())],
+        churn: Some([fused_churn(0, t.valid.len()), fused_churn(1, t.eval.len())]),
+    };
+    preds.push(fused);
+
+    let boot = Bootstrap {
+        draws: args.bootstrap as usize,
+        seed,
+    };
+    let eval_churned = t.eval.churned();
+    let reference = &preds[0];
+    let value = preds
+        .iter()
+        .map(|p| {
+            let r = (p.name != REFERENCE).then_some(reference.value[1].as_slice());
+            score_value(&p.name, &p.value[1], &t.eval.value, r, boot)
+        })
+        .collect();
+    let reference_churn = &reference.churn.as_ref().expect("bgnbd has churn")[1];
+    let churn = preds
+        .iter()
+        .filter_map(|p| {
+            let [cv, ce] = p.churn.as_ref()?;
+            let r = (p.name != REFERENCE).then_some(reference_churn.as_slice());
+            Some(score_churn(
+                &p.name,
+                (cv, &valid_churned),
+                ce,
+                &eval_churned,
+                r,
+                boot,
+            ))
+        })
+        .collect();
+    let n = t.eval.len().max(1) as f64;
+    Ok(PredictReport {
+        schema_version: PREDICT_SCHEMA_VERSION,
+        input: args.input.display().to_string(),
+        truth: t.truth.clone(),
+        customers: [t.train.len(), t.valid.len(), t.eval.len()],
+        realised_mean: t.eval.value.iter().sum::<f64>() / n,
+        churn_rate: eval_churned.iter().filter(|c| **c).count() as f64 / n,
+        features: t.train.feature_names.clone(),
+        value,
+        churn,
+        fusion: Fusion {
+            value_inputs,
+            value: value_stack,
+            churn_inputs,
+            churn: churn_stack,
+        },
+        ziln: ziln_log,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn ci_text(ci: Option<&clv_envs::predict::BootstrapCi>, percent: bool) -> String {
+    let k = if percent { 100.0 } else { 1.0 };
+    match ci {
+        None => "reference".into(),
+        Some(c) => format!(
+            "{:+.3} ({:+.3}..{:+.3})",
+            k * c.estimate,
+            k * c.lower,
+            k * c.upper
+        ),
+    }
+}
+
+/// The console table.
+fn text_table(r: &PredictReport) -> String {
+    let mut s = format!(
+        "{}\n{} training / {} validation / {} evaluation customers; realised ${:.2} per evaluation customer, {:.1}% churned\n\n",
+        r.truth,
+        r.customers[0],
+        r.customers[1],
+        r.customers[2],
+        r.realised_mean,
+        100.0 * r.churn_rate
+    );
+    s.push_str(&format!(
+        "{:<8} {:>8} {:>7} {:>9} {:>9} {:>9}  {:<32} {}\n",
+        "value",
+        "spearman",
+        "gini",
+        "top10%",
+        "MAE $",
+        "RMSE $",
+        "spearman - bgnbd (95%)",
+        "top10% - bgnbd, points (95%)"
+    ));
+    for v in &r.value {
+        s.push_str(&format!(
+            "{:<8} {:>8.3} {:>7.3} {:>8.1}% {:>9.2} {:>9.2}  {:<32} {}\n",
+            v.predictor,
+            v.spearman,
+            v.gini,
+            100.0 * v.top_decile,
+            v.mae,
+            v.rmse,
+            ci_text(v.spearman_vs_reference.as_ref(), false),
+            ci_text(v.top_decile_vs_reference.as_ref(), true)
+        ));
+    }
+    s.push_str(&format!(
+        "\n{:<8} {:>7} {:>9} {:>9} {:>7} {:>7} {:>7}  {}\n",
+        "churn", "AUC", "threshold", "precision", "recall", "F1", "Brier", "AUC - bgnbd (95%)"
+    ));
+    for c in &r.churn {
+        s.push_str(&format!(
+            "{:<8} {:>7.3} {:>9.3} {:>9.3} {:>7.3} {:>7.3} {:>7.4}  {}\n",
+            c.predictor,
+            c.auc,
+            c.threshold,
+            c.precision,
+            c.recall,
+            c.f1,
+            c.brier,
+            ci_text(c.auc_vs_reference.as_ref(), false)
+        ));
+    }
+    s.push_str(&format!("\n({:.1} s)\n", r.seconds));
+    s
+}
+
+fn write_outputs(dir: &Path, r: &PredictReport) -> anyhow::Result<()> {
+    io::write_json(&dir.join("predict.json"), r)?;
+    let ci_cols = |c: Option<&clv_envs::predict::BootstrapCi>| -> [String; 3] {
+        match c {
+            Some(c) => [c.estimate, c.lower, c.upper].map(|v| v.to_string()),
+            None => Default::default(),
+        }
+    };
+    let value_rows: Vec<Vec<String>> = r
+        .value
+        .iter()
+        .map(|v| {
+            let mut row = vec![
+                v.predictor.clone(),
+                v.spearman.to_string(),
+                v.gini.to_string(),
+                v.top_decile.to_string(),
+                v.mae.to_string(),
+                v.rmse.to_string(),
+            ];
+            row.extend(ci_cols(v.spearman_vs_reference.as_ref()));
+            row.extend(ci_cols(v.top_decile_vs_reference.as_ref()));
+            row
+        })
+        .collect();
+    io::write_csv(
+        &dir.join("value.csv"),
+        &[
+            "predictor",
+            "spearman",
+            "normalised_gini",
+            "top_decile_capture",
+            "mae",
+            "rmse",
+            "spearman_diff",
+            "spearman_diff_lower",
+            "spearman_diff_upper",
+            "top_decile_diff",
+            "top_decile_diff_lower",
+            "top_decile_diff_upper",
+        ],
+        &value_rows,
+    )?;
+    let churn_rows: Vec<Vec<String>> = r
+        .churn
+        .iter()
+        .map(|c| {
+            let mut row = vec![
+                c.predictor.clone(),
+                c.auc.to_string(),
+                c.threshold.to_string(),
+                c.precision.to_string(),
+                c.recall.to_string(),
+                c.f1.to_string(),
+                c.brier.to_string(),
+            ];
+            row.extend(ci_cols(c.auc_vs_reference.as_ref()));
+            row
+        })
+        .collect();
+    io::write_csv(
+        &dir.join("churn.csv"),
+        &[
+            "predictor",
+            "auc",
+            "threshold",
+            "precision",
+            "recall",
+            "f1",
+            "brier",
+            "auc_diff",
+            "auc_diff_lower",
+            "auc_diff_upper",
+        ],
+        &churn_rows,
+    )?;
+    let mut decile_rows = vec![];
+    for v in &r.value {
+        for (d, (p, q)) in v
+            .predicted_by_decile
+            .iter()
+            .zip(&v.realised_by_decile)
+            .enumerate()
+        {
+            decile_rows.push(vec![
+                v.predictor.clone(),
+                (d + 1).to_string(),
+                p.to_string(),
+                q.to_string(),
+            ]);
+        }
+    }
+    io::write_csv(
+        &dir.join("deciles.csv"),
+        &["predictor", "decile", "predicted_mean", "realised_mean"],
+        &decile_rows,
+    )?;
+    let mut rel_rows = vec![];
+    for c in &r.churn {
+        for b in &c.reliability {
+            rel_rows.push(vec![
+                c.predictor.clone(),
+                b.lower.to_string(),
+                b.customers.to_string(),
+                b.predicted.to_string(),
+                b.observed.to_string(),
+            ]);
+        }
+    }
+    io::write_csv(
+        &dir.join("reliability.csv"),
+        &[
+            "predictor",
+            "bin_lower",
+            "customers",
+            "predicted_churn",
+            "observed_churn",
+        ],
+        &rel_rows,
+    )?;
+    crate::plots::critic_deciles(
+        &dir.join("deciles"),
+        &crate::plots::CriticDeciles {
+            title: format!(
+                "Value by predicted decile ({} evaluation customers)",
+                r.customers[2]
+            ),
+            series: r
+                .value
+                .iter()
+                .map(|v| crate::plots::DecileSeries {
+                    name: v.predictor.clone(),
+                    realised: v.realised_by_decile.clone(),
+                    predicted: v.predicted_by_decile.clone(),
+                })
+                .collect(),
+            labels: Some(crate::plots::DecileLabels {
+                caption: "Mean realised value by predicted decile (dashed: mean prediction)".into(),
+                x_desc: "predicted decile (1 = highest predicted value)".into(),
+                y_desc: "value per customer in the window ($)".into(),
+            }),
+        },
+    )?;
+    crate::plots::critic_deciles(
+        &dir.join("reliability"),
+        &crate::plots::CriticDeciles {
+            title: format!("Churn reliability ({} evaluation customers)", r.customers[2]),
+            series: r
+                .churn
+                .iter()
+                .map(|c| crate::plots::DecileSeries {
+                    name: c.predictor.clone(),
+                    realised: c.reliability.iter().map(|b| b.observed).collect(),
+                    predicted: c.reliability.iter().map(|b| b.predicted).collect(),
+                })
+                .collect(),
+            labels: Some(crate::plots::DecileLabels {
+                caption: "Observed churn rate by predicted-probability bin (dashed: mean predicted probability)".into(),
+                x_desc: "bin of predicted churn probability (1 = 0-10%, 10 = 90-100%)".into(),
+                y_desc: "churn rate".into(),
+            }),
+        },
+    )?;
+    io::write_atomic(&dir.join("report.md"), markdown(r).as_bytes())
+}
+
+fn markdown(r: &PredictReport) -> String {
+    let mut md = format!(
+        "# CLV and churn predictors\n\nTruth: {}.\n\n{} training, {} validation and {} evaluation customers; every figure below is on the **evaluation** customers (mean realised value ${:.2}, {:.1}% did not buy in the window). Thresholds, the critic's calibration and the fusion weights were chosen on the validation customers. Intervals: paired bootstrap 95% of the difference to `bgnbd` on the same customers.\n\n## Value\n\n| predictor | Spearman | normalised Gini | top-decile capture | MAE $ | RMSE $ | Spearman - bgnbd | top-decile - bgnbd (points) |\n|---|---:|---:|---:|---:|---:|---|---|\n",
+        r.truth,
+        r.customers[0],
+        r.customers[1],
+        r.customers[2],
+        r.realised_mean,
+        100.0 * r.churn_rate
+    );
+    for v in &r.value {
+        md.push_str(&format!(
+            "| {} | {:.3} | {:.3} | {:.1}% | {:.2} | {:.2} | {} | {} |\n",
+            v.predictor,
+            v.spearman,
+            v.gini,
+            100.0 * v.top_decile,
+            v.mae,
+            v.rmse,
+            ci_text(v.spearman_vs_reference.as_ref(), false),
+            ci_text(v.top_decile_vs_reference.as_ref(), true)
+        ));
+    }
+    md.push_str("\n![deciles](deciles.png)\n\n[SVG](deciles.svg) · [data](deciles.csv) · [table](value.csv)\n\n## Churn (no purchase in the window)\n\n| predictor | AUC | threshold (validation) | precision | recall | F1 | Brier | AUC - bgnbd |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
+    for c in &r.churn {
+        md.push_str(&format!(
+            "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.4} | {} |\n",
+            c.predictor,
+            c.auc,
+            c.threshold,
+            c.precision,
+            c.recall,
+            c.f1,
+            c.brier,
+            ci_text(c.auc_vs_reference.as_ref(), false)
+        ));
+    }
+    md.push_str(&format!(
+        "\n![reliability](reliability.png)\n\n[SVG](reliability.svg) · [data](reliability.csv) · [table](churn.csv) · [JSON](predict.json)\n\n## Fusion weights (fitted on validation customers)\n\nValue (weights of the geometric-mean score, chosen for the highest validation Spearman, {:.3}; dollars = {:.3} + {:.4} x score): {}.\n\nChurn (log-odds): intercept {:.3}, {}.\n\nThe neural predictor trained {} epochs and kept epoch {} (lowest validation loss).\n\nFeatures: {}.\n",
+        r.fusion.value.valid_spearman,
+        r.fusion.value.intercept,
+        r.fusion.value.slope,
+        weights_text(&r.fusion.value_inputs, &r.fusion.value.weights),
+        r.fusion.churn.intercept,
+        weights_text(&r.fusion.churn_inputs, &r.fusion.churn.weights),
+        r.ziln.epochs,
+        r.ziln.best_epoch,
+        r.features.join(", ")
+    ));
+    md
+}
+
+fn weights_text(names: &[String], weights: &[f64]) -> String {
+    names
+        .iter()
+        .zip(weights)
+        .map(|(n, w)| format!("{n} {w:.3}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
