@@ -8,6 +8,7 @@ mod cli;
 mod cmd;
 mod evaluation;
 mod io;
+mod log_args;
 mod plots;
 mod policies;
 mod run_files;

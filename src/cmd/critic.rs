@@ -207,20 +207,10 @@ pub fn critic(
     valid_customers: u64,
     test_customers: u64,
 ) -> anyhow::Result<CriticReport> {
-    let root = run.join("checkpoint");
-    let ck = [BEST_CHECKPOINT, LAST_CHECKPOINT]
-        .iter()
-        .map(|n| root.join(n))
-        .find(|p| p.is_dir())
-        .with_context(|| format!("{} holds no checkpoint", run.display()))?;
-    let device = DeviceChoice::Auto.resolve()?;
-    let agent = load_checkpoint(&ck, device)
-        .with_context(|| format!("loading {}", ck.display()))?
-        .agent;
+    let Critic { agent, features } = load_critic(run, scenario)?;
     let recipe = agent.config().recipe.clone();
     let mut policy =
         CatalogueAgent::new(agent, format!("dqn:{}", run.display()), scenario, &recipe)?;
-    let features = clv_envs::FeatureSpec::with_set(scenario, recipe.observation);
     let seed = 0;
     let mut measure =
         |domain: SeedDomain, n: u64| -> anyhow::Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {

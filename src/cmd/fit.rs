@@ -16,9 +16,8 @@ use clv_envs::Scenario;
 use clv_envs::Start;
 use clv_envs::btyd::{BgNbdParams, bgnbd, gamma_gamma};
 use clv_envs::fit::{
-    BgNbdFit, GammaGammaFit, HoldoutReport, LogOptions, Period, Summary, check_dates, fit_bgnbd,
-    fit_gamma_gamma, fit_warnings, holdout_report, isolated_last_date, parse_date,
-    read_transactions_file, summarise,
+    BgNbdFit, GammaGammaFit, HoldoutReport, Period, Summary, fit_bgnbd, fit_gamma_gamma,
+    fit_warnings, holdout_report, isolated_last_date, parse_date, summarise,
 };
 use clv_envs::scenario::parse_scenario;
 use plotters::prelude::*;
@@ -73,22 +72,9 @@ pub struct Args {
     /// Time unit of the fit (the scenario is always written in weeks).
     #[arg(long, value_enum, default_value = "week")]
     pub period: PeriodArg,
-    /// Name of the customer id column.
-    #[arg(long, default_value = "customer_id")]
-    pub customer_column: String,
-    /// Name of the date column.
-    #[arg(long, default_value = "date")]
-    pub date_column: String,
-    /// Name of the amount column (dollars).
-    #[arg(long, default_value = "amount")]
-    pub amount_column: String,
-    /// Date format in chrono's strftime syntax (e.g. `%d/%m/%Y`), or `rfc3339`; detected when
-    /// omitted (day-first and month-first slash dates are ambiguous: give it for those).
-    #[arg(long)]
-    pub date_format: Option<String>,
-    /// Field delimiter of the log (one character; `\t` for tab).
-    #[arg(long, default_value = ",")]
-    pub delimiter: String,
+    /// How to read the log.
+    #[command(flatten)]
+    pub log: crate::log_args::LogArgs,
     /// Start the scenario's customers from their observed histories (x, t_x, T, repeat spend),
     /// hidden traits drawn from the BG/NBD posterior given each history.
     #[arg(long)]
@@ -120,19 +106,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(parse_date)
         .transpose()
         .context("--holdout-end")?;
-    let options = LogOptions {
-        customer_column: args.customer_column.clone(),
-        date_column: args.date_column.clone(),
-        amount_column: args.amount_column.clone(),
-        date_format: args.date_format.clone(),
-        delimiter: delimiter_byte(&args.delimiter)?,
-    };
     let input = args.transactions.display().to_string();
-    let transactions = read_transactions_file(&args.transactions, &options)
-        .with_context(|| format!("reading transactions from {input}"))?;
-    let today = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).date_naive();
-    check_dates(&transactions, today)
-        .with_context(|| format!("reading transactions from {input}"))?;
+    let transactions = args.log.read(&args.transactions)?;
     let mut warnings = vec![];
     if calibration_end.is_none()
         && let Some((row, gap)) = isolated_last_date(&transactions)
@@ -227,17 +202,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// The delimiter option as one byte.
-pub(crate) fn delimiter_byte(text: &str) -> anyhow::Result<u8> {
-    match text {
-        "\\t" | "\t" | "tab" => Ok(b'\t'),
-        t if t.len() == 1 && t.is_ascii() => Ok(t.as_bytes()[0]),
-        t => Err(anyhow!(
-            "--delimiter must be one ASCII character, got {t:?}"
-        )),
-    }
 }
 
 /// `<dir>/<stem>.<suffix>` beside the scenario `out`.

@@ -20,10 +20,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clv_agents::{DeviceChoice, ZilnConfig, ZilnData, ZilnFitLog, ZilnModel};
-use clv_envs::fit::{
-    LogOptions, Period, check_dates, fit_bgnbd, fit_gamma_gamma, parse_date,
-    read_transactions_file, summarise,
-};
+use clv_envs::fit::{Period, fit_bgnbd, fit_gamma_gamma, parse_date, summarise};
 use clv_envs::predict::{
     Bootstrap, ChurnScore, ForestConfig, ForestRegressor, LinearStack, LogisticStack, RankStack,
     Split, Table, ValueScore, log_table, scenario_table, score_churn, score_value, split_of,
@@ -82,21 +79,9 @@ pub struct Args {
     /// End of the holdout period, inclusive (logs; required there).
     #[arg(long, value_name = "DATE")]
     pub holdout_end: Option<String>,
-    /// Customer id column of the log.
-    #[arg(long, default_value = "customer_id")]
-    pub customer_column: String,
-    /// Date column of the log.
-    #[arg(long, default_value = "date")]
-    pub date_column: String,
-    /// Amount column of the log (dollars).
-    #[arg(long, default_value = "amount")]
-    pub amount_column: String,
-    /// Date format of the log (chrono strftime), if the automatic choice is wrong.
-    #[arg(long)]
-    pub date_format: Option<String>,
-    /// Field delimiter of the log: one character, or `tab`.
-    #[arg(long, default_value = ",")]
-    pub delimiter: String,
+    /// How to read the log.
+    #[command(flatten)]
+    pub log: crate::log_args::LogArgs,
     /// Worker threads (0 = all cores). At most 256.
     #[arg(long, default_value_t = 0, value_parser = crate::scenario_args::threads_arg())]
     pub threads: usize,
@@ -292,19 +277,8 @@ fn log_tables(args: &Args) -> anyhow::Result<Tables> {
         holdout_end > calibration_end,
         "--holdout-end {holdout_end} must be after --calibration-end {calibration_end}"
     );
-    let options = LogOptions {
-        customer_column: args.customer_column.clone(),
-        date_column: args.date_column.clone(),
-        amount_column: args.amount_column.clone(),
-        date_format: args.date_format.clone(),
-        delimiter: crate::cmd::fit::delimiter_byte(&args.delimiter)?,
-    };
     let input = args.input.display().to_string();
-    let transactions = read_transactions_file(&args.input, &options)
-        .with_context(|| format!("reading transactions from {input}"))?;
-    let today = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).date_naive();
-    check_dates(&transactions, today)
-        .with_context(|| format!("reading transactions from {input}"))?;
+    let transactions = args.log.read(&args.input)?;
     let summary = summarise(&transactions, Some(calibration_end), Period::Week)
         .with_context(|| format!("summarising {input}"))?;
     let bg = fit_bgnbd(&summary)?;
@@ -676,50 +650,75 @@ fn write_outputs(dir: &Path, r: &PredictReport) -> anyhow::Result<()> {
         ],
         &rel_rows,
     )?;
-    crate::plots::critic_deciles(
+    decile_plot(
         &dir.join("deciles"),
-        &crate::plots::CriticDeciles {
-            title: format!(
-                "Value by predicted decile ({} evaluation customers)",
-                r.customers[2]
-            ),
-            series: r
-                .value
-                .iter()
-                .map(|v| crate::plots::DecileSeries {
-                    name: v.predictor.clone(),
-                    realised: v.realised_by_decile.clone(),
-                    predicted: v.predicted_by_decile.clone(),
-                })
-                .collect(),
-            labels: Some(crate::plots::DecileLabels {
-                caption: "Mean realised value by predicted decile (dashed: mean prediction)".into(),
-                x_desc: "predicted decile (1 = highest predicted value)".into(),
-                y_desc: "value per customer in the window ($)".into(),
-            }),
-        },
+        format!(
+            "Value by predicted decile ({} evaluation customers)",
+            r.customers[2]
+        ),
+        r.value
+            .iter()
+            .map(|v| (&v.predictor, &v.realised_by_decile, &v.predicted_by_decile)),
+        [
+            "Mean realised value by predicted decile (dashed: mean prediction)",
+            "predicted decile (1 = highest predicted value)",
+            "value per customer in the window ($)",
+        ],
     )?;
-    crate::plots::critic_deciles(
+    let bins: Vec<(String, Vec<f64>, Vec<f64>)> = r
+        .churn
+        .iter()
+        .map(|c| {
+            (
+                c.predictor.clone(),
+                c.reliability.iter().map(|b| b.observed).collect(),
+                c.reliability.iter().map(|b| b.predicted).collect(),
+            )
+        })
+        .collect();
+    decile_plot(
         &dir.join("reliability"),
-        &crate::plots::CriticDeciles {
-            title: format!("Churn reliability ({} evaluation customers)", r.customers[2]),
-            series: r
-                .churn
-                .iter()
-                .map(|c| crate::plots::DecileSeries {
-                    name: c.predictor.clone(),
-                    realised: c.reliability.iter().map(|b| b.observed).collect(),
-                    predicted: c.reliability.iter().map(|b| b.predicted).collect(),
-                })
-                .collect(),
-            labels: Some(crate::plots::DecileLabels {
-                caption: "Observed churn rate by predicted-probability bin (dashed: mean predicted probability)".into(),
-                x_desc: "bin of predicted churn probability (1 = 0-10%, 10 = 90-100%)".into(),
-                y_desc: "churn rate".into(),
-            }),
-        },
+        format!(
+            "Churn reliability ({} evaluation customers)",
+            r.customers[2]
+        ),
+        bins.iter().map(|(n, o, p)| (n, o, p)),
+        [
+            "Observed churn rate by predicted-probability bin (dashed: mean predicted probability)",
+            "bin of predicted churn probability (1 = 0-10%, 10 = 90-100%)",
+            "churn rate",
+        ],
     )?;
     io::write_atomic(&dir.join("report.md"), markdown(r).as_bytes())
+}
+
+/// Writes `<stem>.png/.svg`: per series (name, realised, predicted) by group, with the
+/// caption and axis descriptions `labels`.
+fn decile_plot<'a>(
+    stem: &Path,
+    title: String,
+    series: impl Iterator<Item = (&'a String, &'a Vec<f64>, &'a Vec<f64>)>,
+    labels: [&str; 3],
+) -> anyhow::Result<()> {
+    crate::plots::critic_deciles(
+        stem,
+        &crate::plots::CriticDeciles {
+            title,
+            series: series
+                .map(|(name, realised, predicted)| crate::plots::DecileSeries {
+                    name: name.clone(),
+                    realised: realised.clone(),
+                    predicted: predicted.clone(),
+                })
+                .collect(),
+            labels: Some(crate::plots::DecileLabels {
+                caption: labels[0].into(),
+                x_desc: labels[1].into(),
+                y_desc: labels[2].into(),
+            }),
+        },
+    )?;
+    Ok(())
 }
 
 fn markdown(r: &PredictReport) -> String {
