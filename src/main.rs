@@ -11,6 +11,7 @@ mod io;
 mod log_args;
 mod plots;
 mod policies;
+mod predictors;
 mod run_files;
 mod scenario_args;
 

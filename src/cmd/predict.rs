@@ -19,16 +19,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use clv_agents::{DeviceChoice, ZilnConfig, ZilnData, ZilnFitLog, ZilnModel};
+use clv_agents::ZilnFitLog;
 use clv_envs::fit::{Period, fit_bgnbd, fit_gamma_gamma, parse_date, summarise};
 use clv_envs::predict::{
-    Bootstrap, ChurnScore, ForestConfig, ForestRegressor, LinearStack, LogisticStack, RankStack,
-    Split, Table, ValueScore, log_table, scenario_table, score_churn, score_value, split_of,
+    Bootstrap, ChurnScore, Split, Table, ValueScore, log_table, scenario_table, score_churn,
+    score_value, split_of,
 };
 use clv_envs::{Population, Scenario, SeedDomain};
 use serde::Serialize;
 
 use crate::io;
+use crate::predictors::{Fusion, Predictors, REFERENCE};
 
 /// Version of `predict.json`.
 pub const PREDICT_SCHEMA_VERSION: u32 = 1;
@@ -36,12 +37,6 @@ pub const PREDICT_SCHEMA_VERSION: u32 = 1;
 pub const LOG_TRAIN_SHARE: f64 = 0.5;
 /// Share of a log's customers used for validation; the rest are evaluation customers.
 pub const LOG_VALID_SHARE: f64 = 0.2;
-/// Ridge penalty of the stacks (per customer, on standardised inputs).
-pub const STACK_RIDGE: f64 = 1e-4;
-/// Newton steps of the logistic stack.
-pub const STACK_ITERATIONS: usize = 50;
-/// Name of the reference predictor every other one is compared with.
-pub const REFERENCE: &str = "bgnbd";
 
 /// Arguments of `clv predict`.
 #[derive(Debug, clap::Args)]
@@ -121,26 +116,6 @@ pub struct PredictReport {
     pub ziln: ZilnFitLog,
     /// Wall time of the whole command, seconds.
     pub seconds: f64,
-}
-
-/// The fitted stacks of the fused predictor.
-#[derive(Debug, Clone, Serialize)]
-pub struct Fusion {
-    /// Inputs of the value stack, in order.
-    pub value_inputs: Vec<String>,
-    /// The value stack.
-    pub value: RankStack,
-    /// Inputs of the churn stack, in order.
-    pub churn_inputs: Vec<String>,
-    /// The churn stack.
-    pub churn: LogisticStack,
-}
-
-/// One predictor's outputs on validation and evaluation customers.
-struct Predictions {
-    name: String,
-    value: [Vec<f64>; 2],
-    churn: Option<[Vec<f64>; 2]>,
 }
 
 /// The three customer tables and what describes them.
@@ -306,110 +281,16 @@ fn log_tables(args: &Args) -> anyhow::Result<Tables> {
     })
 }
 
-fn ziln_data(x: &Table) -> ZilnData<'_> {
-    ZilnData {
-        features: &x.features,
-        value: &x.value,
-        bought: &x.bought,
-    }
-}
-
 fn predict(args: &Args, t: &Tables, started: Instant) -> anyhow::Result<PredictReport> {
     let seed = args.seed;
-    let device = DeviceChoice::Auto.resolve()?;
-    let dim = t.train.dim();
-    let (ziln, ziln_log) = ZilnModel::fit(
-        ziln_data(&t.train),
-        ziln_data(&t.valid),
-        dim,
-        &ZilnConfig::default(),
-        seed,
-        device,
-    )?;
-    let mut preds = vec![Predictions {
-        name: REFERENCE.into(),
-        value: [t.valid.bgnbd_value.clone(), t.eval.bgnbd_value.clone()],
-        churn: Some([t.valid.bgnbd_churn.clone(), t.eval.bgnbd_churn.clone()]),
-    }];
-    let (zv_valid, zp_valid) = ziln.predict(&t.valid.features)?;
-    let (zv_eval, zp_eval) = ziln.predict(&t.eval.features)?;
-    let churn = |p: Vec<f64>| p.into_iter().map(|p| 1.0 - p).collect::<Vec<f64>>();
-    preds.push(Predictions {
-        name: "ziln".into(),
-        value: [zv_valid, zv_eval],
-        churn: Some([churn(zp_valid), churn(zp_eval)]),
-    });
-    let cfg = ForestConfig::default();
-    let value_forest = ForestRegressor::fit(&t.train.features, dim, &t.train.value, &cfg, seed)?;
-    let bought: Vec<f64> = t
-        .train
-        .bought
-        .iter()
-        .map(|b| f64::from(u8::from(*b)))
-        .collect();
-    let buy_forest = ForestRegressor::fit(&t.train.features, dim, &bought, &cfg, seed + 1)?;
-    let forest_churn = |x: &Table| -> anyhow::Result<Vec<f64>> {
-        Ok(buy_forest
-            .predict(&x.features)?
-            .into_iter()
-            .map(|p| (1.0 - p).clamp(0.0, 1.0))
-            .collect())
+    let (cv, ce) = match &t.critic {
+        Some([v, e]) => (Some(v.as_slice()), Some(e.as_slice())),
+        None => (None, None),
     };
-    preds.push(Predictions {
-        name: "forest".into(),
-        value: [
-            value_forest.predict(&t.valid.features)?,
-            value_forest.predict(&t.eval.features)?,
-        ],
-        churn: Some([forest_churn(&t.valid)?, forest_churn(&t.eval)?]),
-    });
-    if let Some([cv, ce]) = &t.critic {
-        let line = LinearStack::fit(std::slice::from_ref(cv), &t.valid.value, 0.0)
-            .context("calibrating the critic: its values are constant on validation customers")?;
-        let cal = |v: &Vec<f64>| {
-            (0..v.len())
-                .map(|i| line.predict(std::slice::from_ref(v), i))
-                .collect()
-        };
-        preds.push(Predictions {
-            name: "critic".into(),
-            value: [cal(cv), cal(ce)],
-            churn: None,
-        });
-    }
-    // Fused: stacks fitted on validation customers, applied to evaluation customers.
-    let value_inputs: Vec<String> = preds.iter().map(|p| p.name.clone()).collect();
-    let column = |k: usize| -> Vec<Vec<f64>> { preds.iter().map(|p| p.value[k].clone()).collect() };
-    let value_stack = RankStack::fit(&column(0), &t.valid.value)
-        .context("fusing the value predictors: no validation customers")?;
-    let churners: Vec<&Predictions> = preds.iter().filter(|p| p.churn.is_some()).collect();
-    let churn_inputs: Vec<String> = churners.iter().map(|p| p.name.clone()).collect();
-    let churn_column = |k: usize| -> Vec<Vec<f64>> {
-        churners
-            .iter()
-            .map(|p| p.churn.as_ref().expect("filtered")[k].clone())
-            .collect()
-    };
+    let fitted = Predictors::fit(&t.train, &t.valid, cv, seed)?;
+    let valid_preds = fitted.predict(&t.valid, cv)?;
+    let preds = fitted.predict(&t.eval, ce)?;
     let valid_churned = t.valid.churned();
-    let churn_stack = LogisticStack::fit(
-        &churn_column(0),
-        &valid_churned,
-        STACK_RIDGE,
-        STACK_ITERATIONS,
-    )
-    .context("fusing the churn predictors: singular on validation customers")?;
-    let fused_value = |k: usize, _n: usize| -> Vec<f64> { value_stack.predict(&column(k)) };
-    let fused_churn = |k: usize, n: usize| -> Vec<f64> {
-        let c = churn_column(k);
-        (0..n).map(|i| churn_stack.predict(&c, i)).collect()
-    };
-    let fused = Predictions {
-        name: "fused".into(),
-        value: [fused_value(0, t.valid.len()), fused_value(1, t.eval.len())],
-        churn: Some([fused_churn(0, t.valid.len()), fused_churn(1, t.eval.len())]),
-    };
-    preds.push(fused);
-
     let boot = Bootstrap {
         draws: args.bootstrap as usize,
         seed,
@@ -419,15 +300,17 @@ fn predict(args: &Args, t: &Tables, started: Instant) -> anyhow::Result<PredictR
     let value = preds
         .iter()
         .map(|p| {
-            let r = (p.name != REFERENCE).then_some(reference.value[1].as_slice());
-            score_value(&p.name, &p.value[1], &t.eval.value, r, boot)
+            let r = (p.name != REFERENCE).then_some(reference.value.as_slice());
+            score_value(&p.name, &p.value, &t.eval.value, r, boot)
         })
         .collect();
-    let reference_churn = &reference.churn.as_ref().expect("bgnbd has churn")[1];
+    let reference_churn = reference.churn.as_ref().expect("bgnbd has churn");
     let churn = preds
         .iter()
-        .filter_map(|p| {
-            let [cv, ce] = p.churn.as_ref()?;
+        .zip(&valid_preds)
+        .filter_map(|(p, v)| {
+            let ce = p.churn.as_ref()?;
+            let cv = v.churn.as_ref()?;
             let r = (p.name != REFERENCE).then_some(reference_churn.as_slice());
             Some(score_churn(
                 &p.name,
@@ -450,13 +333,8 @@ fn predict(args: &Args, t: &Tables, started: Instant) -> anyhow::Result<PredictR
         features: t.train.feature_names.clone(),
         value,
         churn,
-        fusion: Fusion {
-            value_inputs,
-            value: value_stack,
-            churn_inputs,
-            churn: churn_stack,
-        },
-        ziln: ziln_log,
+        fusion: fitted.fusion.clone(),
+        ziln: fitted.ziln_log.clone(),
         seconds: started.elapsed().as_secs_f64(),
     })
 }
