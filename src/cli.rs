@@ -44,4 +44,6 @@ pub enum Command {
     Fit(cmd::fit::Args),
     /// Train and judge CLV and churn predictors (BG/NBD, neural ZILN, random forest, critic, fused) on a scenario or a log's holdout.
     Predict(cmd::predict::Args),
+    /// Per-customer scores of a transaction log for a CRM: RFM, P(alive), churn risk, predicted value, segment, and a policy's action now.
+    Score(cmd::score::Args),
 }

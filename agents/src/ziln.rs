@@ -6,7 +6,10 @@
 //!
 //! Features are standardised with the training customers' means and standard deviations and
 //! the value is divided by the training customers' mean positive value, so the defaults fit
-//! any currency scale. Training stops early on the validation customers' loss and keeps the
+//! any currency scale. Features of the customers predicted are clamped to the training
+//! customers' range first: a network extrapolates wildly (a record scored a year after the
+//! training snapshot is older than any it saw), a clamped one answers as for the nearest
+//! record it knows. Training stops early on the validation customers' loss and keeps the
 //! weights of the best epoch.
 
 use rand::SeedableRng;
@@ -139,6 +142,8 @@ pub struct ZilnModel {
     net: Mlp,
     mean: Vec<f32>,
     sd: Vec<f32>,
+    /// Smallest and largest training value of each feature.
+    range: Vec<(f32, f32)>,
     scale: f64,
     dim: usize,
     device: Device,
@@ -187,6 +192,12 @@ impl ZilnModel {
         tch::set_num_threads(cfg.num_threads as i32);
         tch::manual_seed(seed as i64);
         let (mean, sd) = column_moments(train.features, dim);
+        let mut range = vec![(f32::INFINITY, f32::NEG_INFINITY); dim];
+        for row in train.features.chunks(dim) {
+            for (r, v) in range.iter_mut().zip(row) {
+                *r = (r.0.min(*v), r.1.max(*v));
+            }
+        }
         let positives: Vec<f64> = train
             .value
             .iter()
@@ -212,6 +223,7 @@ impl ZilnModel {
             net,
             mean,
             sd,
+            range,
             scale,
             dim,
             device,
@@ -274,7 +286,8 @@ impl ZilnModel {
             .flat_map(|row| {
                 row.iter()
                     .zip(self.mean.iter().zip(&self.sd))
-                    .map(|(v, (m, s))| (v - m) / s)
+                    .zip(&self.range)
+                    .map(|((v, (m, s)), (lo, hi))| (v.clamp(*lo, *hi) - m) / s)
             })
             .collect()
     }

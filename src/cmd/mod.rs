@@ -11,6 +11,7 @@ pub mod fit;
 pub mod predict;
 pub mod report;
 pub mod scenario;
+pub mod score;
 pub mod simulate;
 pub mod train;
 pub mod tune;
@@ -32,5 +33,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(args),
         Command::Fit(args) => fit::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Score(args) => score::run(args),
     }
 }
