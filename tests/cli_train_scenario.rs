@@ -75,6 +75,34 @@ fn scenario_training_writes_a_run_usable_as_a_policy() {
         "--quiet",
     ]);
 
+    // Its critic is one of `clv predict`'s predictors (calibrated, fused, scored vs BG/NBD).
+    let out = ok(&[
+        "predict",
+        "scenarios/default.ron",
+        "--run",
+        run.to_str().unwrap(),
+        "--customers",
+        "1000",
+        "--train-customers",
+        "1000",
+        "--valid-customers",
+        "1000",
+        "--bootstrap",
+        "10",
+        "--out",
+        dir.path().join("predict").to_str().unwrap(),
+        "--json",
+    ]);
+    let p: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = p["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["predictor"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bgnbd", "ziln", "forest", "critic", "fused"]);
+    assert_eq!(p["fusion"]["value_inputs"].as_array().unwrap().len(), 4);
+
     // A myopic run is gamma 0; a dqn run is not accepted as myopic.
     let myo = dir.path().join("myopic");
     let mut args = vec![
