@@ -4,7 +4,10 @@
 use std::path::Path;
 
 use anyhow::{Context, anyhow};
-use clv_envs::fit::{LogOptions, Transaction, check_dates, read_transactions_file};
+use clv_envs::fit::{
+    CustomerDays, LogOptions, PurchaseDays, Transaction, check_dates, for_each_transaction_file,
+    read_transactions_file,
+};
 
 /// Columns, date format and delimiter of a transaction log.
 #[derive(Debug, Clone, clap::Args)]
@@ -44,12 +47,30 @@ impl LogArgs {
         let input = path.display().to_string();
         let transactions = read_transactions_file(path, &self.options()?)
             .with_context(|| format!("reading transactions from {input}"))?;
-        let today =
-            chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).date_naive();
-        check_dates(&transactions, today)
+        check_dates(&transactions, today())
             .with_context(|| format!("reading transactions from {input}"))?;
         Ok(transactions)
     }
+
+    /// Reads the log at `path` in two passes without holding its rows (same checks and errors
+    /// as [`LogArgs::read`]): each customer's purchase days and the number of transactions.
+    pub fn read_days(&self, path: &Path) -> anyhow::Result<(Vec<CustomerDays>, usize)> {
+        let today = today();
+        let mut acc = PurchaseDays::default();
+        for_each_transaction_file(path, &self.options()?, |t| {
+            check_dates(std::slice::from_ref(&t), today)?;
+            acc.push(&t.customer, t.date, t.amount);
+            Ok(())
+        })
+        .with_context(|| format!("reading transactions from {}", path.display()))?;
+        let n = acc.transactions();
+        Ok((acc.finish(), n))
+    }
+}
+
+/// Today's date (UTC), the latest a purchase may be dated.
+fn today() -> chrono::NaiveDate {
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).date_naive()
 }
 
 /// The delimiter option as one byte.

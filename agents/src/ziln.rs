@@ -39,8 +39,13 @@ pub struct ZilnConfig {
     pub hidden: Vec<i64>,
     /// Adam learning rate. Default 1e-3.
     pub learning_rate: f64,
-    /// Customers per gradient step. Default 512.
+    /// Customers per gradient step. Default 512 (smaller for small data: see
+    /// `min_steps_per_epoch`).
     pub batch_size: usize,
+    /// Fewest gradient steps per pass: with few training customers the batch shrinks to
+    /// n / this (at least 1), so that early stopping does not end training after a handful of
+    /// steps. Default 32.
+    pub min_steps_per_epoch: usize,
     /// Most passes over the training customers. Default 200.
     pub epochs: usize,
     /// Epochs without a better validation loss before stopping. Default 10.
@@ -55,6 +60,7 @@ impl Default for ZilnConfig {
             hidden: vec![64, 64],
             learning_rate: 1e-3,
             batch_size: 512,
+            min_steps_per_epoch: 32,
             epochs: 200,
             patience: 10,
             num_threads: 1,
@@ -91,6 +97,12 @@ impl ZilnConfig {
             return bad(
                 "ziln.batch_size",
                 format!("must be in 1..=1048576, got {}", self.batch_size),
+            );
+        }
+        if !(1..=1_000_000).contains(&self.min_steps_per_epoch) {
+            return bad(
+                "ziln.min_steps_per_epoch",
+                format!("must be in 1..=1000000, got {}", self.min_steps_per_epoch),
             );
         }
         if !(1..=10_000).contains(&self.epochs) {
@@ -240,11 +252,15 @@ impl ZilnModel {
             best_epoch: 0,
             valid_loss: vec![],
         };
+        let batch = cfg
+            .batch_size
+            .min(n.div_ceil(cfg.min_steps_per_epoch))
+            .max(1);
         for epoch in 1..=cfg.epochs {
             order.shuffle(&mut rng);
             let perm = Tensor::from_slice(&order).to_device(device);
-            for start in (0..n).step_by(cfg.batch_size) {
-                let end = (start + cfg.batch_size).min(n);
+            for start in (0..n).step_by(batch) {
+                let end = (start + batch).min(n);
                 let idx = perm.narrow(0, start as i64, (end - start) as i64);
                 let loss = ziln_loss(
                     &model.net.forward(&tx.index_select(0, &idx)),

@@ -3,6 +3,9 @@
 //! every predictor and the fused one, value segment, and (with a scenario and a policy) the
 //! action the policy would take now.
 //!
+//! The log is read in two passes (the first chooses the date format) without holding its rows:
+//! only each customer's purchase days, summaries and features are kept.
+//!
 //! The learned predictors learn from the log itself: features at `--as-of` minus the window,
 //! truth in the last window before `--as-of` (customers split by a hash of their id into
 //! training and validation). They are then applied to every customer's record at `--as-of`,
@@ -14,9 +17,9 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::Duration;
 use clv_envs::btyd::{BgNbdParams, GammaGammaParams};
-use clv_envs::fit::{Period, Summary, fit_bgnbd, fit_gamma_gamma, parse_date, summarise};
+use clv_envs::fit::{Period, Summary, fit_bgnbd, fit_gamma_gamma, parse_date, summarise_days};
 use clv_envs::metrics::SEGMENTS;
-use clv_envs::predict::{Split, Table, log_table, split_of};
+use clv_envs::predict::{Split, Table, log_table_days, split_of};
 use clv_envs::{Mode, NO_OFFER, Offer, Population, Scenario, SeedDomain, Start};
 
 use crate::io;
@@ -91,14 +94,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let (Some(spec), Some(s)) = (&args.policy, &scenario) {
         crate::policies::resolve(spec, s)?;
     }
-    let transactions = args.log.read(&args.transactions)?;
+    let (days, n_transactions) = args.log.read_days(&args.transactions)?;
     let input = args.transactions.display().to_string();
-    let last = transactions
-        .iter()
-        .map(|t| t.date)
-        .max()
-        .context("the log has no transactions")?;
-    let first = transactions.iter().map(|t| t.date).min().unwrap_or(last);
+    let dates = || days.iter().flat_map(|(_, d)| d.iter().map(|d| d.0));
+    let last = dates().max().context("the log has no transactions")?;
+    let first = dates().min().unwrap_or(last);
     let as_of = match &args.as_of {
         Some(d) => parse_date(d).context("--as-of")?,
         None => last,
@@ -112,9 +112,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (as_of - first).num_days() / 7,
         args.window
     );
-    let now = summarise(&transactions, Some(as_of), Period::Week)
+    let now = summarise_days(&days, n_transactions, Some(as_of), Period::Week)
         .with_context(|| format!("summarising {input}"))?;
-    let before = summarise(&transactions, Some(train_end), Period::Week)
+    let before = summarise_days(&days, n_transactions, Some(train_end), Period::Week)
         .with_context(|| format!("summarising {input} up to {train_end}"))?;
     let (bg_now, gg_now, bg_before, gg_before) = match &scenario {
         Some(s) => {
@@ -127,7 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (bn, gn, bb, gb)
         }
     };
-    let learn = log_table(&transactions, &before, &bg_before, &gg_before, as_of);
+    let learn = log_table_days(&days, &before, &bg_before, &gg_before, as_of);
     let n = learn.len().max(1) as f64;
     let train_share = SCORE_TRAIN_SHARE.min(SCORE_MAX_TRAIN as f64 / n);
     let valid_share = (1.0 - SCORE_TRAIN_SHARE).min(SCORE_MAX_VALID as f64 / n);
@@ -154,7 +154,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Every customer's record at `as_of`, with the window ahead (its truth columns are not
     // used).
     let horizon_end = as_of + Duration::days(window_days);
-    let scored = log_table(&transactions, &now, &bg_now, &gg_now, horizon_end);
+    let scored = log_table_days(&days, &now, &bg_now, &gg_now, horizon_end);
+    drop(days);
     warn_out_of_range(&learn, &scored);
     let preds = fitted.predict(&scored, None)?;
     let actions = match (&args.policy, &scenario) {

@@ -199,16 +199,13 @@ struct RawRow {
     amount: String,
 }
 
-/// Reads every transaction of a log with a header row.
-///
-/// # Errors
-/// [`FitError::Empty`], [`FitError::MissingColumn`], [`FitError::Csv`],
-/// [`FitError::BadDate`], [`FitError::BadAmount`], [`FitError::NegativeAmount`],
-/// [`FitError::EmptyCustomer`], each naming the line.
-pub fn read_transactions<R: Read>(
+/// Calls `each` with every non-empty row of a log with a header row, after finding the
+/// customer, date and amount columns; returns the number of rows.
+fn for_each_raw_row<R: Read>(
     reader: R,
     options: &LogOptions,
-) -> Result<Vec<Transaction>, FitError> {
+    mut each: impl FnMut(RawRow) -> Result<(), FitError>,
+) -> Result<usize, FitError> {
     let mut csv = csv::ReaderBuilder::new()
         .delimiter(options.delimiter)
         .trim(csv::Trim::All)
@@ -233,8 +230,7 @@ pub fn read_transactions<R: Read>(
     let ci = column(&options.customer_column, "customer")?;
     let di = column(&options.date_column, "date")?;
     let ai = column(&options.amount_column, "amount")?;
-
-    let mut rows = Vec::new();
+    let mut rows = 0;
     for record in csv.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
@@ -244,62 +240,134 @@ pub fn read_transactions<R: Read>(
         if record.iter().all(str::is_empty) {
             continue;
         }
-        rows.push(RawRow {
+        rows += 1;
+        each(RawRow {
             line,
             customer: record[ci].to_string(),
             date: record[di].to_string(),
             amount: record[ai].to_string(),
-        });
+        })?;
     }
-    if rows.is_empty() {
+    if rows == 0 {
         return Err(FitError::Empty {
             detail: " (a header but no transactions)".into(),
         });
     }
-    let format = choose_date_format(&rows, options.date_format.as_deref())?;
-    rows.into_iter()
-        .map(|row| {
-            if row.customer.is_empty() {
-                return Err(FitError::EmptyCustomer { line: row.line });
-            }
-            let date = parse_date_with(&row.date, format).ok_or_else(|| FitError::BadDate {
-                line: row.line,
-                value: row.date.clone(),
-                expected: format!("expected format {format}"),
-            })?;
-            let amount = parse_amount(&row.amount, row.line)?;
-            Ok(Transaction {
-                customer: row.customer,
-                date,
-                amount,
-                line: row.line,
-            })
-        })
-        .collect()
+    Ok(rows)
 }
 
-/// The given format, or the first of [`DATE_FORMATS`] that reads every row; failing that, the
-/// one that reads the first row (so that the error names the first row it cannot read).
-fn choose_date_format<'a>(rows: &[RawRow], given: Option<&'a str>) -> Result<&'a str, FitError> {
-    if let Some(f) = given {
-        return Ok(f);
+/// Parses a raw row with the chosen date format.
+fn parse_row(row: RawRow, format: &str) -> Result<Transaction, FitError> {
+    if row.customer.is_empty() {
+        return Err(FitError::EmptyCustomer { line: row.line });
     }
-    if let Some(f) = DATE_FORMATS
-        .iter()
-        .find(|f| rows.iter().all(|r| parse_date_with(&r.date, f).is_some()))
-    {
-        return Ok(f);
+    let date = parse_date_with(&row.date, format).ok_or_else(|| FitError::BadDate {
+        line: row.line,
+        value: row.date.clone(),
+        expected: format!("expected format {format}"),
+    })?;
+    let amount = parse_amount(&row.amount, row.line)?;
+    Ok(Transaction {
+        customer: row.customer,
+        date,
+        amount,
+        line: row.line,
+    })
+}
+
+/// Reads every transaction of a log with a header row.
+///
+/// # Errors
+/// [`FitError::Empty`], [`FitError::MissingColumn`], [`FitError::Csv`],
+/// [`FitError::BadDate`], [`FitError::BadAmount`], [`FitError::NegativeAmount`],
+/// [`FitError::EmptyCustomer`], each naming the line.
+pub fn read_transactions<R: Read>(
+    reader: R,
+    options: &LogOptions,
+) -> Result<Vec<Transaction>, FitError> {
+    let mut rows = Vec::new();
+    let mut chooser = DateFormatChooser::new(options.date_format.as_deref());
+    for_each_raw_row(reader, options, |row| {
+        chooser.observe(&row);
+        rows.push(row);
+        Ok(())
+    })?;
+    let format = chooser.choose()?;
+    rows.into_iter().map(|row| parse_row(row, format)).collect()
+}
+
+/// Reads a log file in two passes without holding its rows: the first chooses the date
+/// format, the second parses every row (the same checks and errors as [`read_transactions`])
+/// and hands it to `each`. Returns the number of transactions.
+///
+/// # Errors
+/// Those of [`read_transactions_file`], and any `each` returns.
+pub fn for_each_transaction_file(
+    path: &Path,
+    options: &LogOptions,
+    mut each: impl FnMut(Transaction) -> Result<(), FitError>,
+) -> Result<usize, FitError> {
+    let mut chooser = DateFormatChooser::new(options.date_format.as_deref());
+    let file = crate::files::open_limited(path, crate::files::MAX_CSV_BYTES)?;
+    for_each_raw_row(file, options, |row| {
+        chooser.observe(&row);
+        Ok(())
+    })?;
+    let format = chooser.choose()?;
+    let file = crate::files::open_limited(path, crate::files::MAX_CSV_BYTES)?;
+    for_each_raw_row(file, options, |row| each(parse_row(row, format)?))
+}
+
+/// Chooses the date format while rows stream past: the given one, else the first of
+/// [`DATE_FORMATS`] that reads every row; failing that, the one that reads the first row (so
+/// that the error names the first row it cannot read).
+struct DateFormatChooser<'a> {
+    given: Option<&'a str>,
+    /// Whether each of [`DATE_FORMATS`] has read every row so far.
+    reads_all: [bool; DATE_FORMATS.len()],
+    /// The first row's line and date.
+    first: Option<(u64, String)>,
+}
+
+impl<'a> DateFormatChooser<'a> {
+    fn new(given: Option<&'a str>) -> Self {
+        Self {
+            given,
+            reads_all: [true; DATE_FORMATS.len()],
+            first: None,
+        }
     }
-    let first = &rows[0];
-    DATE_FORMATS
-        .iter()
-        .find(|f| parse_date_with(&first.date, f).is_some())
-        .copied()
-        .ok_or_else(|| FitError::BadDate {
-            line: first.line,
-            value: first.date.clone(),
-            expected: format!("tried {}; set --date-format", DATE_FORMATS.join(", ")),
-        })
+
+    fn observe(&mut self, row: &RawRow) {
+        if self.given.is_some() {
+            return;
+        }
+        if self.first.is_none() {
+            self.first = Some((row.line, row.date.clone()));
+        }
+        for (ok, f) in self.reads_all.iter_mut().zip(DATE_FORMATS) {
+            *ok = *ok && parse_date_with(&row.date, f).is_some();
+        }
+    }
+
+    fn choose(self) -> Result<&'a str, FitError> {
+        if let Some(f) = self.given {
+            return Ok(f);
+        }
+        if let Some((_, f)) = self.reads_all.iter().zip(DATE_FORMATS).find(|(ok, _)| **ok) {
+            return Ok(f);
+        }
+        let (line, date) = self.first.unwrap_or_default();
+        DATE_FORMATS
+            .iter()
+            .find(|f| parse_date_with(&date, f).is_some())
+            .copied()
+            .ok_or_else(|| FitError::BadDate {
+                line,
+                value: date,
+                expected: format!("tried {}; set --date-format", DATE_FORMATS.join(", ")),
+            })
+    }
 }
 
 /// Parses an amount: a finite, non-negative number, optionally with a leading `$`.

@@ -26,13 +26,14 @@ pub use error::FitError;
 pub use holdout::{FREQUENCY_ROWS, FrequencyRow, HoldoutReport, TrackingRow, holdout_report};
 pub use log::{
     DATE_FORMATS, EARLIEST_DATE, FUTURE_DAYS_ALLOWED, ISOLATED_GAP_MIN_DAYS, LogOptions,
-    MAX_AMOUNT, RFC3339, Transaction, check_dates, isolated_last_date, parse_date, parse_date_with,
-    read_transactions, read_transactions_file,
+    MAX_AMOUNT, RFC3339, Transaction, check_dates, for_each_transaction_file, isolated_last_date,
+    parse_date, parse_date_with, read_transactions, read_transactions_file,
 };
 pub use mle::{
     BgNbdFit, GammaGammaFit, MAX_RELATIVE_STD_ERROR, PLAUSIBLE_PARAMS, fit_bgnbd, fit_gamma_gamma,
     fit_warnings,
 };
 pub use summary::{
-    CustomerSummary, DAYS_PER_MONTH, DAYS_PER_WEEK, Period, Summary, purchase_days, summarise,
+    CustomerDays, CustomerSummary, DAYS_PER_MONTH, DAYS_PER_WEEK, Period, PurchaseDays, Summary,
+    purchase_days, summarise, summarise_days,
 };

@@ -122,30 +122,67 @@ impl Summary {
     }
 }
 
+/// One customer's purchase days with the day's total spend, in date order.
+pub type CustomerDays = (String, Vec<(NaiveDate, f64)>);
+
+/// Collects transactions, one at a time, into each customer's purchase days (see
+/// [`purchase_days`]) without keeping the transactions.
+#[derive(Debug, Default)]
+pub struct PurchaseDays {
+    index: HashMap<String, usize>,
+    days: Vec<Vec<(NaiveDate, f64)>>,
+    transactions: usize,
+}
+
+impl PurchaseDays {
+    /// Adds one purchase.
+    pub fn push(&mut self, customer: &str, date: NaiveDate, amount: f64) {
+        let i = match self.index.get(customer) {
+            Some(i) => *i,
+            None => {
+                self.index.insert(customer.to_string(), self.days.len());
+                self.days.push(Vec::new());
+                self.days.len() - 1
+            }
+        };
+        self.days[i].push((date, amount));
+        self.transactions += 1;
+    }
+
+    /// Transactions added.
+    pub fn transactions(&self) -> usize {
+        self.transactions
+    }
+
+    /// Each customer's purchase days, same-day purchases merged, in order of first appearance.
+    pub fn finish(self) -> Vec<CustomerDays> {
+        let mut ids: Vec<(usize, String)> = self.index.into_iter().map(|(k, v)| (v, k)).collect();
+        ids.sort_unstable_by_key(|(i, _)| *i);
+        ids.into_iter()
+            .zip(self.days)
+            .map(|((_, id), mut days)| {
+                days.sort_by_key(|d| d.0);
+                let mut merged: Vec<(NaiveDate, f64)> = Vec::with_capacity(days.len());
+                for (date, amount) in days {
+                    match merged.last_mut() {
+                        Some(last) if last.0 == date => last.1 += amount,
+                        _ => merged.push((date, amount)),
+                    }
+                }
+                (id, merged)
+            })
+            .collect()
+    }
+}
+
 /// Each customer's purchase days with the day's total spend, in date order (same-day
 /// purchases merged), in order of the customer's first appearance in the log.
-pub fn purchase_days(transactions: &[Transaction]) -> Vec<(String, Vec<(NaiveDate, f64)>)> {
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut out: Vec<(String, Vec<(NaiveDate, f64)>)> = Vec::new();
+pub fn purchase_days(transactions: &[Transaction]) -> Vec<CustomerDays> {
+    let mut acc = PurchaseDays::default();
     for t in transactions {
-        let i = *index.entry(t.customer.as_str()).or_insert_with(|| {
-            out.push((t.customer.clone(), Vec::new()));
-            out.len() - 1
-        });
-        out[i].1.push((t.date, t.amount));
+        acc.push(&t.customer, t.date, t.amount);
     }
-    for (_, days) in &mut out {
-        days.sort_by_key(|d| d.0);
-        let mut merged: Vec<(NaiveDate, f64)> = Vec::with_capacity(days.len());
-        for &(date, amount) in days.iter() {
-            match merged.last_mut() {
-                Some(last) if last.0 == date => last.1 += amount,
-                _ => merged.push((date, amount)),
-            }
-        }
-        *days = merged;
-    }
-    out
+    acc.finish()
 }
 
 /// Builds the calibration summary: same-day purchases merged, customers first seen after
@@ -160,8 +197,28 @@ pub fn summarise(
     calibration_end: Option<NaiveDate>,
     period: Period,
 ) -> Result<Summary, FitError> {
-    let first_date = transactions.iter().map(|t| t.date).min();
-    let last_date = transactions.iter().map(|t| t.date).max();
+    summarise_days(
+        &purchase_days(transactions),
+        transactions.len(),
+        calibration_end,
+        period,
+    )
+}
+
+/// As [`summarise`], from each customer's purchase days ([`purchase_days`], [`PurchaseDays`])
+/// and the number of transactions they came from.
+///
+/// # Errors
+/// As [`summarise`].
+pub fn summarise_days(
+    days: &[CustomerDays],
+    transactions: usize,
+    calibration_end: Option<NaiveDate>,
+    period: Period,
+) -> Result<Summary, FitError> {
+    let all = days.iter().flat_map(|(_, d)| d.iter().map(|d| d.0));
+    let first_date = all.clone().min();
+    let last_date = all.max();
     let (Some(first_date), Some(last_date)) = (first_date, last_date) else {
         return Err(FitError::Empty {
             detail: " (no transactions)".into(),
@@ -171,7 +228,7 @@ pub fn summarise(
     let days_per = period.days();
     let mut customers = Vec::new();
     let mut purchase_day_count = 0;
-    for (customer, days) in purchase_days(transactions) {
+    for (customer, days) in days {
         let calibration: Vec<_> = days.iter().filter(|d| d.0 <= end).collect();
         let Some(first) = calibration.first() else {
             continue;
@@ -180,7 +237,7 @@ pub fn summarise(
         purchase_day_count += calibration.len();
         let span = |from: NaiveDate, to: NaiveDate| (to - from).num_days() as f64 / days_per;
         customers.push(CustomerSummary {
-            customer,
+            customer: customer.clone(),
             first_purchase: first.0,
             x: (calibration.len() - 1) as f64,
             t_x: span(first.0, last.0),
@@ -200,7 +257,7 @@ pub fn summarise(
         last_date,
         calibration_end: end,
         customers,
-        transactions: transactions.len(),
+        transactions,
         purchase_days: purchase_day_count,
     })
 }

@@ -20,8 +20,8 @@ pub use forest::{ForestConfig, ForestRegressor};
 pub use score::{Bootstrap, ChurnScore, ValueScore, score_churn, score_value};
 pub use stack::{LinearStack, LogisticStack, RankStack};
 pub use table::{
-    LOG_FEATURES, Split, Table, discounted_classical_values, log_table, prob_no_purchase_in,
-    scenario_table, split_of,
+    LOG_FEATURES, Split, Table, discounted_classical_values, log_table, log_table_days,
+    prob_no_purchase_in, scenario_table, split_of,
 };
 
 /// Errors of the prediction pieces.

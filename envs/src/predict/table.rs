@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::btyd::{BgNbdParams, GammaGammaParams, bgnbd, gamma_gamma};
-use crate::fit::{Summary, Transaction, purchase_days};
+use crate::fit::{CustomerDays, Summary, Transaction, purchase_days};
 use crate::observation::{FeatureSet, FeatureSpec};
 use crate::policy::{ACT_CHUNK, Policy};
 use crate::population::Population;
@@ -200,9 +200,19 @@ pub fn log_table(
     gg: &GammaGammaParams,
     holdout_end: NaiveDate,
 ) -> Table {
+    log_table_days(&purchase_days(transactions), summary, bg, gg, holdout_end)
+}
+
+/// As [`log_table`], from each customer's purchase days ([`crate::fit::PurchaseDays`]).
+pub fn log_table_days(
+    days: &[CustomerDays],
+    summary: &Summary,
+    bg: &BgNbdParams,
+    gg: &GammaGammaParams,
+    holdout_end: NaiveDate,
+) -> Table {
     let cal_end = summary.calibration_end;
     let length = (holdout_end - cal_end).num_days() as f64 / summary.period.days();
-    let days = purchase_days(transactions);
     let by_id: HashMap<&str, &Vec<(NaiveDate, f64)>> =
         days.iter().map(|(c, d)| (c.as_str(), d)).collect();
     let mut t = Table {
