@@ -283,6 +283,35 @@ fn demo_smoke_run_links_every_part() {
         assert!(out.join(link).is_file(), "{link} missing");
     }
     assert!(out.join("critic/deciles.png").is_file());
+    // Every link of every report the demo writes points at a file it wrote.
+    let mut reports = vec![];
+    let mut stack = vec![out.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                reports.push(p);
+            }
+        }
+    }
+    assert!(reports.len() >= 4, "{reports:?}");
+    for md in &reports {
+        let text = std::fs::read_to_string(md).unwrap();
+        for link in text.split("](").skip(1) {
+            let target = link.split(')').next().unwrap().split('#').next().unwrap();
+            if target.is_empty() || target.contains("://") {
+                continue;
+            }
+            let path = md.parent().unwrap().join(target);
+            assert!(
+                path.exists(),
+                "{} links {target}, not written",
+                md.display()
+            );
+        }
+    }
     let cmp = std::fs::read_to_string(out.join("comparison/comparison.json")).unwrap();
     assert!(cmp.contains("td3:") && cmp.contains("dqn:"));
     // The headline says, for every learner run, how it did against the best tuned baseline

@@ -70,27 +70,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.test_customers,
     )?;
     report.write(&out.join("critic.json"))?;
-    let mut rows = vec![];
-    for p in &report.predictors {
-        for (d, (r, q)) in p
-            .realised_by_decile
-            .iter()
-            .zip(&p.predicted_by_decile)
-            .enumerate()
-        {
-            rows.push(vec![
-                p.predictor.clone(),
-                (d + 1).to_string(),
-                q.to_string(),
-                r.to_string(),
-            ]);
-        }
-    }
-    io::write_csv(
-        &out.join("deciles.csv"),
-        &["predictor", "decile", "predicted_mean", "realised_mean"],
-        &rows,
-    )?;
     write_plot_and_report(&out, &report)?;
     io::finish_run_dir(&out)?;
     if args.json {
@@ -119,8 +98,29 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes `deciles.png/.svg` and `critic.md` for a critic report.
+/// Writes `deciles.csv`, `deciles.png/.svg` and `critic.md` for a critic report.
 pub fn write_plot_and_report(out: &Path, report: &CriticReport) -> anyhow::Result<()> {
+    let mut rows = vec![];
+    for p in &report.predictors {
+        for (d, (r, q)) in p
+            .realised_by_decile
+            .iter()
+            .zip(&p.predicted_by_decile)
+            .enumerate()
+        {
+            rows.push(vec![
+                p.predictor.clone(),
+                (d + 1).to_string(),
+                q.to_string(),
+                r.to_string(),
+            ]);
+        }
+    }
+    io::write_csv(
+        &out.join("deciles.csv"),
+        &["predictor", "decile", "predicted_mean", "realised_mean"],
+        &rows,
+    )?;
     crate::plots::critic_deciles(
         &out.join("deciles"),
         &crate::plots::CriticDeciles {
