@@ -46,8 +46,11 @@ pub(crate) const AXIS_DESC_SIZE: u32 = 17;
 pub(crate) const LABEL_SIZE: u32 = 15;
 /// Height of the title band at the top of a figure, pixels.
 pub(crate) const TITLE_BAND: u32 = 50;
-/// Height of a legend strip, pixels.
-pub(crate) const LEGEND_BAND: u32 = 44;
+/// Height of a legend strip, pixels (room for up to four rows of small text).
+pub(crate) const LEGEND_BAND: u32 = 66;
+/// Legend layouts tried in order, (rows, text size in pixels): the first whose rows all fit
+/// the figure's width is drawn; failing all, the last, with names shortened to fit.
+const LEGEND_LAYOUTS: [(usize, u32); 4] = [(1, LABEL_SIZE), (2, LABEL_SIZE), (3, 13), (4, 11)];
 
 /// The Okabe-Ito colour-blind-safe palette, ordered for lines on white (yellow last).
 const PALETTE: [RGBColor; 7] = [
@@ -206,55 +209,89 @@ pub(crate) fn legend_strip<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     entries: &[(String, RGBColor, Swatch)],
 ) -> anyhow::Result<()> {
-    let style = text(LABEL_SIZE);
     let swatch_w = 28;
     let gap = 22;
-    let widths: Vec<i32> = entries
-        .iter()
-        .map(|(name, _, _)| {
-            let (w, _) = area.estimate_text_size(name, &style).unwrap_or((0, 0));
-            swatch_w + 6 + w as i32
-        })
-        .collect();
-    let total: i32 = widths.iter().sum::<i32>() + gap * (entries.len() as i32 - 1).max(0);
     let (w, h) = area.dim_in_pixel();
-    let mut x = ((w as i32 - total) / 2).max(4);
-    let y = h as i32 / 2;
-    for ((name, color, swatch), width) in entries.iter().zip(&widths) {
-        match swatch {
-            Swatch::Box => area
-                .draw(&Rectangle::new(
-                    [(x + 4, y - 7), (x + swatch_w - 4, y + 7)],
-                    color.filled(),
-                ))
-                .or_plot()?,
-            Swatch::Line => area
-                .draw(&PathElement::new(
-                    vec![(x, y), (x + swatch_w, y)],
-                    color.stroke_width(3),
-                ))
-                .or_plot()?,
-            Swatch::Dashed => {
-                for k in 0..3 {
-                    let x0 = x + k * 10;
-                    area.draw(&PathElement::new(
-                        vec![(x0, y), (x0 + 6, y)],
-                        color.stroke_width(3),
-                    ))
-                    .or_plot()?;
-                }
+    let room = w as i32 - 8;
+    let width_of = |name: &str, size: u32| -> i32 {
+        let (tw, _) = area.estimate_text_size(name, &text(size)).unwrap_or((0, 0));
+        swatch_w + 6 + tw as i32
+    };
+    let row_width = |row: &[(String, RGBColor, Swatch)], size: u32| -> i32 {
+        row.iter().map(|e| width_of(&e.0, size)).sum::<i32>() + gap * (row.len() as i32 - 1).max(0)
+    };
+    let fits = |rows: usize, size: u32| {
+        let per = entries.len().div_ceil(rows).max(1);
+        entries.chunks(per).all(|row| row_width(row, size) <= room)
+    };
+    let (rows, size) = LEGEND_LAYOUTS
+        .iter()
+        .copied()
+        .find(|(r, s)| fits(*r, *s))
+        .unwrap_or(LEGEND_LAYOUTS[LEGEND_LAYOUTS.len() - 1]);
+    let per = entries.len().div_ceil(rows).max(1);
+    // Names shortened (with an ellipsis) when even the last layout is too wide.
+    let column = (room - gap * (per as i32 - 1)) / per as i32 - swatch_w - 6;
+    let shorten = |name: &str| -> String {
+        if width_of(name, size) - swatch_w - 6 <= column {
+            return name.to_string();
+        }
+        let chars: Vec<char> = name.chars().collect();
+        let mut keep = chars.len();
+        while keep > 1 {
+            keep -= 1;
+            let candidate: String = chars[..keep].iter().collect::<String>() + "…";
+            if width_of(&candidate, size) - swatch_w - 6 <= column {
+                return candidate;
             }
         }
-        area.draw(&Text::new(
-            name.clone(),
-            (x + swatch_w + 6, y),
-            style.pos(plotters::style::text_anchor::Pos::new(
-                plotters::style::text_anchor::HPos::Left,
-                plotters::style::text_anchor::VPos::Center,
-            )),
-        ))
-        .or_plot()?;
-        x += width + gap;
+        "…".into()
+    };
+    let style = text(size);
+    let line_h = (h as i32 / rows as i32).max(size as i32 + 2);
+    let top = (h as i32 - line_h * rows as i32) / 2;
+    for (r, row) in entries.chunks(per).enumerate() {
+        let names: Vec<String> = row.iter().map(|e| shorten(&e.0)).collect();
+        let total: i32 = names.iter().map(|n| width_of(n, size)).sum::<i32>()
+            + gap * (row.len() as i32 - 1).max(0);
+        let mut x = ((w as i32 - total) / 2).max(4);
+        let y = top + line_h * r as i32 + line_h / 2;
+        for ((_, color, swatch), name) in row.iter().zip(&names) {
+            match swatch {
+                Swatch::Box => area
+                    .draw(&Rectangle::new(
+                        [(x + 4, y - 7), (x + swatch_w - 4, y + 7)],
+                        color.filled(),
+                    ))
+                    .or_plot()?,
+                Swatch::Line => area
+                    .draw(&PathElement::new(
+                        vec![(x, y), (x + swatch_w, y)],
+                        color.stroke_width(3),
+                    ))
+                    .or_plot()?,
+                Swatch::Dashed => {
+                    for k in 0..3 {
+                        let x0 = x + k * 10;
+                        area.draw(&PathElement::new(
+                            vec![(x0, y), (x0 + 6, y)],
+                            color.stroke_width(3),
+                        ))
+                        .or_plot()?;
+                    }
+                }
+            }
+            area.draw(&Text::new(
+                name.clone(),
+                (x + swatch_w + 6, y),
+                style.pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Left,
+                    plotters::style::text_anchor::VPos::Center,
+                )),
+            ))
+            .or_plot()?;
+            x += width_of(name, size) + gap;
+        }
     }
     Ok(())
 }
