@@ -118,8 +118,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("summarising {input} up to {train_end}"))?;
     let (bg_now, gg_now, bg_before, gg_before) = match &scenario {
         Some(s) => {
-            let (bg, gg) = (s.population.bgnbd.clone(), s.population.spend.clone());
-            (bg.clone(), gg.clone(), bg, gg)
+            let (bg, gg) = (s.population.bgnbd, s.population.spend);
+            (bg, gg, bg, gg)
         }
         None => {
             let (bn, gn) = fit_both(&now)?;
@@ -220,7 +220,7 @@ fn warn_out_of_range(train: &Table, scored: &Table) {
             .map(|((o, name), r)| (*o, name, r))
             .filter(|(o, _, _)| *o > 0)
             .collect();
-        worst.sort_by(|a, b| b.0.cmp(&a.0));
+        worst.sort_by_key(|w| std::cmp::Reverse(w.0));
         let list: Vec<String> = worst
             .iter()
             .take(3)
