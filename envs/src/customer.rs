@@ -477,17 +477,18 @@ impl Dynamics {
             None
         };
         self.win_back(&ctx, st, &mut out);
-        let mut buf = PurchaseBuf::default();
         if st.alive {
             // Offer-driven purchases follow the baseline events but do not depend on them: a
-            // dropout coin drawn this period does not cancel them.
+            // dropout coin drawn this period does not cancel them. (An inactive customer makes
+            // no purchase, so the buffer is set up only here.)
+            let mut buf = PurchaseBuf::EMPTY;
             self.baseline_events(&ctx, st, &mut buf, &mut out);
             self.coupon_purchases(&ctx, st, &mut buf);
             if let Some(k) = relevant_rec {
                 self.recommendation_purchases(&ctx, k, &mut buf);
             }
+            self.realise_purchases(&ctx, &mut buf, st, rec, &mut out);
         }
-        self.realise_purchases(&ctx, &mut buf, st, rec, &mut out);
         self.site_visits(&ctx, rec, &mut out);
         self.settle_reward(&ctx, st, rec, &mut out);
         record_evidence(rec, offer, &out, recommended_before);
@@ -901,7 +902,7 @@ const INLINE_PURCHASES: usize = 8;
 const MAX_PURCHASES: usize = 3 * MAX_EVENTS;
 
 /// The purchases of one period: on the stack up to [`INLINE_PURCHASES`], then on the heap.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct PurchaseBuf {
     inline: [Purchase; INLINE_PURCHASES],
     len: usize,
@@ -910,6 +911,19 @@ struct PurchaseBuf {
 }
 
 impl PurchaseBuf {
+    /// No purchases. A constant, copied in one piece: a buffer built field by field on the
+    /// stack and then moved stalled every step on store-to-load forwarding.
+    const EMPTY: PurchaseBuf = PurchaseBuf {
+        inline: [Purchase {
+            time: 0.0,
+            slot: 0,
+            category: 0,
+            source: Source::Baseline,
+        }; INLINE_PURCHASES],
+        len: 0,
+        spill: Vec::new(),
+    };
+
     #[inline]
     fn push(&mut self, time: f32, slot: u32, category: u8, source: Source) {
         if self.len >= MAX_PURCHASES {

@@ -60,6 +60,17 @@ impl Totals {
         }
     }
 
+    /// Adds the dollar fields of one customer-period.
+    #[inline]
+    fn add_dollars(&mut self, o: &PeriodOutcome) {
+        self.reward += o.reward;
+        self.margin += o.margin;
+        self.spend += o.spend;
+        self.discount += o.discount;
+        self.discount_on_baseline += o.discount_on_baseline;
+        self.contact_cost += o.contact_cost;
+    }
+
     /// Adds one customer-period.
     #[inline]
     pub fn add(&mut self, o: &PeriodOutcome) {
@@ -68,12 +79,7 @@ impl Totals {
         // baseline purchases is part of the discount) and adding them would change no sum
         // (these sums start at +0 and so never hold -0), so skip the dependent additions.
         if o.spend != 0.0 || o.discount != 0.0 || o.contact_cost != 0.0 {
-            self.reward += o.reward;
-            self.margin += o.margin;
-            self.spend += o.spend;
-            self.discount += o.discount;
-            self.discount_on_baseline += o.discount_on_baseline;
-            self.contact_cost += o.contact_cost;
+            self.add_dollars(o);
         }
         self.purchases += o.purchases as u64;
         self.incremental_purchases += o.incremental_purchases as u64;
