@@ -477,17 +477,18 @@ impl Dynamics {
             None
         };
         self.win_back(&ctx, st, &mut out);
-        let mut buf = PurchaseBuf::default();
         if st.alive {
             // Offer-driven purchases follow the baseline events but do not depend on them: a
-            // dropout coin drawn this period does not cancel them.
+            // dropout coin drawn this period does not cancel them. (An inactive customer makes
+            // no purchase, so the buffer is set up only here.)
+            let mut buf = PurchaseBuf::EMPTY;
             self.baseline_events(&ctx, st, &mut buf, &mut out);
             self.coupon_purchases(&ctx, st, &mut buf);
             if let Some(k) = relevant_rec {
                 self.recommendation_purchases(&ctx, k, &mut buf);
             }
+            self.realise_purchases(&ctx, &mut buf, st, rec, &mut out);
         }
-        self.realise_purchases(&ctx, &mut buf, st, rec, &mut out);
         self.site_visits(&ctx, rec, &mut out);
         self.settle_reward(&ctx, st, rec, &mut out);
         record_evidence(rec, offer, &out, recommended_before);
@@ -892,44 +893,80 @@ struct Purchase {
     source: Source,
 }
 
-/// The purchases of one period, on the stack.
+/// Purchases of one period kept inline before the buffer spills to the heap: a period rarely
+/// has more, and a small inline array is cheap to set up for every customer-period (the full
+/// capacity of [`MAX_PURCHASES`] inline cost a fifth of a step in initialisation alone).
+const INLINE_PURCHASES: usize = 8;
+/// Most purchases kept in one period (latent events, coupon- and recommendation-driven ones);
+/// more are dropped.
+const MAX_PURCHASES: usize = 3 * MAX_EVENTS;
+
+/// The purchases of one period: on the stack up to [`INLINE_PURCHASES`], then on the heap.
 #[derive(Debug)]
 struct PurchaseBuf {
-    items: [Purchase; 3 * MAX_EVENTS],
+    inline: [Purchase; INLINE_PURCHASES],
     len: usize,
-}
-
-impl Default for PurchaseBuf {
-    fn default() -> Self {
-        PurchaseBuf {
-            items: [Purchase::default(); 3 * MAX_EVENTS],
-            len: 0,
-        }
-    }
+    /// Every purchase once there are more than fit inline (the inline ones copied first).
+    spill: Vec<Purchase>,
 }
 
 impl PurchaseBuf {
+    /// No purchases. A constant, copied in one piece: a buffer built field by field on the
+    /// stack and then moved stalled every step on store-to-load forwarding.
+    const EMPTY: PurchaseBuf = PurchaseBuf {
+        inline: [Purchase {
+            time: 0.0,
+            slot: 0,
+            category: 0,
+            source: Source::Baseline,
+        }; INLINE_PURCHASES],
+        len: 0,
+        spill: Vec::new(),
+    };
+
     #[inline]
     fn push(&mut self, time: f32, slot: u32, category: u8, source: Source) {
-        if self.len < self.items.len() {
-            self.items[self.len] = Purchase {
-                time,
-                slot,
-                category,
-                source,
-            };
-            self.len += 1;
+        if self.len >= MAX_PURCHASES {
+            return;
+        }
+        let p = Purchase {
+            time,
+            slot,
+            category,
+            source,
+        };
+        if self.len < INLINE_PURCHASES {
+            self.inline[self.len] = p;
+        } else {
+            if self.spill.is_empty() {
+                self.spill.extend_from_slice(&self.inline);
+            }
+            self.spill.push(p);
+        }
+        self.len += 1;
+    }
+    #[inline]
+    fn items_mut(&mut self) -> &mut [Purchase] {
+        if self.len <= INLINE_PURCHASES {
+            &mut self.inline[..self.len]
+        } else {
+            &mut self.spill
         }
     }
     #[inline]
     fn sort(&mut self) {
         if self.len > 1 {
-            self.items[..self.len].sort_unstable_by(|a, b| a.time.total_cmp(&b.time));
+            self.items_mut()
+                .sort_unstable_by(|a, b| a.time.total_cmp(&b.time));
         }
     }
     #[inline]
     fn items(&self) -> &[Purchase] {
-        &self.items[..self.len]
+        if self.len <= INLINE_PURCHASES {
+            &self.inline[..self.len]
+        } else {
+            &self.spill
+        }
     }
 }
 

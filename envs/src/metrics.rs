@@ -60,15 +60,27 @@ impl Totals {
         }
     }
 
-    /// Adds one customer-period.
+    /// Adds the dollar fields of one customer-period.
     #[inline]
-    pub fn add(&mut self, o: &PeriodOutcome) {
+    fn add_dollars(&mut self, o: &PeriodOutcome) {
         self.reward += o.reward;
         self.margin += o.margin;
         self.spend += o.spend;
         self.discount += o.discount;
         self.discount_on_baseline += o.discount_on_baseline;
         self.contact_cost += o.contact_cost;
+    }
+
+    /// Adds one customer-period.
+    #[inline]
+    pub fn add(&mut self, o: &PeriodOutcome) {
+        // Most customer-periods spend nothing and cost nothing: then every dollar field is 0
+        // (margin = m * spend, reward = margin - discount - contact cost, the discount on
+        // baseline purchases is part of the discount) and adding them would change no sum
+        // (these sums start at +0 and so never hold -0), so skip the dependent additions.
+        if o.spend != 0.0 || o.discount != 0.0 || o.contact_cost != 0.0 {
+            self.add_dollars(o);
+        }
         self.purchases += o.purchases as u64;
         self.incremental_purchases += o.incremental_purchases as u64;
         self.redeemed += o.redeemed as u64;

@@ -259,13 +259,17 @@ impl Population {
                     };
                     for (j, c) in cs.iter_mut().enumerate() {
                         let out: PeriodOutcome = dynamics.step(c, &os[j]);
-                        cl[j] += discount * out.reward;
-                        if in_short {
-                            cls[j] += discount * out.reward;
+                        // A zero reward (most customer-periods) would add +0 to sums that
+                        // start at +0: skip it.
+                        if out.reward != 0.0 {
+                            cl[j] += discount * out.reward;
+                            if in_short {
+                                cls[j] += discount * out.reward;
+                            }
+                            row.reward += out.reward;
                         }
                         let seg = segment[ci * CHUNK + j] as usize;
                         tot[seg].add(&out);
-                        row.reward += out.reward;
                         row.purchases += out.purchases as u64;
                         row.contacts += out.contacts as u64;
                         row.alive += out.alive_end as u64;

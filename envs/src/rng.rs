@@ -195,10 +195,20 @@ impl RngCore for KeyedRng {
     }
 }
 
+/// Margin below 1 - mean under which [`poisson_inv`] answers 0 without computing exp(-mean):
+/// exp(-mean) >= 1 - mean, and eight units of 2^-52 cover the rounding of 1 - mean, of this
+/// subtraction and of `exp` (under one unit), so the shortcut answers 0 exactly when the CDF
+/// inversion would.
+const ZERO_COUNT_MARGIN: f64 = 8.0 * f64::EPSILON;
+
 /// Poisson(`mean`) count by inverting the uniform `u` through the CDF (monotone in both).
 #[inline]
 pub fn poisson_inv(mean: f64, u: f64) -> u32 {
     if mean <= 0.0 {
+        return 0;
+    }
+    // Most draws of the small rates of a customer-period are 0: P(0) = exp(-mean) >= 1 - mean.
+    if u <= 1.0 - mean - ZERO_COUNT_MARGIN {
         return 0;
     }
     let mut p = (-mean).exp();

@@ -3,6 +3,10 @@
 //! `clv bench sim`: customer-periods per second of the population engine (policy acting,
 //! stepping, metrics), with one thread and with all threads, under `none` and `rfm-winback`,
 //! and bytes of state per customer.
+//!
+//! `clv bench fit`: seconds of each stage of `clv fit` (reading the log, summarising, the
+//! BG/NBD and Gamma-Gamma fits, the holdout tables) on a synthetic CDNOW-shaped log of any
+//! size drawn from the published estimates, and the estimates themselves.
 
 use std::time::Instant;
 
@@ -32,6 +36,25 @@ pub enum Which {
     /// Cost of the training signals: training-population steps per second with realised
     /// rewards, expected rewards and paired counterfactuals, and the replay bytes each adds.
     Signals(SignalArgs),
+    /// `clv fit` stage by stage on a synthetic CDNOW-shaped log: seconds and estimates.
+    Fit(FitArgs),
+}
+
+/// Arguments of `clv bench fit`.
+#[derive(Debug, clap::Args)]
+pub struct FitArgs {
+    /// Customers in the synthetic log (CDNOW's master file has 23,570).
+    #[arg(long, default_value_t = 60_000)]
+    pub customers: usize,
+    /// Seed of the synthetic log.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also keep the log here (a CSV `clv fit` reads), e.g. to time `clv fit` itself.
+    #[arg(long)]
+    pub write_log: Option<std::path::PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `clv bench signals`.
@@ -80,6 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Which::Acceptance(a) => crate::cmd::acceptance::run(a),
         Which::Ablation(a) => crate::cmd::ablation::run(a),
         Which::Signals(a) => signals(a),
+        Which::Fit(a) => fit(a),
     }
 }
 
@@ -212,6 +236,94 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
     } else {
         println!(
             "state: {state_bytes} bytes per customer ({eval_bytes} with evaluation buffers); population built in {build_seconds:.2} s"
+        );
+    }
+    Ok(())
+}
+
+/// Calibration end of the synthetic log in days from its start (1997-09-30, as in FHL 2005).
+const FIT_CALIBRATION_DAYS: i64 = 272;
+
+fn fit(args: FitArgs) -> anyhow::Result<()> {
+    use clv_envs::btyd::{BgNbdParams, GammaGammaParams};
+    use clv_envs::fit as f;
+    anyhow::ensure!(args.customers >= 1, "--customers must be at least 1");
+    let shape = f::SyntheticLog {
+        customers: args.customers,
+        seed: args.seed,
+        ..f::SyntheticLog::default()
+    };
+    let log = f::synthetic_transactions(
+        &BgNbdParams::default(),
+        &GammaGammaParams::default(),
+        &shape,
+    );
+    let path = args.write_log.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("clv-bench-fit-{}.csv", std::process::id()))
+    });
+    let file = std::fs::File::create(&path)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    f::write_log_csv(&log, std::io::BufWriter::new(file))?;
+    let calibration_end = shape.start + chrono::Duration::days(FIT_CALIBRATION_DAYS);
+    let holdout_end = shape.start + chrono::Duration::days(i64::from(shape.observed_days));
+
+    let mut stages = vec![];
+    let mut timed = |name: &'static str, started: Instant| {
+        stages.push((name, started.elapsed().as_secs_f64()));
+    };
+    let t = Instant::now();
+    let transactions = f::read_transactions_file(&path, &f::LogOptions::default())?;
+    timed("read", t);
+    let t = Instant::now();
+    let summary = f::summarise(&transactions, Some(calibration_end), f::Period::Week)?;
+    timed("summarise", t);
+    let t = Instant::now();
+    let bg = f::fit_bgnbd(&summary)?;
+    timed("bgnbd", t);
+    let t = Instant::now();
+    let gg = f::fit_gamma_gamma(&summary)?;
+    timed("gamma_gamma", t);
+    let t = Instant::now();
+    let holdout = f::holdout_report(&transactions, &summary, &bg.params, holdout_end)?;
+    timed("holdout", t);
+    if args.write_log.is_none() {
+        std::fs::remove_file(&path).ok();
+    }
+    let total: f64 = stages.iter().map(|s| s.1).sum();
+    let doc = json!({
+        "customers": args.customers,
+        "transactions": transactions.len(),
+        "seed": args.seed,
+        "calibration_end": calibration_end,
+        "holdout_end": holdout_end,
+        "seconds": stages.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "total_seconds": total,
+        "bgnbd": {"params": bg.params, "std_errors": bg.std_errors, "log_likelihood": bg.log_likelihood, "evaluations": bg.evaluations},
+        "gamma_gamma": {"params": gg.params, "std_errors": gg.std_errors, "log_likelihood": gg.log_likelihood, "evaluations": gg.evaluations},
+        "holdout_total_actual": holdout.total_actual,
+        "holdout_total_predicted": holdout.total_predicted,
+    });
+    if args.json {
+        println!("{doc}");
+    } else {
+        println!(
+            "{} transactions from {} customers (calibration to {calibration_end}, holdout to {holdout_end})",
+            transactions.len(),
+            args.customers
+        );
+        for (name, secs) in &stages {
+            println!("  {name:<12}{secs:>9.3} s");
+        }
+        println!("  {:<12}{total:>9.3} s", "total");
+        let (p, e) = (&bg.params, &bg.std_errors);
+        println!(
+            "BG/NBD: r {:.6} ({:.6}) alpha {:.6} ({:.6}) a {:.6} ({:.6}) b {:.6} ({:.6}); LL {:.4}; {} evaluations",
+            p.r, e.r, p.alpha, e.alpha, p.a, e.a, p.b, e.b, bg.log_likelihood, bg.evaluations
+        );
+        let (p, e) = (&gg.params, &gg.std_errors);
+        println!(
+            "Gamma-Gamma: p {:.6} ({:.6}) q {:.6} ({:.6}) gamma {:.6} ({:.6}); LL {:.4}; {} evaluations",
+            p.p, e.p, p.q, e.q, p.gamma, e.gamma, gg.log_likelihood, gg.evaluations
         );
     }
     Ok(())

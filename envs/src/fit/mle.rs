@@ -8,8 +8,9 @@ use argmin::core::{CostFunction, Executor, State};
 use argmin::solver::neldermead::NelderMead;
 
 use super::error::FitError;
+use super::grouped::{BgNbdGroups, SpendGroups};
 use super::summary::Summary;
-use crate::btyd::{BgNbdParams, GammaGammaParams, bgnbd, gamma_gamma};
+use crate::btyd::{BgNbdParams, GammaGammaParams};
 
 /// Half-width of the box on log-parameters outside which the likelihood is not evaluated
 /// (parameters between e^-30 and e^30).
@@ -128,6 +129,7 @@ pub fn fit_bgnbd(summary: &Summary) -> Result<BgNbdFit, FitError> {
             detail: "no customer made a repeat purchase in the calibration period".into(),
         });
     }
+    let groups = BgNbdGroups::new(&x, &t_x, &big_t);
     let ll = |theta: &[f64]| {
         let p = BgNbdParams {
             r: theta[0],
@@ -135,7 +137,7 @@ pub fn fit_bgnbd(summary: &Summary) -> Result<BgNbdFit, FitError> {
             a: theta[2],
             b: theta[3],
         };
-        bgnbd::total_log_likelihood(&p, &x, &t_x, &big_t).unwrap_or(f64::NAN)
+        groups.log_likelihood(&p)
     };
     let m = maximise(MODEL, &ll, &[0.0; 4])?;
     let to_params = |v: &[f64]| BgNbdParams {
@@ -178,13 +180,14 @@ pub fn fit_gamma_gamma(summary: &Summary) -> Result<GammaGammaFit, FitError> {
             ),
         });
     }
+    let groups = SpendGroups::new(&x, &m);
     let ll = |theta: &[f64]| {
         let g = GammaGammaParams {
             p: theta[0],
             q: theta[1],
             gamma: theta[2],
         };
-        gamma_gamma::total_log_likelihood(&g, &x, &m).unwrap_or(f64::NAN)
+        groups.log_likelihood(&g)
     };
     let fit = maximise(MODEL, &ll, &[0.0; 3])?;
     let to_params = |v: &[f64]| GammaGammaParams {

@@ -17,12 +17,15 @@
 //! ```
 
 mod error;
+mod grouped;
 mod holdout;
 mod log;
 mod mle;
 mod summary;
+mod synthetic;
 
 pub use error::FitError;
+pub use grouped::{BgNbdGroups, SpendGroups};
 pub use holdout::{FREQUENCY_ROWS, FrequencyRow, HoldoutReport, TrackingRow, holdout_report};
 pub use log::{
     DATE_FORMATS, EARLIEST_DATE, FUTURE_DAYS_ALLOWED, ISOLATED_GAP_MIN_DAYS, LogOptions,
@@ -37,3 +40,4 @@ pub use summary::{
     CustomerDays, CustomerSummary, DAYS_PER_MONTH, DAYS_PER_WEEK, Period, PurchaseDays, Summary,
     purchase_days, summarise, summarise_days,
 };
+pub use synthetic::{SyntheticLog, synthetic_transactions, write_log_csv};
