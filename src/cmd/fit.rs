@@ -353,7 +353,8 @@ fn last_first_purchase(summary: &Summary) -> NaiveDate {
 }
 
 /// Warm-start histories: `customer,x,t_x,T,repeat_spend_total` in weeks and dollars.
-fn histories_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
+/// The warm-start histories of a summary's customers as CSV (weeks, dollars).
+pub(crate) fn histories_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(vec![]);
     w.write_record(["customer", "x", "t_x", "T", "repeat_spend_total"])?;
     for c in &summary.customers {

@@ -267,20 +267,11 @@ fn policy_actions(
     seed: u64,
 ) -> anyhow::Result<Vec<String>> {
     let dir = tempfile::tempdir().context("creating a temporary folder for the warm start")?;
-    let mut w = csv::Writer::from_path(dir.path().join("histories.csv"))?;
-    w.write_record(["customer", "x", "t_x", "T", "repeat_spend_total"])?;
-    for c in &now.customers {
-        let h = c.history_in_weeks(now.period);
-        w.write_record([
-            c.customer.clone(),
-            h.x.to_string(),
-            h.t_x.to_string(),
-            h.big_t.to_string(),
-            h.repeat_spend_total.to_string(),
-        ])?;
-    }
-    w.flush()?;
-    drop(w);
+    std::fs::write(
+        dir.path().join("histories.csv"),
+        crate::cmd::fit::histories_csv(now)?,
+    )
+    .context("writing the warm-start histories")?;
     let mut warm = s.clone();
     warm.start = Start::WarmStart {
         histories: "histories.csv".into(),
