@@ -202,6 +202,10 @@ impl ZilnModel {
             )));
         }
         tch::set_num_threads(cfg.num_threads as i32);
+        // libtorch's generator is global: seed and initialise under the process-wide lock.
+        let init_guard = crate::nets::TORCH_INIT
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(seed as i64);
         let (mean, sd) = column_moments(train.features, dim);
         let mut range = vec![(f32::INFINITY, f32::NEG_INFINITY); dim];
@@ -230,6 +234,7 @@ impl ZilnModel {
             HEAD_OUTPUTS,
             Activation::Relu,
         );
+        drop(init_guard);
         let mut model = Self {
             vs,
             net,
