@@ -39,14 +39,19 @@ pub struct Fusion {
     pub churn: LogisticStack,
 }
 
-/// Every predictor, fitted.
-pub struct Predictors {
+/// The component predictors that learn (all but `bgnbd`, which needs no fitting, and `fused`).
+struct Components {
     ziln: ZilnModel,
-    /// How the neural predictor's training went.
-    pub ziln_log: ZilnFitLog,
     value_forest: ForestRegressor,
     buy_forest: ForestRegressor,
     critic_line: Option<LinearStack>,
+}
+
+/// Every predictor, fitted.
+pub struct Predictors {
+    components: Components,
+    /// How the neural predictor's training went.
+    pub ziln_log: ZilnFitLog,
     /// The fused predictor's stacks.
     pub fusion: Fusion,
 }
@@ -56,6 +61,40 @@ fn ziln_data(x: &Table) -> ZilnData<'_> {
         features: &x.features,
         value: &x.value,
         bought: &x.bought,
+    }
+}
+
+impl Components {
+    /// The component predictors (all but `fused`) on the customers of `t`.
+    fn predict(&self, t: &Table, critic: Option<&[f64]>) -> anyhow::Result<Vec<Prediction>> {
+        let (zv, zp) = self.ziln.predict(&t.features)?;
+        let buy = self.buy_forest.predict(&t.features)?;
+        let mut out = vec![
+            Prediction {
+                name: REFERENCE.into(),
+                value: t.bgnbd_value.clone(),
+                churn: Some(t.bgnbd_churn.clone()),
+            },
+            Prediction {
+                name: "ziln".into(),
+                value: zv,
+                churn: Some(zp.into_iter().map(|p| 1.0 - p).collect()),
+            },
+            Prediction {
+                name: "forest".into(),
+                value: self.value_forest.predict(&t.features)?,
+                churn: Some(buy.into_iter().map(|p| (1.0 - p).clamp(0.0, 1.0)).collect()),
+            },
+        ];
+        if let (Some(line), Some(c)) = (&self.critic_line, critic) {
+            let raw = [c.to_vec()];
+            out.push(Prediction {
+                name: "critic".into(),
+                value: (0..c.len()).map(|i| line.predict(&raw, i)).collect(),
+                churn: None,
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -94,35 +133,20 @@ impl Predictors {
                 )
             })
             .transpose()?;
-        let mut fitted = Self {
+        let components = Components {
             ziln,
-            ziln_log,
             value_forest,
             buy_forest,
             critic_line,
-            fusion: Fusion {
-                value_inputs: vec![],
-                value: RankStack {
-                    weights: vec![],
-                    intercept: 0.0,
-                    slope: 1.0,
-                    valid_spearman: 0.0,
-                },
-                churn_inputs: vec![],
-                churn: LogisticStack {
-                    intercept: 0.0,
-                    weights: vec![],
-                },
-            },
         };
-        let parts = fitted.components(valid, critic_valid)?;
+        let parts = components.predict(valid, critic_valid)?;
         let values: Vec<Vec<f64>> = parts.iter().map(|p| p.value.clone()).collect();
         let churners: Vec<&Prediction> = parts.iter().filter(|p| p.churn.is_some()).collect();
         let churns: Vec<Vec<f64>> = churners
             .iter()
             .map(|p| p.churn.clone().expect("filtered"))
             .collect();
-        fitted.fusion = Fusion {
+        let fusion = Fusion {
             value_inputs: parts.iter().map(|p| p.name.clone()).collect(),
             value: RankStack::fit(&values, &valid.value)
                 .context("fusing the value predictors: no validation customers")?,
@@ -130,45 +154,17 @@ impl Predictors {
             churn: LogisticStack::fit(&churns, &valid.churned(), STACK_RIDGE, STACK_ITERATIONS)
                 .context("fusing the churn predictors: singular on validation customers")?,
         };
-        Ok(fitted)
-    }
-
-    /// The component predictors (all but `fused`) on the customers of `t`.
-    fn components(&self, t: &Table, critic: Option<&[f64]>) -> anyhow::Result<Vec<Prediction>> {
-        let (zv, zp) = self.ziln.predict(&t.features)?;
-        let buy = self.buy_forest.predict(&t.features)?;
-        let mut out = vec![
-            Prediction {
-                name: REFERENCE.into(),
-                value: t.bgnbd_value.clone(),
-                churn: Some(t.bgnbd_churn.clone()),
-            },
-            Prediction {
-                name: "ziln".into(),
-                value: zv,
-                churn: Some(zp.into_iter().map(|p| 1.0 - p).collect()),
-            },
-            Prediction {
-                name: "forest".into(),
-                value: self.value_forest.predict(&t.features)?,
-                churn: Some(buy.into_iter().map(|p| (1.0 - p).clamp(0.0, 1.0)).collect()),
-            },
-        ];
-        if let (Some(line), Some(c)) = (&self.critic_line, critic) {
-            let raw = [c.to_vec()];
-            out.push(Prediction {
-                name: "critic".into(),
-                value: (0..c.len()).map(|i| line.predict(&raw, i)).collect(),
-                churn: None,
-            });
-        }
-        Ok(out)
+        Ok(Self {
+            components,
+            ziln_log,
+            fusion,
+        })
     }
 
     /// Every predictor, `fused` last, on the customers of `t` (`critic`: their raw critic
     /// values, when the predictors were fitted with a critic).
     pub fn predict(&self, t: &Table, critic: Option<&[f64]>) -> anyhow::Result<Vec<Prediction>> {
-        let mut parts = self.components(t, critic)?;
+        let mut parts = self.components.predict(t, critic)?;
         let values: Vec<Vec<f64>> = parts.iter().map(|p| p.value.clone()).collect();
         let churns: Vec<Vec<f64>> = parts.iter().filter_map(|p| p.churn.clone()).collect();
         let fused = Prediction {

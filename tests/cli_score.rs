@@ -171,6 +171,18 @@ fn bad_logs_and_options_fail_and_write_nothing() {
     );
     let err = fails(&["score", s(&short), "--out", s(&out)]);
     assert!(err.contains("--window"), "{err}");
+    let err = fails(&[
+        "score",
+        s(&short),
+        "--out",
+        s(&out),
+        "--as-of",
+        "2020-01-01",
+    ]);
+    assert!(
+        err.contains("--as-of 2020-01-01 is before the first purchase"),
+        "{err}"
+    );
     let err = fails(&["score", s(&short), "--out", s(&out), "--policy", "none"]);
     assert!(err.contains("--scenario"), "{err}");
     assert!(!out.exists(), "output written on error");

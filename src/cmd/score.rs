@@ -103,6 +103,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(d) => parse_date(d).context("--as-of")?,
         None => last,
     };
+    anyhow::ensure!(
+        as_of >= first,
+        "--as-of {as_of} is before the first purchase of {input} ({first})"
+    );
     let window_days = (args.window * DAYS_PER_WEEK).round() as i64;
     let train_end = as_of - Duration::days(window_days);
     anyhow::ensure!(
