@@ -170,6 +170,9 @@ pub struct EvalResult {
     pub clv: Vec<f64>,
     /// Realised discounted CLV over the short horizon of each customer, dollars.
     pub clv_short: Vec<f64>,
+    /// Discounted marketing spend over H of each customer (discounts given plus contact
+    /// costs, discounted as the CLV is), dollars. CLV + this = discounted gross margin.
+    pub marketing: Vec<f64>,
     /// Value segment of each customer (index into [`SEGMENTS`]).
     pub segment: Vec<u8>,
     /// Totals by segment.
@@ -200,6 +203,7 @@ impl EvalResult {
         self.seeds.extend(o.seeds);
         self.clv.extend(o.clv);
         self.clv_short.extend(o.clv_short);
+        self.marketing.extend(o.marketing);
         self.segment.extend(o.segment);
         for (a, b) in self.by_segment.iter_mut().zip(&o.by_segment) {
             a.merge(b);

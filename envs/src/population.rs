@@ -234,6 +234,7 @@ impl Population {
         let n = self.customers.len();
         let mut clv = vec![0f64; n];
         let mut clv_short = vec![0f64; n];
+        let mut marketing = vec![0f64; n];
         let mut offers = vec![Offer::nothing(NO_OFFER); n];
         let mut by_segment: [Totals; 3] = std::array::from_fn(|_| Totals::new(n_offers));
         let mut series = Vec::with_capacity(h as usize);
@@ -250,8 +251,9 @@ impl Population {
                 .zip(offers.par_chunks(CHUNK))
                 .zip(clv.par_chunks_mut(CHUNK))
                 .zip(clv_short.par_chunks_mut(CHUNK))
+                .zip(marketing.par_chunks_mut(CHUNK))
                 .enumerate()
-                .map(|(ci, (((cs, os), cl), cls))| {
+                .map(|(ci, ((((cs, os), cl), cls), mk))| {
                     let mut tot: [Totals; 3] = std::array::from_fn(|_| Totals::new(n_offers));
                     let mut row = PeriodRow {
                         offers: vec![0; n_offers + 1],
@@ -267,6 +269,10 @@ impl Population {
                                 cls[j] += discount * out.reward;
                             }
                             row.reward += out.reward;
+                        }
+                        let spent = out.discount + out.contact_cost;
+                        if spent != 0.0 {
+                            mk[j] += discount * spent;
                         }
                         let seg = segment[ci * CHUNK + j] as usize;
                         tot[seg].add(&out);
@@ -306,6 +312,7 @@ impl Population {
             short_horizon: short,
             clv,
             clv_short,
+            marketing,
             segment: self.segment.clone(),
             by_segment,
             series,
