@@ -4,6 +4,7 @@
 //! (bad input, a failed run), 2 a usage error (clap's own exit code).
 
 mod agent_policy;
+mod budget_report;
 mod cli;
 mod cmd;
 mod evaluation;

@@ -665,6 +665,25 @@ impl ContinuousPolicy for Ddpg {
         Ddpg::set_incumbent_rows(self, rows)
     }
 
+    /// min_i Q_i(s, a) - min_i Q_i(s, reference) over the critics (the value TD3's target
+    /// uses), scaled-reward units.
+    fn advantages_continuous(
+        &mut self,
+        obs: &[f32],
+        n: usize,
+        actions: &[f32],
+        reference: &[f32],
+    ) -> Result<Option<Vec<f32>>, AgentError> {
+        let low = |q: Vec<Vec<f32>>| -> Vec<f32> {
+            (0..n)
+                .map(|i| q.iter().map(|c| c[i]).fold(f32::INFINITY, f32::min))
+                .collect()
+        };
+        let a = low(self.q_values(obs, actions, n)?);
+        let r = low(self.q_values(obs, reference, n)?);
+        Ok(Some(a.iter().zip(&r).map(|(x, y)| x - y).collect()))
+    }
+
     fn obs_dim(&self) -> usize {
         self.obs_dim
     }

@@ -439,6 +439,25 @@ impl Policy for Dqn {
         self.set_incumbent_rows(rows)
     }
 
+    /// Q(s, a) - Q(s, reference) of the online network, scaled-reward units.
+    fn advantages(
+        &mut self,
+        obs: &[f32],
+        n: usize,
+        actions: &[u32],
+        reference: &[u32],
+    ) -> Result<Option<Vec<f32>>, AgentError> {
+        let q = self.q_values(obs, n)?;
+        let k = self.n_actions;
+        let at = |row: &[f32], a: u32| row[(a as usize).min(k - 1)];
+        Ok(Some(
+            q.chunks(k)
+                .zip(actions.iter().zip(reference))
+                .map(|(row, (a, r))| at(row, *a) - at(row, *r))
+                .collect(),
+        ))
+    }
+
     /// Greedy: the argmax of the online Q values (keeping `keep_action` unless the best
     /// action beats it by more than `action_margin`). Explore: with probability epsilon (at
     /// the agent's current step) a uniform random action, drawn from the agent's own RNG.

@@ -22,6 +22,18 @@ pub trait Policy {
     /// The incumbent's action per row for the next `act` call (consumed by it), for agents
     /// whose guard falls back to an incumbent; others ignore it.
     fn set_incumbent_actions(&mut self, _rows: Option<Vec<u32>>) {}
+    /// The estimated value of `actions[i]` over `reference[i]` for each of the `n` rows of
+    /// `obs` (e.g. Q(s, a) - Q(s, reference)), the policy's value units; `None` for a policy
+    /// without value estimates. Ranks offers when a marketing budget binds.
+    fn advantages(
+        &mut self,
+        _obs: &[f32],
+        _n: usize,
+        _actions: &[u32],
+        _reference: &[u32],
+    ) -> Result<Option<Vec<f32>>, AgentError> {
+        Ok(None)
+    }
 }
 
 impl<P: Policy + ?Sized> Policy for &mut P {
@@ -36,6 +48,15 @@ impl<P: Policy + ?Sized> Policy for &mut P {
     }
     fn set_incumbent_actions(&mut self, rows: Option<Vec<u32>>) {
         (**self).set_incumbent_actions(rows)
+    }
+    fn advantages(
+        &mut self,
+        obs: &[f32],
+        n: usize,
+        actions: &[u32],
+        reference: &[u32],
+    ) -> Result<Option<Vec<f32>>, AgentError> {
+        (**self).advantages(obs, n, actions, reference)
     }
 }
 
@@ -54,6 +75,18 @@ pub trait ContinuousPolicy {
     /// The incumbent's action per row (`[n, action_dim]`) for the next `act_continuous` call
     /// (consumed by it), for agents whose guard falls back to an incumbent; others ignore it.
     fn set_incumbent_rows(&mut self, _rows: Option<Vec<f32>>) {}
+    /// The estimated value of each row of `actions` over the same row of `reference` (both
+    /// `[n, action_dim]`, env units) for the `n` rows of `obs`, the policy's value units;
+    /// `None` for a policy without value estimates. Ranks offers when a budget binds.
+    fn advantages_continuous(
+        &mut self,
+        _obs: &[f32],
+        _n: usize,
+        _actions: &[f32],
+        _reference: &[f32],
+    ) -> Result<Option<Vec<f32>>, AgentError> {
+        Ok(None)
+    }
 }
 
 /// An owned batch of actions for a vector env, one per sub-environment.
@@ -134,5 +167,14 @@ impl<P: ContinuousPolicy + ?Sized> ContinuousPolicy for &mut P {
     }
     fn set_incumbent_rows(&mut self, rows: Option<Vec<f32>>) {
         (**self).set_incumbent_rows(rows)
+    }
+    fn advantages_continuous(
+        &mut self,
+        obs: &[f32],
+        n: usize,
+        actions: &[f32],
+        reference: &[f32],
+    ) -> Result<Option<Vec<f32>>, AgentError> {
+        (**self).advantages_continuous(obs, n, actions, reference)
     }
 }

@@ -160,6 +160,38 @@ impl<P: crate::Policy + Send> Policy for CatalogueAgent<P> {
             }
         });
     }
+
+    /// The agent's value advantage of each offer over no offer (the catalogue's empty entry):
+    /// Q(s, a) - Q(s, nothing), what keeping the offer is worth when the budget would
+    /// otherwise leave the customer with nothing; 0 for an agent without Q values.
+    fn priorities(&mut self, batch: &ObsBatch<'_>, offers: &[Offer], out: &mut [f64]) {
+        let nothing = batch
+            .scenario()
+            .offers
+            .iter()
+            .position(|o| !o.contact)
+            .unwrap_or(0) as u32;
+        let agent = &mut self.agent;
+        for_each_chunk(batch, &self.features, &mut self.obs, |start, rows, obs| {
+            let actions: Vec<u32> = offers[start..start + rows]
+                .iter()
+                .map(|o| u32::from(o.code))
+                .collect();
+            let reference = vec![nothing; rows];
+            let advantages = agent
+                .advantages(obs, rows, &actions, &reference)
+                .expect("forward pass of a shape-checked agent");
+            fill_priorities(&mut out[start..start + rows], advantages);
+        });
+    }
+}
+
+/// Writes `advantages` (or zeros where the agent has none) as priorities.
+fn fill_priorities(out: &mut [f64], advantages: Option<Vec<f32>>) {
+    match advantages {
+        Some(a) => out.iter_mut().zip(a).for_each(|(p, a)| *p = f64::from(a)),
+        None => out.fill(0.0),
+    }
 }
 
 /// Index of the customer's policy-stream uniform that draws the contact coin of a continuous
@@ -276,6 +308,25 @@ impl<P: ContinuousPolicy + Send> Policy for ContinuousAgent<P> {
                 let u = batch.uniform(i, CONTACT_COIN_INDEX);
                 out[i] = Offer::from_continuous(cfg, a[0], prob, u, batch.record(i));
             }
+        });
+    }
+
+    /// The critics' value advantage of each offer (as its action row: depth, and contact
+    /// probability 1 for a contact without a coupon) over no offer (the zero action):
+    /// min_i Q_i(s, a) - min_i Q_i(s, 0).
+    fn priorities(&mut self, batch: &ObsBatch<'_>, offers: &[Offer], out: &mut [f64]) {
+        let a_dim = self.agent.action_low().len();
+        let agent = &mut self.agent;
+        for_each_chunk(batch, &self.features, &mut self.obs, |start, rows, obs| {
+            let actions: Vec<f32> = offers[start..start + rows]
+                .iter()
+                .flat_map(|o| continuous_row(o, a_dim))
+                .collect();
+            let reference = vec![0.0; rows * a_dim];
+            let advantages = agent
+                .advantages_continuous(obs, rows, &actions, &reference)
+                .expect("forward pass of a shape-checked agent");
+            fill_priorities(&mut out[start..start + rows], advantages);
         });
     }
 }

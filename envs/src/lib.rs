@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod btyd;
+pub mod budget;
 mod check;
 pub mod classic;
 #[cfg(test)]

@@ -137,6 +137,17 @@ pub struct PeriodRow {
     pub alive: u64,
     /// Contacts by catalogue code (last entry: other).
     pub offers: Vec<u64>,
+    /// Realised marketing spend (discounts given plus contact costs), undiscounted dollars.
+    pub marketing: f64,
+    /// The budget's count of the offers made (see [`crate::budget::offer_cost`]), dollars;
+    /// 0 without a budget or cap.
+    pub committed: f64,
+    /// The period's budget, dollars (`None`: unlimited).
+    pub budget: Option<f64>,
+    /// Offers dropped because the customer was at its contact cap.
+    pub capped: u64,
+    /// Offers dropped because the budget was spent.
+    pub cut: u64,
 }
 
 impl PeriodRow {
@@ -146,6 +157,14 @@ impl PeriodRow {
         self.purchases += o.purchases;
         self.contacts += o.contacts;
         self.alive += o.alive;
+        self.marketing += o.marketing;
+        self.committed += o.committed;
+        self.budget = match (self.budget, o.budget) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.capped += o.capped;
+        self.cut += o.cut;
         if self.offers.len() < o.offers.len() {
             self.offers.resize(o.offers.len(), 0);
         }

@@ -9,6 +9,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::btyd::{CustomerHistory, bgnbd, gamma_gamma, sample_posterior};
+use crate::budget::Allocator;
 use crate::customer::{Customer, Dynamics, NO_OFFER, PeriodOutcome, Record, State};
 use crate::error::{EnvError, Result};
 use crate::metrics::{EvalResult, PeriodRow, Totals};
@@ -239,9 +240,13 @@ impl Population {
         let mut by_segment: [Totals; 3] = std::array::from_fn(|_| Totals::new(n_offers));
         let mut series = Vec::with_capacity(h as usize);
         let mut discount = 1.0;
+        let mut allocator = Allocator::new(&s, n);
         for t in 0..h {
             discount *= delta; // delta^(t+1): rewards of window period t+1
             policy.act(&self.batch(), Mode::Greedy, &mut offers);
+            let allocation = allocator
+                .as_mut()
+                .map(|a| a.apply(t, &self.batch(), policy, &mut offers));
             let dynamics = &self.dynamics;
             let segment = &self.segment;
             let in_short = t < short;
@@ -273,6 +278,7 @@ impl Population {
                         let spent = out.discount + out.contact_cost;
                         if spent != 0.0 {
                             mk[j] += discount * spent;
+                            row.marketing += spent;
                         }
                         let seg = segment[ci * CHUNK + j] as usize;
                         tot[seg].add(&out);
@@ -295,6 +301,12 @@ impl Population {
                     a.merge(b);
                 }
                 row.merge(r);
+            }
+            if let (Some(a), Some(alloc)) = (&allocator, allocation) {
+                row.committed = alloc.committed;
+                row.budget = a.budget();
+                row.capped = alloc.capped;
+                row.cut = alloc.cut;
             }
             series.push(row);
             progress(t + 1);
@@ -461,6 +473,90 @@ mod tests {
         assert_eq!(a.by_segment, b.by_segment);
         assert_eq!(a.series, b.series);
         assert!(a.totals().contacts > 0);
+    }
+
+    /// `spec` evaluated on 3,000 test customers of seed 7 of `s`, on `threads` threads.
+    fn evaluate_on(s: &Scenario, spec: &str, threads: usize) -> EvalResult {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut pop = Population::new(s, SeedDomain::Test, 7, 3000, Path::new(".")).unwrap();
+            let mut p = parse_baseline(spec, s).unwrap();
+            pop.evaluate(&mut p, &|_| {})
+        })
+    }
+
+    fn budgeted(per_period: Option<f64>, cap_contacts: Option<u32>) -> Scenario {
+        let mut s = small(Start::BurnIn {
+            periods: 20,
+            policy: "none".into(),
+        });
+        s.population.customers = 3000;
+        s.budget.per_period = per_period;
+        s.budget.cap_contacts = cap_contacts;
+        s
+    }
+
+    #[test]
+    fn a_binding_budget_is_never_exceeded_and_is_thread_invariant() {
+        let s = budgeted(Some(40.0), None);
+        for spec in ["churn-risk:0.6:coupon20:2", "cadence:coupon10:2", "random"] {
+            let a = evaluate_on(&s, spec, 1);
+            let b = evaluate_on(&s, spec, 3);
+            assert_eq!(a.clv, b.clv, "{spec}");
+            assert_eq!(a.series, b.series, "{spec}");
+            let mut binding = 0;
+            for (t, row) in a.series.iter().enumerate() {
+                assert_eq!(row.budget, Some(40.0));
+                assert!(
+                    row.committed <= 40.0 + 1e-9,
+                    "{spec} period {}: committed {} > budget 40",
+                    t + 1,
+                    row.committed
+                );
+                binding += usize::from(row.cut > 0);
+            }
+            assert!(binding > 0, "{spec}: the budget of $40 never bound");
+        }
+    }
+
+    #[test]
+    fn a_budget_that_never_binds_changes_nothing() {
+        let free = small(Start::BurnIn {
+            periods: 20,
+            policy: "none".into(),
+        });
+        let loose = budgeted(Some(1e12), None);
+        let a = evaluate_on(&free, "cadence:coupon10:2", 2);
+        let b = evaluate_on(&loose, "cadence:coupon10:2", 2);
+        assert_eq!(a.clv, b.clv);
+        assert!(b.series.iter().all(|r| r.cut == 0 && r.committed > 0.0));
+    }
+
+    #[test]
+    fn the_contact_cap_holds_in_every_block() {
+        // `fixed:recommend` contacts every reachable customer every period; with a cap of 1
+        // per 4 periods a block holds at most one contact per customer, and exactly one for
+        // those reachable at the block's first period.
+        let s = budgeted(None, Some(1));
+        let r = evaluate_on(&s, "fixed:recommend", 2);
+        let n = r.customers() as u64;
+        for (b, block) in r.series.chunks(4).enumerate() {
+            let contacts: u64 = block.iter().map(|row| row.contacts).sum();
+            assert!(
+                contacts <= n,
+                "block {b}: {contacts} contacts for {n} customers"
+            );
+            assert!(
+                block[0].contacts > n / 2,
+                "block {b}: {}",
+                block[0].contacts
+            );
+            assert!(block[1..].iter().all(|row| row.contacts == 0), "block {b}");
+            assert!(block[1..].iter().all(|row| row.capped > 0), "block {b}");
+        }
     }
 
     #[test]

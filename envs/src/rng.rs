@@ -82,6 +82,8 @@ pub enum Purpose {
     Posterior,
     /// Contact coin of a continuous offer with a contact probability.
     ContactCoin,
+    /// Random order of offers under a binding budget (`budget.rank: Random`).
+    BudgetRank,
 }
 
 const M1: u64 = 0xbf58_476d_1ce4_e5b9;

@@ -76,6 +76,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&run_files::sorted(&doc)?)?);
     } else {
         print!("{}", table(&doc.policies, &args.reference));
+        if let Some(b) = &doc.budget {
+            print!("{}", crate::budget_report::table(b));
+        }
         eprintln!("wrote {}", out.display());
     }
     Ok(())
@@ -207,6 +210,7 @@ pub fn compare_to_dir(
         segments: segments()
             .map(|(code, name)| (name.to_string(), lineup.rows(&results, Some(code), &names)))
             .collect(),
+        budget: crate::budget_report::budget_report(scenario, &results, &lineup.shown()),
         timing: ComparisonTiming {
             elapsed_seconds: started.elapsed().as_secs_f64(),
         },
@@ -293,7 +297,9 @@ fn write_comparison_csv(path: &std::path::Path, doc: &Comparison) -> anyhow::Res
 }
 
 /// Per-period sums of every policy in long format: policy, period, reward, purchases,
-/// contacts, alive, then contacts by offer (`offers_<name>`), all per customer.
+/// contacts, alive, realised marketing spend, the budget's count of the offers kept, the
+/// budget (empty when unlimited), offers dropped by the contact cap and by the budget, then
+/// contacts by offer (`offers_<name>`), all per customer.
 fn write_series(
     path: &std::path::Path,
     results: &[clv_envs::EvalResult],
@@ -307,6 +313,11 @@ fn write_series(
         "purchases_per_customer".into(),
         "contacts_per_customer".into(),
         "alive_share".into(),
+        "marketing_per_customer".into(),
+        "budget_spend_per_customer".into(),
+        "budget_per_customer".into(),
+        "capped_offers_per_customer".into(),
+        "cut_offers_per_customer".into(),
     ];
     header.extend(names.iter().map(|n| format!("offers_{n}_per_customer")));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
@@ -322,6 +333,11 @@ fn write_series(
                 (row.purchases as f64 / n).to_string(),
                 (row.contacts as f64 / n).to_string(),
                 (row.alive as f64 / n).to_string(),
+                (row.marketing / n).to_string(),
+                (row.committed / n).to_string(),
+                row.budget.map(|b| (b / n).to_string()).unwrap_or_default(),
+                (row.capped as f64 / n).to_string(),
+                (row.cut as f64 / n).to_string(),
             ];
             v.extend(
                 row.offers

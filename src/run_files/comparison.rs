@@ -38,6 +38,10 @@ pub struct Comparison {
     /// The same rows by value segment (`high`, `mid`, `low`).
     #[serde(default)]
     pub segments: BTreeMap<String, Vec<PolicyReport>>,
+    /// The marketing budget and contact cap the policies acted under, with each policy's
+    /// spend against it; absent when the scenario sets neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<crate::budget_report::BudgetReport>,
     /// Run time (informational: varies between runs).
     #[serde(default)]
     pub timing: ComparisonTiming,

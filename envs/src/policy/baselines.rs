@@ -149,6 +149,14 @@ impl Policy for Baseline {
         self.spec.clone()
     }
 
+    fn priorities(&mut self, batch: &ObsBatch<'_>, offers: &[Offer], out: &mut [f64]) {
+        let this = &*self;
+        out.par_iter_mut()
+            .enumerate()
+            .with_min_len(2048)
+            .for_each(|(i, p)| *p = this.priority(batch, i, &offers[i]));
+    }
+
     fn act(&mut self, batch: &ObsBatch<'_>, _mode: Mode, out: &mut [Offer]) {
         let weeks = batch.scenario().period_weeks as f32;
         let nothing = self.nothing();
@@ -256,6 +264,59 @@ impl Policy for Baseline {
         }
     }
 }
+
+impl Baseline {
+    /// The priority of customer `i` under a binding budget (higher first), by rule:
+    ///
+    /// - `cadence`, `recommend-last`: periods since the last contact (the most overdue first);
+    /// - `rfm-winback`: minus the recency (the most recently lapsed first: the likeliest still
+    ///   alive, so the win-back has something to win);
+    /// - `churn-risk`: BG/NBD P(alive) (among those below the threshold, the likeliest still
+    ///   alive first);
+    /// - `fixed`: the average order on the record, dollars (the biggest spenders first);
+    /// - `random`: a uniform from the customer's policy stream;
+    /// - `oracle-myopic`, `oracle-rollout`: the expected reward of the offer this period minus
+    ///   that of no offer, from the hidden traits, dollars;
+    /// - `none`: 0 (it makes no offer).
+    fn priority(&self, batch: &ObsBatch<'_>, i: usize, offer: &Offer) -> f64 {
+        let r = batch.record(i);
+        match &self.kind {
+            BaselineKind::None => 0.0,
+            BaselineKind::Random => batch.uniform(i, RANDOM_PRIORITY_INDEX),
+            BaselineKind::Fixed { .. } => r.mean_spend() as f64,
+            BaselineKind::Cadence { .. } | BaselineKind::RecommendLast { .. } => {
+                r.since_contact() as f64
+            }
+            BaselineKind::RfmWinback { .. } => -(r.recency() as f64),
+            BaselineKind::ChurnRisk { .. } => {
+                let w = batch.scenario().period_weeks;
+                bgnbd::p_alive(
+                    &batch.scenario().population.bgnbd,
+                    r.repeat_purchases as f64,
+                    r.last_purchase as f64 * w,
+                    r.age as f64 * w,
+                )
+            }
+            BaselineKind::OracleMyopic | BaselineKind::OracleRollout { .. } => {
+                let d = batch.dynamics;
+                let c = &batch.customers[i];
+                expected_reward(d, c, offer) - expected_reward(d, c, &self.nothing_for(batch, i))
+            }
+        }
+    }
+
+    /// The empty offer resolved for customer `i`.
+    fn nothing_for(&self, batch: &ObsBatch<'_>, i: usize) -> Offer {
+        match self.nothing {
+            crate::offer::CONTINUOUS_CODE => self.nothing(),
+            code => batch.catalogue_offer(i, code as usize),
+        }
+    }
+}
+
+/// Index of the policy-stream uniform that ranks a `random` baseline's offers under a binding
+/// budget (index 0 chooses its offer).
+const RANDOM_PRIORITY_INDEX: u32 = 1;
 
 /// The `oracle-rollout` choice for customer `i` whose incumbent action is `incumbent_offer`:
 /// the catalogue offer with the highest estimated return where it beats the incumbent's by

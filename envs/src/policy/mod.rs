@@ -33,6 +33,15 @@ pub trait Policy: Send {
     fn name(&self) -> String;
     /// Chooses one offer per customer of `batch`, writing `out[i]` for customer `i`.
     fn act(&mut self, batch: &ObsBatch<'_>, mode: Mode, out: &mut [Offer]);
+    /// How much serving customer `i` its offer `offers[i]` (from the last `act` on the same
+    /// batch) is worth, written to `out[i]`, higher first: the order in which offers are kept
+    /// when a budget binds ([`crate::scenario::BudgetConfig`]). Only offers that cost the
+    /// budget something are ranked. Units are the policy's own; the default ranks every
+    /// offer alike (then the lower customer index goes first).
+    fn priorities(&mut self, batch: &ObsBatch<'_>, offers: &[Offer], out: &mut [f64]) {
+        let _ = (batch, offers);
+        out.fill(0.0);
+    }
 }
 
 /// Customers rows the policy acts on in one call of a learning policy's batched forward pass.

@@ -4,9 +4,11 @@
 //! Every rate parameter states its time unit (per week, or a half-life in weeks); the engine
 //! converts to periods of `period_weeks` weeks.
 
+mod budget;
 mod load;
 mod mechanisms;
 
+pub use budget::{BudgetConfig, BudgetCounts, MAX_CAP_PERIODS};
 pub use load::{
     apply_overrides, check_memory, check_start, estimate_bytes, histories_path, load_scenario,
     parse_scenario, scenario_dir,
@@ -63,6 +65,8 @@ pub struct Scenario {
     pub continuous: ContinuousOfferConfig,
     /// Value segments reported in comparisons.
     pub segments: SegmentConfig,
+    /// Marketing budget and contact cap every policy acts under (default: none).
+    pub budget: BudgetConfig,
 }
 
 /// Margins and per-contact cost.
@@ -159,6 +163,7 @@ impl Default for Scenario {
             offers: OfferSpec::default_catalogue(),
             continuous: ContinuousOfferConfig::default(),
             segments: SegmentConfig::default(),
+            budget: BudgetConfig::default(),
         }
     }
 }
@@ -272,6 +277,7 @@ impl Scenario {
         }
         self.continuous.validate("continuous")?;
         self.segments.validate("segments")?;
+        self.budget.validate("budget")?;
         Ok(())
     }
 }
