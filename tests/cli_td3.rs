@@ -67,6 +67,25 @@ fn td3_on_the_continuous_offer_is_a_policy() {
         dir.path().join("cmp").to_str().unwrap(),
     ]);
     assert!(out.contains("td3:"), "{out}");
+    let out = ok(&[
+        "compare",
+        "scenarios/default.ron",
+        "--set",
+        "horizon=10",
+        "--set",
+        "budget.per_period=20",
+        "--policy",
+        &spec,
+        "--policy",
+        &format!("random-rank:{spec}"),
+        "--customers",
+        "300",
+        "--quiet",
+        "--json",
+        "--out",
+        dir.path().join("cmp-budget").to_str().unwrap(),
+    ]);
+    common::assert_within_budget(&serde_json::from_str(&out).unwrap(), 0.3);
     // Common random numbers: the same policy twice gives the same result.
     let sim = |_: ()| {
         let out = ok(&[

@@ -75,6 +75,28 @@ fn scenario_training_writes_a_run_usable_as_a_policy() {
         "--quiet",
     ]);
 
+    // Under a binding budget the agent's offers are kept by its Q advantage over no offer;
+    // the budget holds either way, and random ranking is the control.
+    let out = ok(&[
+        "compare",
+        "scenarios/default.ron",
+        "--policy",
+        &spec,
+        "--policy",
+        &format!("random-rank:{spec}"),
+        "--customers",
+        "300",
+        "--set",
+        "horizon=10",
+        "--set",
+        "budget.per_period=20",
+        "--out",
+        dir.path().join("cmp-budget").to_str().unwrap(),
+        "--quiet",
+        "--json",
+    ]);
+    common::assert_within_budget(&serde_json::from_str(&out).unwrap(), 0.3);
+
     // Its critic is one of `clv predict`'s predictors (calibrated, fused, scored vs BG/NBD).
     let out = ok(&[
         "predict",

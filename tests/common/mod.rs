@@ -107,3 +107,17 @@ pub fn file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&p, bytes).unwrap();
     p
 }
+
+/// Asserts that every policy of `clv compare --json`'s output `doc` kept within its budget of
+/// `per_period` dollars in every period (`doc.budget`).
+pub fn assert_within_budget(doc: &serde_json::Value, per_period: f64) {
+    let b = &doc["budget"];
+    let budget = b["per_period"].as_f64().expect("a budget report");
+    assert!((budget - per_period).abs() < 1e-12, "budget {budget}");
+    for p in b["policies"].as_array().unwrap() {
+        assert!(
+            p["committed_max"].as_f64().unwrap() <= per_period + 1e-9,
+            "over budget: {p}"
+        );
+    }
+}
