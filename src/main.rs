@@ -10,6 +10,7 @@ mod cmd;
 mod evaluation;
 mod io;
 mod log_args;
+mod parameter_draws;
 mod plots;
 mod policies;
 mod predictors;

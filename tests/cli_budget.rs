@@ -46,10 +46,17 @@ fn every_policy_stays_within_budget_in_every_period() {
     assert_eq!(budget["per_period"].as_f64().unwrap(), 3.0);
     for p in budget["policies"].as_array().unwrap() {
         let name = p["policy"].as_str().unwrap();
-        assert!(p["committed_max"].as_f64().unwrap() <= 3.0 + 1e-9, "{name}: {p}");
+        assert!(
+            p["committed_max"].as_f64().unwrap() <= 3.0 + 1e-9,
+            "{name}: {p}"
+        );
         assert!(p["max_share_of_budget"].as_f64().unwrap() <= 1.0 + 1e-12);
         let binding = p["periods_binding"].as_u64().unwrap();
-        assert_eq!(binding > 0, name != "none", "{name}: bound in {binding} periods");
+        assert_eq!(
+            binding > 0,
+            name != "none",
+            "{name}: bound in {binding} periods"
+        );
     }
     // series.csv: the budget's count of each period's offers within the budget, per customer.
     let mut r = csv::Reader::from_path(dir.path().join("a/series.csv")).unwrap();
@@ -70,7 +77,11 @@ fn every_policy_stays_within_budget_in_every_period() {
     // same offers: what differs is who keeps them.
     let pol = doc["policies"].as_array().unwrap();
     let clv = |i: usize| pol[i]["clv_mean"].as_f64().unwrap();
-    assert_ne!(clv(0), clv(1), "ranking by priority and at random gave the same CLV");
+    assert_ne!(
+        clv(0),
+        clv(1),
+        "ranking by priority and at random gave the same CLV"
+    );
 
     // Thread invariance with the budget on.
     let two = compare(&dir.path().join("b"), "2", &[]);
@@ -91,7 +102,12 @@ fn a_contact_cap_is_reported_and_holds() {
     let doc = compare(
         &dir.path().join("c"),
         "0",
-        &["--set", "budget.cap_contacts=1", "--set", "budget.cap_periods=13"],
+        &[
+            "--set",
+            "budget.cap_contacts=1",
+            "--set",
+            "budget.cap_periods=13",
+        ],
     );
     let b = &doc["budget"];
     assert_eq!(b["cap_contacts"], 1);

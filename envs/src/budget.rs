@@ -84,7 +84,7 @@ impl Allocator {
     ) -> PeriodAllocation {
         let mut alloc = PeriodAllocation::default();
         if let Some(cap) = self.cfg.cap_contacts {
-            if t % self.cfg.cap_periods == 0 {
+            if t.is_multiple_of(self.cfg.cap_periods) {
                 self.contacts.fill(0);
             }
             for (i, o) in offers.iter_mut().enumerate() {

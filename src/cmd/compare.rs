@@ -37,6 +37,13 @@ pub struct Args {
     /// Worker threads (0 = all cores). Results do not depend on it. At most 256.
     #[arg(long, default_value_t = 0, value_parser = crate::scenario_args::threads_arg())]
     pub threads: usize,
+    /// Re-run the comparison over N draws of the fitted population parameters (BG/NBD and
+    /// Gamma-Gamma, asymptotic normal, from the scenario's `population.uncertainty` that
+    /// `clv fit` writes), on the same customers and random streams: intervals that cover
+    /// estimation uncertainty as well as simulation noise, and the share of each
+    /// (parameter_draws.csv, comparison.json `parameter_draws`). 0: parameters taken as known.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub parameter_draws: u32,
     /// Output directory (default results/compare-<time>): comparison.csv, comparison.json,
     /// series.csv (per period), scenario.ron, and report.md with plots/ (`clv report`).
     #[arg(long)]
@@ -71,6 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         customers,
         out.as_deref(),
         args.quiet || args.json,
+        args.parameter_draws,
     )?;
     if args.json {
         println!("{}", serde_json::to_string(&run_files::sorted(&doc)?)?);
@@ -78,6 +86,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         print!("{}", table(&doc.policies, &args.reference));
         if let Some(b) = &doc.budget {
             print!("{}", crate::budget_report::table(b));
+        }
+        if let Some(p) = &doc.parameter_draws {
+            print!("{}", crate::parameter_draws::table(p, &args.reference));
         }
         eprintln!("wrote {}", out.display());
     }
@@ -178,13 +189,18 @@ pub fn compare_to_dir(
     customers: u64,
     out: Option<&std::path::Path>,
     quiet: bool,
+    parameter_draws: u32,
 ) -> anyhow::Result<(Comparison, std::path::PathBuf)> {
     let mut lineup = Lineup::new(scenario, policies, reference)?;
+    if parameter_draws > 0 {
+        crate::parameter_draws::check(scenario, parameter_draws)?;
+    }
     // The directory is locked once every argument is checked and before any work, so that
     // another process writing it is refused at once.
     let out = io::run_dir(out, "compare")?;
     let started = Instant::now();
-    let total = scenario.horizon as u64 * seeds.len() as u64 * lineup.policies.len() as u64;
+    let per_run = scenario.horizon as u64 * seeds.len() as u64 * lineup.policies.len() as u64;
+    let total = per_run * (1 + u64::from(parameter_draws));
     let bar = io::progress(total, "comparing", quiet);
     let results = evaluate_policies(
         scenario,
@@ -195,6 +211,43 @@ pub fn compare_to_dir(
         &mut lineup.policies,
         &|d| bar.set_position(d),
     )?;
+    let mut draw_rows: Vec<Vec<String>> = vec![];
+    let draws = if parameter_draws > 0 {
+        let shown = lineup.shown();
+        Some(crate::parameter_draws::run(
+            scenario,
+            base_dir,
+            domain.seed_domain(),
+            seeds,
+            customers,
+            parameter_draws,
+            &mut lineup.policies,
+            &results,
+            &shown,
+            lineup.reference_idx,
+            &|d| bar.set_position(per_run + d),
+            &mut |d, drawn, figures| {
+                let (b, g) = (&drawn.population.bgnbd, &drawn.population.spend);
+                for (i, (clv, diff)) in shown.iter().zip(figures) {
+                    draw_rows.push(vec![
+                        d.to_string(),
+                        lineup.specs[*i].clone(),
+                        b.r.to_string(),
+                        b.alpha.to_string(),
+                        b.a.to_string(),
+                        b.b.to_string(),
+                        g.p.to_string(),
+                        g.q.to_string(),
+                        g.gamma.to_string(),
+                        clv.to_string(),
+                        diff.to_string(),
+                    ]);
+                }
+            },
+        )?)
+    } else {
+        None
+    };
     bar.finish_and_clear();
     let names: Vec<String> = scenario.offers.iter().map(|o| o.name.clone()).collect();
     let doc = Comparison {
@@ -211,6 +264,7 @@ pub fn compare_to_dir(
             .map(|(code, name)| (name.to_string(), lineup.rows(&results, Some(code), &names)))
             .collect(),
         budget: crate::budget_report::budget_report(scenario, &results, &lineup.shown()),
+        parameter_draws: draws,
         timing: ComparisonTiming {
             elapsed_seconds: started.elapsed().as_secs_f64(),
         },
@@ -220,6 +274,25 @@ pub fn compare_to_dir(
     run_files::write_sorted(&out.join("comparison.json"), &doc)?;
     write_comparison_csv(&out.join("comparison.csv"), &doc)?;
     write_series(&out.join("series.csv"), &results, &lineup.shown(), &names)?;
+    if doc.parameter_draws.is_some() {
+        io::write_csv(
+            &out.join("parameter_draws.csv"),
+            &[
+                "draw",
+                "policy",
+                "bgnbd_r",
+                "bgnbd_alpha",
+                "bgnbd_a",
+                "bgnbd_b",
+                "spend_p",
+                "spend_q",
+                "spend_gamma",
+                "clv_mean",
+                "diff_vs_reference",
+            ],
+            &draw_rows,
+        )?;
+    }
     crate::cmd::report::report_dir(&out, None)?;
     io::finish_run_dir(&out)?;
     Ok((doc, out))

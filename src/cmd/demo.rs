@@ -110,6 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.test_customers,
         Some(&cmp_dir),
         args.quiet,
+        0,
     )?;
     crate::cmd::report::report_dir(&cmp_dir, Some(&format!("clv demo: {}", scenario.name)))?;
     crate::cmd::report::report_dir(&args.out.join("training-dqn"), Some("DQN training"))?;

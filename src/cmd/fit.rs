@@ -237,6 +237,19 @@ fn build_scenario(
     );
     s.population.bgnbd = params_in_weeks(&bg.params, summary.period);
     s.population.spend = gg.params;
+    // The estimates' covariance, for `compare --parameter-draws` (a matrix the scenario would
+    // refuse, e.g. not positive definite after rounding, is left out).
+    let uncertainty = clv_envs::scenario::ParameterUncertainty {
+        bgnbd_log_covariance: bg.log_covariance.clone(),
+        spend_log_covariance: gg.log_covariance.clone(),
+        customers: summary.customers.len() as u64,
+    };
+    let known =
+        uncertainty.bgnbd_log_covariance.is_some() || uncertainty.spend_log_covariance.is_some();
+    s.population.uncertainty = Some(uncertainty);
+    if !known || s.validate().is_err() {
+        s.population.uncertainty = None;
+    }
     if args.warm_start {
         s.population.customers = summary.customers.len() as u64;
         let name = histories_path
@@ -300,6 +313,12 @@ fn scenario_text(
         "//   population.spend: p = {:.4} ({:.4}), q = {:.4} ({:.4}), gamma = {:.4} ({:.4}); LL = {:.2}",
         g.p, e.p, g.q, e.q, g.gamma, e.gamma, gg.log_likelihood
     )?;
+    if s.population.uncertainty.is_some() {
+        writeln!(
+            text,
+            "//   population.uncertainty: the estimates' asymptotic covariance in log-parameters, for `clv compare --parameter-draws N`."
+        )?;
+    }
     writeln!(
         text,
         "// ASSUMPTIONS: everything else (economics, coupon response, recommendations, fatigue,"

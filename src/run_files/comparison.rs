@@ -42,6 +42,10 @@ pub struct Comparison {
     /// spend against it; absent when the scenario sets neither.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<crate::budget_report::BudgetReport>,
+    /// The comparison over draws of the fitted population parameters (`--parameter-draws`):
+    /// each policy's interval split into simulation noise and estimation uncertainty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_draws: Option<crate::parameter_draws::ParameterDraws>,
     /// Run time (informational: varies between runs).
     #[serde(default)]
     pub timing: ComparisonTiming,

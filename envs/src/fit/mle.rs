@@ -90,6 +90,10 @@ pub struct BgNbdFit {
     pub params: BgNbdParams,
     /// Standard errors, in the same layout and unit as `params`.
     pub std_errors: BgNbdParams,
+    /// Asymptotic covariance of (ln r, ln alpha, ln a, ln b) (unit-free: a change of period
+    /// unit shifts ln alpha by a constant); `None` where the information matrix is not
+    /// positive definite.
+    pub log_covariance: Option<Vec<Vec<f64>>>,
     /// Maximised log-likelihood, nats.
     pub log_likelihood: f64,
     /// Customers in the fit.
@@ -105,6 +109,9 @@ pub struct GammaGammaFit {
     pub params: GammaGammaParams,
     /// Standard errors, in the same layout as `params`.
     pub std_errors: GammaGammaParams,
+    /// Asymptotic covariance of (ln p, ln q, ln gamma); `None` where the information matrix
+    /// is not positive definite.
+    pub log_covariance: Option<Vec<Vec<f64>>>,
     /// Maximised log-likelihood, nats.
     pub log_likelihood: f64,
     /// Customers in the fit (those with at least one repeat purchase and positive spend).
@@ -149,6 +156,7 @@ pub fn fit_bgnbd(summary: &Summary) -> Result<BgNbdFit, FitError> {
     Ok(BgNbdFit {
         params: to_params(&m.theta),
         std_errors: to_params(&m.std_errors),
+        log_covariance: m.log_covariance,
         log_likelihood: m.log_likelihood,
         customers: x.len(),
         evaluations: m.evaluations,
@@ -198,6 +206,7 @@ pub fn fit_gamma_gamma(summary: &Summary) -> Result<GammaGammaFit, FitError> {
     Ok(GammaGammaFit {
         params: to_params(&fit.theta),
         std_errors: to_params(&fit.std_errors),
+        log_covariance: fit.log_covariance,
         log_likelihood: fit.log_likelihood,
         customers: x.len(),
         zero_spend_excluded,
@@ -209,6 +218,9 @@ pub fn fit_gamma_gamma(summary: &Summary) -> Result<GammaGammaFit, FitError> {
 struct Maximum {
     theta: Vec<f64>,
     std_errors: Vec<f64>,
+    /// Asymptotic covariance of the log-parameters (inverse of minus the Hessian), `None`
+    /// where that matrix is not positive definite.
+    log_covariance: Option<Vec<Vec<f64>>>,
     log_likelihood: f64,
     evaluations: u64,
 }
@@ -275,11 +287,16 @@ fn maximise(
         });
     }
     let theta: Vec<f64> = best.iter().map(|v| v.exp()).collect();
-    let log_ses = log_std_errors(ll, &best);
+    let log_covariance = log_covariance(ll, &best);
+    let log_ses: Vec<f64> = match &log_covariance {
+        Some(c) => (0..theta.len()).map(|i| c[i][i].sqrt()).collect(),
+        None => vec![f64::NAN; theta.len()],
+    };
     let std_errors = theta.iter().zip(&log_ses).map(|(t, s)| t * s).collect();
     Ok(Maximum {
         theta,
         std_errors,
+        log_covariance,
         log_likelihood: -best_cost,
         evaluations,
     })
@@ -326,11 +343,10 @@ fn nelder_mead(
     Ok((point, state.get_best_cost(), evaluations.get()))
 }
 
-/// Standard errors of the log-parameters: sqrt of the diagonal of the inverse of minus the
-/// central-difference Hessian of `ll` in log-parameters. NaN where that matrix is not
-/// positive definite.
+/// Asymptotic covariance of the log-parameters: the inverse of minus the central-difference
+/// Hessian of `ll` in log-parameters; `None` where that matrix is not positive definite.
 #[allow(clippy::needless_range_loop)] // a symmetric fill: (i, j) and (j, i) together
-fn log_std_errors(ll: &impl Fn(&[f64]) -> f64, at: &[f64]) -> Vec<f64> {
+fn log_covariance(ll: &impl Fn(&[f64]) -> f64, at: &[f64]) -> Option<Vec<Vec<f64>>> {
     let n = at.len();
     let f = |v: &[f64]| -neg_log_lik(ll, v);
     let h = HESSIAN_STEP;
@@ -354,15 +370,40 @@ fn log_std_errors(ll: &impl Fn(&[f64]) -> f64, at: &[f64]) -> Vec<f64> {
             info[j][i] = info[i][j];
         }
     }
-    match cholesky_inverse_diagonal(&info) {
-        Some(diag) => diag.into_iter().map(f64::sqrt).collect(),
-        None => vec![f64::NAN; n],
-    }
+    cholesky_inverse(&info)
 }
 
-/// Diagonal of the inverse of a symmetric positive-definite matrix, by Cholesky; `None` when
-/// the matrix is not positive definite (or not finite).
-fn cholesky_inverse_diagonal(m: &[Vec<f64>]) -> Option<Vec<f64>> {
+/// The inverse of a symmetric positive definite matrix by its Cholesky factor; `None` where
+/// the matrix is not positive definite.
+pub(crate) fn cholesky_inverse(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let n = m.len();
+    let l = cholesky(m)?;
+    // Column i of L^-1 solves L y = e_i; inverse(M) = (L^-1)^T L^-1.
+    let cols: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            let mut y = vec![0.0; n];
+            for r in i..n {
+                let rhs = if r == i { 1.0 } else { 0.0 };
+                let s: f64 = (i..r).map(|k| l[r][k] * y[k]).sum();
+                y[r] = (rhs - s) / l[r][r];
+            }
+            y
+        })
+        .collect();
+    Some(
+        (0..n)
+            .map(|i| {
+                (0..n)
+                    .map(|j| cols[i].iter().zip(&cols[j]).map(|(a, b)| a * b).sum())
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+/// The lower Cholesky factor L of a symmetric positive definite matrix (M = L L^T); `None`
+/// where the matrix is not positive definite (or not finite).
+pub(crate) fn cholesky(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let n = m.len();
     let mut l = vec![vec![0.0; n]; n];
     for i in 0..n {
@@ -376,21 +417,13 @@ fn cholesky_inverse_diagonal(m: &[Vec<f64>]) -> Option<Vec<f64>> {
                 l[i][i] = d.sqrt();
             } else {
                 l[i][j] = (m[i][j] - s) / l[j][j];
+                if !l[i][j].is_finite() {
+                    return None;
+                }
             }
         }
     }
-    // inverse(M)_ii = sum_k (L^-1)_ki^2; solve L y = e_i for each i.
-    let mut diag = vec![0.0; n];
-    for (i, d) in diag.iter_mut().enumerate() {
-        let mut y = vec![0.0; n];
-        for r in i..n {
-            let rhs = if r == i { 1.0 } else { 0.0 };
-            let s: f64 = (i..r).map(|k| l[r][k] * y[k]).sum();
-            y[r] = (rhs - s) / l[r][r];
-        }
-        *d = y.iter().map(|v| v * v).sum();
-    }
-    Some(diag)
+    Some(l)
 }
 
 #[cfg(test)]
@@ -400,9 +433,10 @@ mod tests {
     #[test]
     fn inverse_diagonal_of_a_known_matrix() {
         // [[4, 2], [2, 3]]^-1 = [[3, -2], [-2, 4]] / 8.
-        let d = cholesky_inverse_diagonal(&[vec![4.0, 2.0], vec![2.0, 3.0]]).unwrap();
-        assert!((d[0] - 3.0 / 8.0).abs() < 1e-14 && (d[1] - 0.5).abs() < 1e-14);
-        assert!(cholesky_inverse_diagonal(&[vec![1.0, 2.0], vec![2.0, 1.0]]).is_none());
+        let d = cholesky_inverse(&[vec![4.0, 2.0], vec![2.0, 3.0]]).unwrap();
+        assert!((d[0][0] - 3.0 / 8.0).abs() < 1e-14 && (d[1][1] - 0.5).abs() < 1e-14);
+        assert!((d[0][1] + 2.0 / 8.0).abs() < 1e-14 && (d[1][0] + 2.0 / 8.0).abs() < 1e-14);
+        assert!(cholesky_inverse(&[vec![1.0, 2.0], vec![2.0, 1.0]]).is_none());
     }
 
     #[test]

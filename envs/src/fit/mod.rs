@@ -32,6 +32,7 @@ pub use log::{
     MAX_AMOUNT, RFC3339, Transaction, check_dates, for_each_transaction_file, isolated_last_date,
     parse_date, parse_date_with, read_transactions, read_transactions_file,
 };
+pub(crate) use mle::cholesky;
 pub use mle::{
     BgNbdFit, GammaGammaFit, MAX_RELATIVE_STD_ERROR, PLAUSIBLE_PARAMS, fit_bgnbd, fit_gamma_gamma,
     fit_warnings,

@@ -7,6 +7,7 @@
 mod budget;
 mod load;
 mod mechanisms;
+mod uncertainty;
 
 pub use budget::{BudgetConfig, BudgetCounts, MAX_CAP_PERIODS};
 pub use load::{
@@ -19,6 +20,7 @@ pub use mechanisms::{
     MAX_PREFERRED, OfferSpec, RecommendRule, RecommendationConfig, ResponseWeights, SegmentConfig,
     SiteVisitConfig, SleepingDogConfig, WinbackConfig,
 };
+pub use uncertainty::ParameterUncertainty;
 
 use serde::{Deserialize, Serialize};
 
@@ -104,6 +106,10 @@ pub struct PopulationConfig {
     pub attributes: Vec<AttributeConfig>,
     /// Site activity the firm observes.
     pub site_visits: SiteVisitConfig,
+    /// Estimation uncertainty of `bgnbd` and `spend` where they were fitted (`clv fit`
+    /// writes it); `compare --parameter-draws` draws the parameters from it. `None`: the
+    /// parameters are taken as known.
+    pub uncertainty: Option<ParameterUncertainty>,
 }
 
 impl Default for PopulationConfig {
@@ -115,6 +121,7 @@ impl Default for PopulationConfig {
             categories: CategoryConfig::default(),
             attributes: vec![],
             site_visits: SiteVisitConfig::default(),
+            uncertainty: None,
         }
     }
 }
@@ -233,6 +240,9 @@ impl Scenario {
             a.validate(&format!("population.attributes[{i}]"))?;
         }
         p.site_visits.validate("population.site_visits")?;
+        if let Some(u) = &p.uncertainty {
+            u.validate("population.uncertainty")?;
+        }
         match &self.start {
             Start::Cohort => {}
             Start::BurnIn { periods, policy } => {
