@@ -7,6 +7,12 @@ use clv_envs::metrics::{SEGMENTS, paired_diff};
 use clv_envs::{EvalResult, Policy, Population, Scenario, SeedDomain, Summary};
 use serde::{Deserialize, Serialize};
 
+/// Largest start population (estimated bytes) a comparison keeps to clone for each policy;
+/// a bigger one is rebuilt from its seed for each policy instead (the same customers and
+/// random streams, so identical results), so that only one population is in memory at a
+/// time: 10 million customers fit in 2 GB.
+pub const CLONE_LIMIT_BYTES: u64 = 1 << 30;
+
 /// Runs every policy on the populations of `seeds` (each policy on a copy of the same start
 /// state), returning one merged result per policy in input order.
 pub fn evaluate_policies(
@@ -18,14 +24,38 @@ pub fn evaluate_policies(
     policies: &mut [Box<dyn Policy>],
     progress: &dyn Fn(u64),
 ) -> anyhow::Result<Vec<EvalResult>> {
-    clv_envs::scenario::check_memory(customers, 2)?;
+    let rebuild = clv_envs::scenario::estimate_bytes(customers) > CLONE_LIMIT_BYTES;
+    evaluate_policies_with(
+        scenario, base_dir, domain, seeds, customers, policies, progress, rebuild,
+    )
+}
+
+/// [`evaluate_policies`], rebuilding the start population for each policy where `rebuild`
+/// (else cloning it).
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_policies_with(
+    scenario: &Scenario,
+    base_dir: &Path,
+    domain: SeedDomain,
+    seeds: &[u64],
+    customers: u64,
+    policies: &mut [Box<dyn Policy>],
+    progress: &dyn Fn(u64),
+    rebuild: bool,
+) -> anyhow::Result<Vec<EvalResult>> {
+    clv_envs::scenario::check_memory(customers, if rebuild { 1 } else { 2 })?;
     let mut results: Vec<Option<EvalResult>> = (0..policies.len()).map(|_| None).collect();
     let mut done = 0u64;
     for seed in seeds {
-        let start = Population::new(scenario, domain, *seed, customers, base_dir)?;
+        let build = || Population::new(scenario, domain, *seed, customers, base_dir);
+        let start = if rebuild { None } else { Some(build()?) };
         for (p, slot) in policies.iter_mut().zip(results.iter_mut()) {
-            let mut pop = start.clone();
+            let mut pop = match &start {
+                Some(s) => s.clone(),
+                None => build()?,
+            };
             let r = pop.evaluate(p.as_mut(), &|t| progress(done + t as u64));
+            drop(pop);
             done += scenario.horizon as u64;
             match slot {
                 Some(acc) => acc.append(r),
@@ -124,4 +154,43 @@ pub fn report(
 /// Segment names with their codes.
 pub fn segments() -> impl Iterator<Item = (u8, &'static str)> {
     SEGMENTS.iter().enumerate().map(|(i, s)| (i as u8, *s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rebuilding_the_start_for_each_policy_changes_nothing() {
+        let scenario = Scenario {
+            horizon: 20,
+            start: clv_envs::Start::BurnIn {
+                periods: 10,
+                policy: "cadence:coupon10:4".into(),
+            },
+            ..Scenario::default()
+        };
+        let run = |rebuild| {
+            let mut policies: Vec<Box<dyn Policy>> = ["none", "churn-risk:0.5:coupon20:4"]
+                .iter()
+                .map(|s| crate::policies::resolve(s, &scenario).unwrap())
+                .collect();
+            evaluate_policies_with(
+                &scenario,
+                Path::new("scenarios"),
+                SeedDomain::Test,
+                &[3, 4],
+                2000,
+                &mut policies,
+                &|_| {},
+                rebuild,
+            )
+            .unwrap()
+        };
+        let (a, b) = (run(false), run(true));
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.clv, y.clv);
+            assert_eq!(x.series, y.series);
+        }
+    }
 }

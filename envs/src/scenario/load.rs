@@ -174,11 +174,12 @@ pub fn apply_overrides(scenario: &Scenario, overrides: &[String]) -> Result<Scen
 }
 
 /// Bytes the engine holds per customer: its state plus its share of the per-period buffers
-/// (offers) and of the per-customer results (CLV over H and over the short horizon).
+/// (offers) and of the per-customer results (CLV over H and over the short horizon,
+/// discounted marketing spend, segment).
 pub fn estimate_bytes(customers: u64) -> u64 {
     let per_customer = std::mem::size_of::<crate::customer::Customer>()
         + std::mem::size_of::<crate::offer::Offer>()
-        + 2 * std::mem::size_of::<f64>()
+        + 3 * std::mem::size_of::<f64>()
         + 1;
     customers.saturating_mul(per_customer as u64)
 }
