@@ -97,6 +97,39 @@ fn every_policy_stays_within_budget_in_every_period() {
 }
 
 #[test]
+fn simulate_reports_the_budget_too() {
+    let out = ok(&[
+        "simulate",
+        "scenarios/default.ron",
+        "--policy",
+        "churn-risk:0.6:coupon20:2",
+        "--set",
+        "horizon=26",
+        "--set",
+        "budget.per_period=30",
+        "--customers",
+        "2000",
+        "--json",
+        "--quiet",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    common::assert_within_budget(&serde_json::json!({ "budget": doc["budget"] }), 3.0);
+    let unbudgeted = ok(&[
+        "simulate",
+        "scenarios/default.ron",
+        "--policy",
+        "none",
+        "--set",
+        "horizon=26",
+        "--customers",
+        "2000",
+        "--json",
+        "--quiet",
+    ]);
+    assert!(!unbudgeted.contains("\"budget\""), "{unbudgeted}");
+}
+
+#[test]
 fn a_contact_cap_is_reported_and_holds() {
     let dir = tempfile::tempdir().unwrap();
     let doc = compare(

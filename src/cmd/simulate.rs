@@ -129,6 +129,7 @@ fn simulate_summary(
                 (name.to_string(), s)
             })
             .collect(),
+        budget: crate::budget_report::budget_report(scenario, std::slice::from_ref(result), &[0]),
         timing: SimulateTiming {
             elapsed_seconds,
             evaluation_seconds: result.elapsed_seconds,
@@ -155,6 +156,13 @@ fn write_outputs(
     let mut header = vec!["period", "reward", "purchases", "contacts", "alive"];
     let offer_cols: Vec<String> = names.iter().map(|n| format!("offers_{n}")).collect();
     header.extend(offer_cols.iter().map(String::as_str));
+    header.extend([
+        "marketing",
+        "budget_spend",
+        "budget",
+        "capped_offers",
+        "cut_offers",
+    ]);
     let rows: Vec<Vec<String>> = result
         .series
         .iter()
@@ -168,6 +176,13 @@ fn write_outputs(
                 r.alive.to_string(),
             ];
             v.extend(r.offers.iter().take(names.len()).map(|c| c.to_string()));
+            v.extend([
+                r.marketing.to_string(),
+                r.committed.to_string(),
+                r.budget.map(|b| b.to_string()).unwrap_or_default(),
+                r.capped.to_string(),
+                r.cut.to_string(),
+            ]);
             v
         })
         .collect();
@@ -207,6 +222,9 @@ fn print_summary(scenario: &clv_envs::Scenario, doc: &SimulateSummary) {
         doc.timing.elapsed_seconds,
         doc.timing.customer_periods_per_second / 1e6
     );
+    if let Some(b) = &doc.budget {
+        print!("{}", crate::budget_report::table(b));
+    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,10 @@ pub struct SimulateSummary {
     pub all: Summary,
     /// The same by value segment (`high`, `mid`, `low`).
     pub segments: BTreeMap<String, Summary>,
+    /// The marketing budget and contact cap the policy acted under, with its spend against
+    /// it; absent when the scenario sets neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<crate::budget_report::BudgetReport>,
     /// Run time (informational: varies between runs).
     pub timing: SimulateTiming,
 }
