@@ -75,6 +75,8 @@ fn parameter_draws_widen_the_interval_and_say_which_part_is_which() {
         serde_json::from_str(&json).unwrap()
     };
     let doc = compare("a", "1");
+    let note = doc["warm_start_note"].as_str().unwrap();
+    assert!(note.contains("the same 2357 real customers"), "{note}");
     let p = &doc["parameter_draws"];
     assert_eq!(p["draws"], 6);
     assert_eq!(p["fitted_customers"], 2357);

@@ -84,6 +84,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&run_files::sorted(&doc)?)?);
     } else {
         print!("{}", table(&doc.policies, &args.reference));
+        if let Some(note) = &doc.warm_start_note {
+            println!("{note}");
+        }
         if let Some(b) = &doc.budget {
             print!("{}", crate::budget_report::table(b));
         }
@@ -263,6 +266,7 @@ pub fn compare_to_dir(
         segments: segments()
             .map(|(code, name)| (name.to_string(), lineup.rows(&results, Some(code), &names)))
             .collect(),
+        warm_start_note: warm_start_note(scenario, base_dir, seeds.len(), customers),
         budget: crate::budget_report::budget_report(scenario, &results, &lineup.shown()),
         parameter_draws: draws,
         timing: ComparisonTiming {
@@ -296,6 +300,27 @@ pub fn compare_to_dir(
     crate::cmd::report::report_dir(&out, None)?;
     io::finish_run_dir(&out)?;
     Ok((doc, out))
+}
+
+/// On a warm start, what the populations are made of: `seeds` populations of `customers`
+/// customers, each starting from the same real histories (one per customer of the log, reused
+/// in turn), so repeated seeds and populations larger than the log reuse real customers.
+fn warm_start_note(
+    scenario: &clv_envs::Scenario,
+    base_dir: &std::path::Path,
+    seeds: usize,
+    customers: u64,
+) -> Option<String> {
+    let clv_envs::Start::WarmStart { histories } = &scenario.start else {
+        return None;
+    };
+    let real = clv_envs::scenario::histories_path(histories, base_dir)
+        .ok()
+        .and_then(|p| clv_envs::read_histories(&p).ok())
+        .map_or_else(|| "the".to_string(), |h| format!("the same {}", h.len()));
+    Some(format!(
+        "warm start: each of the {seeds} seed(s) x {customers} customers starts from {real} real customers' histories (reused in turn; hidden traits redrawn per seed), so repeated seeds add simulation noise, not new customers, and the intervals over customers understate the uncertainty about the real customer base (see --parameter-draws)"
+    ))
 }
 
 /// What the intervals of a comparison are, in words (saved in comparison.json).

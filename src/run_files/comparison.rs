@@ -38,6 +38,10 @@ pub struct Comparison {
     /// The same rows by value segment (`high`, `mid`, `low`).
     #[serde(default)]
     pub segments: BTreeMap<String, Vec<PolicyReport>>,
+    /// On a warm start: that every seed starts from the same real customers' histories, so
+    /// the intervals over customers count repeated real customers (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_start_note: Option<String>,
     /// The marketing budget and contact cap the policies acted under, with each policy's
     /// spend against it; absent when the scenario sets neither.
     #[serde(default, skip_serializing_if = "Option::is_none")]
