@@ -243,10 +243,17 @@ impl Population {
         let mut allocator = Allocator::new(&s, n);
         for t in 0..h {
             discount *= delta; // delta^(t+1): rewards of window period t+1
-            policy.act(&self.batch(), Mode::Greedy, &mut offers);
+            // A per-customer rule chooses each offer inside the step pass (one pass less over
+            // the population); a budget needs every offer first.
+            let fused = allocator.is_none() && policy.per_customer().is_some();
+            if !fused {
+                policy.act(&self.batch(), Mode::Greedy, &mut offers);
+            }
             let allocation = allocator
                 .as_mut()
                 .map(|a| a.apply(t, &self.batch(), policy, &mut offers));
+            let rule = if fused { policy.per_customer() } else { None };
+            let features = &self.features;
             let dynamics = &self.dynamics;
             let segment = &self.segment;
             let in_short = t < short;
@@ -265,7 +272,19 @@ impl Population {
                         ..PeriodRow::default()
                     };
                     for (j, c) in cs.iter_mut().enumerate() {
-                        let out: PeriodOutcome = dynamics.step(c, &os[j]);
+                        let offer = match rule {
+                            Some(rule) => {
+                                let one = ObsBatch {
+                                    customers: std::slice::from_ref(c),
+                                    dynamics,
+                                    features,
+                                    present: None,
+                                };
+                                rule.offer(&one, 0)
+                            }
+                            None => os[j],
+                        };
+                        let out: PeriodOutcome = dynamics.step(c, &offer);
                         // A zero reward (most customer-periods) would add +0 to sums that
                         // start at +0: skip it.
                         if out.reward != 0.0 {
@@ -556,6 +575,45 @@ mod tests {
             );
             assert!(block[1..].iter().all(|row| row.contacts == 0), "block {b}");
             assert!(block[1..].iter().all(|row| row.capped > 0), "block {b}");
+        }
+    }
+
+    #[test]
+    fn a_rule_chosen_inside_the_step_pass_acts_as_its_separate_pass() {
+        // `random-rank:` hides the rule's per-customer form (without a budget it acts as the
+        // rule), so the population takes the separate act pass: the results must not differ.
+        let s = small(Start::BurnIn {
+            periods: 20,
+            policy: "cadence:coupon10:4".into(),
+        });
+        for spec in [
+            "none",
+            "random",
+            "fixed:coupon20",
+            "cadence:coupon10:2",
+            "rfm-winback:4:recommend",
+            "churn-risk:0.6:coupon20:2",
+            "recommend-last:3",
+            "oracle-myopic",
+        ] {
+            let run = |hidden: bool| {
+                let mut pop =
+                    Population::new(&s, SeedDomain::Test, 2, 3000, Path::new(".")).unwrap();
+                let p = parse_baseline(spec, &s).unwrap();
+                if hidden {
+                    let mut p = crate::budget::RandomRank::new(Box::new(p));
+                    assert!(p.per_customer().is_none());
+                    pop.evaluate(&mut p, &|_| {})
+                } else {
+                    let mut p = p;
+                    assert!(p.per_customer().is_some(), "{spec}");
+                    pop.evaluate(&mut p, &|_| {})
+                }
+            };
+            let (fused, separate) = (run(false), run(true));
+            assert_eq!(fused.clv, separate.clv, "{spec}");
+            assert_eq!(fused.series, separate.series, "{spec}");
+            assert_eq!(fused.marketing, separate.marketing, "{spec}");
         }
     }
 

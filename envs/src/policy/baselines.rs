@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::{Mode, ObsBatch, Policy, act_each};
+use super::{Mode, ObsBatch, PerCustomer, Policy, act_each};
 use crate::btyd::bgnbd;
 use crate::customer::{Customer, ResponseType};
 use crate::expected::expected_reward;
@@ -158,84 +158,8 @@ impl Policy for Baseline {
     }
 
     fn act(&mut self, batch: &ObsBatch<'_>, _mode: Mode, out: &mut [Offer]) {
-        let weeks = batch.scenario().period_weeks as f32;
-        let nothing = self.nothing();
         match &self.kind {
-            BaselineKind::None => out.fill(nothing),
-            BaselineKind::Random => {
-                let n = batch.scenario().offers.len();
-                act_each(out, |i| {
-                    let code = ((batch.uniform(i, 0) * n as f64) as usize).min(n - 1);
-                    batch.catalogue_offer(i, code)
-                })
-            }
-            BaselineKind::Fixed { offer } => act_each(out, |i| batch.catalogue_offer(i, *offer)),
-            BaselineKind::Cadence {
-                offer,
-                weeks: every,
-            } => {
-                let every = *every as f32;
-                act_each(out, |i| {
-                    let r = batch.record(i);
-                    if r.since_contact() * weeks >= every - WEEKS_SLACK {
-                        batch.catalogue_offer(i, *offer)
-                    } else {
-                        nothing
-                    }
-                })
-            }
-            BaselineKind::RfmWinback { weeks: thr, offer } => {
-                let thr = *thr as f32;
-                act_each(out, |i| {
-                    let r = batch.record(i);
-                    let recency = r.recency();
-                    if !r.opted_out && recency * weeks >= thr && r.since_contact() > recency {
-                        batch.catalogue_offer(i, *offer)
-                    } else {
-                        nothing
-                    }
-                })
-            }
-            BaselineKind::ChurnRisk { p, offer, cooldown } => {
-                let bg = batch.scenario().population.bgnbd;
-                let cooldown = *cooldown as f32;
-                act_each(out, |i| {
-                    let r = batch.record(i);
-                    if r.opted_out || r.since_contact() * weeks < cooldown - WEEKS_SLACK {
-                        return nothing;
-                    }
-                    let w = weeks as f64;
-                    let alive = bgnbd::p_alive(
-                        &bg,
-                        r.repeat_purchases as f64,
-                        r.last_purchase as f64 * w,
-                        r.age as f64 * w,
-                    );
-                    if alive < *p {
-                        batch.catalogue_offer(i, *offer)
-                    } else {
-                        nothing
-                    }
-                })
-            }
-            BaselineKind::RecommendLast { weeks: every } => {
-                let every = *every as f32;
-                let code = self.recommend_code;
-                act_each(out, |i| {
-                    let r = batch.record(i);
-                    if !r.opted_out && r.since_contact() * weeks >= every - WEEKS_SLACK {
-                        Offer {
-                            discount: 0.0,
-                            recommend: Some(r.last_category),
-                            contact: true,
-                            code,
-                        }
-                    } else {
-                        nothing
-                    }
-                })
-            }
-            BaselineKind::OracleMyopic => act_each(out, |i| oracle_choice(batch, i)),
+            BaselineKind::None => out.fill(self.nothing()),
             BaselineKind::OracleRollout {
                 draws,
                 margin,
@@ -261,6 +185,84 @@ impl Policy for Baseline {
                         },
                     );
             }
+            _ => {
+                let this = &*self;
+                act_each(out, |i| this.offer(batch, i));
+            }
+        }
+    }
+
+    fn per_customer(&self) -> Option<&dyn PerCustomer> {
+        match self.kind {
+            BaselineKind::OracleRollout { .. } => None,
+            _ => Some(self),
+        }
+    }
+}
+
+impl PerCustomer for Baseline {
+    /// The rule's offer for customer `i` (every kind but `oracle-rollout`, which improves on
+    /// its incumbent's batch).
+    fn offer(&self, batch: &ObsBatch<'_>, i: usize) -> Offer {
+        let weeks = batch.scenario().period_weeks as f32;
+        let nothing = self.nothing();
+        let r = batch.record(i);
+        match &self.kind {
+            BaselineKind::None | BaselineKind::OracleRollout { .. } => nothing,
+            BaselineKind::Random => {
+                let n = batch.scenario().offers.len();
+                let code = ((batch.uniform(i, 0) * n as f64) as usize).min(n - 1);
+                batch.catalogue_offer(i, code)
+            }
+            BaselineKind::Fixed { offer } => batch.catalogue_offer(i, *offer),
+            BaselineKind::Cadence {
+                offer,
+                weeks: every,
+            } => {
+                if r.since_contact() * weeks >= *every as f32 - WEEKS_SLACK {
+                    batch.catalogue_offer(i, *offer)
+                } else {
+                    nothing
+                }
+            }
+            BaselineKind::RfmWinback { weeks: thr, offer } => {
+                let recency = r.recency();
+                if !r.opted_out && recency * weeks >= *thr as f32 && r.since_contact() > recency {
+                    batch.catalogue_offer(i, *offer)
+                } else {
+                    nothing
+                }
+            }
+            BaselineKind::ChurnRisk { p, offer, cooldown } => {
+                if r.opted_out || r.since_contact() * weeks < *cooldown as f32 - WEEKS_SLACK {
+                    return nothing;
+                }
+                let w = weeks as f64;
+                let alive = bgnbd::p_alive(
+                    &batch.scenario().population.bgnbd,
+                    r.repeat_purchases as f64,
+                    r.last_purchase as f64 * w,
+                    r.age as f64 * w,
+                );
+                if alive < *p {
+                    batch.catalogue_offer(i, *offer)
+                } else {
+                    nothing
+                }
+            }
+            BaselineKind::RecommendLast { weeks: every } => {
+                if !r.opted_out && r.since_contact() * weeks >= *every as f32 - WEEKS_SLACK {
+                    Offer {
+                        discount: 0.0,
+                        recommend: Some(r.last_category),
+                        contact: true,
+                        code: self.recommend_code,
+                    }
+                } else {
+                    nothing
+                }
+            }
+            BaselineKind::OracleMyopic => oracle_choice(batch, i),
         }
     }
 }

@@ -42,6 +42,21 @@ pub trait Policy: Send {
         let _ = (batch, offers);
         out.fill(0.0);
     }
+    /// The policy as a per-customer rule, where each customer's offer depends only on that
+    /// customer (its record, its own random streams, the scenario) and `act` is exactly that
+    /// rule applied to every customer: the simulator may then choose each offer inside its
+    /// step pass instead of in a separate pass over the population (the same offers, one pass
+    /// less over memory). `None` (the default) for every other policy.
+    fn per_customer(&self) -> Option<&dyn PerCustomer> {
+        None
+    }
+}
+
+/// A policy whose offer for customer `i` of a batch depends on that customer only (see
+/// [`Policy::per_customer`]).
+pub trait PerCustomer: Sync {
+    /// The offer for customer `i` of `batch`.
+    fn offer(&self, batch: &ObsBatch<'_>, i: usize) -> Offer;
 }
 
 /// Customers rows the policy acts on in one call of a learning policy's batched forward pass.
