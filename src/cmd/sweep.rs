@@ -23,7 +23,7 @@ use crate::run_files::{
     self, BreakEven, GridCell, GridSweep, PairDiff, ParameterSweep, SweepReport, SweepTiming,
 };
 use crate::scenario_args::{EvalDomain, ScenarioArgs, set_threads};
-use vary::{Vary, break_even, number_at};
+use vary::{Vary, break_even, is_whole_field, number_at};
 
 /// Arguments of `clv sweep`.
 #[derive(Debug, clap::Args)]
@@ -248,7 +248,21 @@ fn base_values(args: &ScenarioArgs, base: &Scenario, varies: &[Vary]) -> anyhow:
     varies
         .iter()
         .map(|v| match number_at(&tree, &v.path) {
-            Some(x) => Ok(x),
+            Some(x) => {
+                if is_whole_field(&tree, &v.path)
+                    && let Some(bad) = v.values().into_iter().find(|x| x.fract() != 0.0)
+                {
+                    bail!(
+                        "--vary {}: the field takes whole numbers, but the range {}:{}:{} \
+                         includes {bad}: choose LO, HI and N so that (HI - LO) / (N - 1) is whole",
+                        v.path,
+                        v.lo,
+                        v.hi,
+                        v.n
+                    );
+                }
+                Ok(x)
+            }
             None => {
                 // The override's own message names the fields there are.
                 load_point(args, &[v.assignment(v.lo)]).map_err(|e| {
@@ -621,6 +635,17 @@ mod tests {
     fn winner_is_the_highest_clv() {
         let d = vec![pd("a", "none", 1.0, 5.0, 4.0), pd("b", "none", 2.0, 6.0, 4.0)];
         assert_eq!(winner(&d), "b");
+    }
+
+    #[test]
+    fn memory_counts_every_point_in_flight() {
+        assert!(check_memory(1, 1).is_ok());
+        let e = format!(
+            "{:#}",
+            check_memory(clv_envs::scenario::MAX_CUSTOMERS, 256).unwrap_err()
+        );
+        assert!(e.contains("256 points at once"), "{e}");
+        assert!(e.contains("MiB"), "{e}");
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct TornadoBar {
     pub diff_hi: f64,
     /// Largest minus smallest difference over the range, dollars per customer (the sort key).
     pub swing: f64,
+    /// Values of the field at which the difference changes sign (shown in the label).
+    pub break_even: Vec<f64>,
 }
 
 /// One panel of a tornado: one pair of policies.
@@ -132,11 +134,14 @@ impl TornadoPanel {
         let names: Vec<String> = bars
             .iter()
             .map(|b| {
-                format!(
-                    "{} (scenario {})",
-                    b.label,
-                    crate::cmd::sweep::fmt_value(b.base_value)
-                )
+                let fmt = crate::cmd::sweep::fmt_value;
+                let flips = if b.break_even.is_empty() {
+                    String::new()
+                } else {
+                    let xs: Vec<String> = b.break_even.iter().map(|x| fmt(*x)).collect();
+                    format!("; break-even {}", xs.join(", "))
+                };
+                format!("{} (scenario {}{flips})", b.label, fmt(b.base_value))
             })
             .collect();
         let x_range = padded_range(
@@ -647,6 +652,7 @@ mod tests {
             diff_lo: lo,
             diff_hi: hi,
             swing: (hi - lo).abs(),
+            break_even: vec![0.3],
         };
         let t = Tornado {
             title: "t".into(),

@@ -145,6 +145,7 @@ fn tornado(doc: &SweepReport) -> Tornado {
                     diff_lo: p.break_even[k].diff_at_lo,
                     diff_hi: p.break_even[k].diff_at_hi,
                     swing: p.break_even[k].swing,
+                    break_even: p.break_even[k].values.clone(),
                 })
                 .collect(),
         })

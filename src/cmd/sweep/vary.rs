@@ -95,6 +95,17 @@ impl Vary {
 /// names) of a scenario serialised as a JSON tree, or `None` where the path does not lead to
 /// a number.
 pub fn number_at(tree: &serde_json::Value, path: &str) -> Option<f64> {
+    value_at(tree, path)?.as_f64()
+}
+
+/// Whether the field at `path` of a scenario's JSON tree holds a whole number (an integer
+/// field: it accepts whole values only).
+pub fn is_whole_field(tree: &serde_json::Value, path: &str) -> bool {
+    value_at(tree, path).is_some_and(|v| v.is_u64() || v.is_i64())
+}
+
+/// The node at `path` of a JSON tree (`--set` grammar), if any.
+fn value_at<'a>(tree: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     let mut node = tree;
     for key in path.split('.') {
         node = match node {
@@ -103,7 +114,7 @@ pub fn number_at(tree: &serde_json::Value, path: &str) -> Option<f64> {
             _ => return None,
         };
     }
-    node.as_f64()
+    Some(node)
 }
 
 /// The values of `x` at which the piecewise-linear curve through (`x[i]`, `y[i]`) crosses
@@ -209,6 +220,8 @@ mod tests {
         assert_eq!(number_at(&tree, "name"), None);
         assert_eq!(number_at(&tree, "offers.7.discount"), None);
         assert_eq!(number_at(&tree, "economics"), None);
+        assert!(is_whole_field(&tree, "start.BurnIn.periods"));
+        assert!(!is_whole_field(&tree, "economics.gross_margin"));
     }
 
     #[test]
