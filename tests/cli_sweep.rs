@@ -156,7 +156,13 @@ fn sweep_writes_its_files_and_agrees_with_compare() {
     assert!(head.contains("At the scenario's values"), "{head}");
     assert!(head.contains("Where it flips"), "{head}");
     assert!(report.contains("test customers: seed 0 of the test domain, 2000 customers"));
-    for link in ["tornado.png", "curves.png", "heatmap.png", "grid.csv", "sweep.csv"] {
+    for link in [
+        "tornado.png",
+        "curves.png",
+        "heatmap.png",
+        "grid.csv",
+        "sweep.csv",
+    ] {
         assert!(report.contains(&format!("({link})")), "{link}");
     }
 }
@@ -199,7 +205,11 @@ fn results_do_not_depend_on_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let a = sweep(&dir.path().join("t1"), &["--threads", "1", "--grid"]);
     let b = sweep(&dir.path().join("t2"), &["--threads", "2", "--grid"]);
-    assert_eq!(strip_timing(a), strip_timing(b), "thread count changed the sweep");
+    assert_eq!(
+        strip_timing(a),
+        strip_timing(b),
+        "thread count changed the sweep"
+    );
 }
 
 #[test]
@@ -235,15 +245,24 @@ fn more_than_two_policies_are_each_compared_with_none() {
 fn bad_vary_is_refused_by_name_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
     for (vary, needle) in [
-        ("economics.no_such_field=0:1", "--vary economics.no_such_field"),
+        (
+            "economics.no_such_field=0:1",
+            "--vary economics.no_such_field",
+        ),
         ("economics.contact_cost=1:0", "LO must be below HI"),
         ("economics.contact_cost=0:1:1", "N must be from 2"),
-        ("economics.contact_cost=zero:1", "LO must be a finite number"),
+        (
+            "economics.contact_cost=zero:1",
+            "LO must be a finite number",
+        ),
         ("economics.contact_cost", "expected PATH=LO:HI[:N]"),
         ("name=0:1", "--vary name"),
         ("horizon=10:20:4", "takes whole numbers"),
         // A value the scenario refuses: a negative margin.
-        ("economics.gross_margin=-0.5:0.5:3", "--vary economics.gross_margin=-0.5"),
+        (
+            "economics.gross_margin=-0.5:0.5:3",
+            "--vary economics.gross_margin=-0.5",
+        ),
     ] {
         let out = dir.path().join("never");
         let err = fails(&[

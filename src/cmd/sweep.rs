@@ -20,7 +20,8 @@ use rayon::prelude::*;
 use crate::evaluation::evaluate_policies;
 use crate::io;
 use crate::run_files::{
-    self, BreakEven, GridCell, GridSweep, PairDiff, ParameterSweep, SweepReport, SweepTiming,
+    self, BreakEven, GridBreakEven, GridCell, GridSweep, PairDiff, ParameterSweep, SweepReport,
+    SweepTiming,
 };
 use crate::scenario_args::{EvalDomain, ScenarioArgs, set_threads};
 use vary::{Vary, break_even, is_whole_field, number_at};
@@ -361,9 +362,8 @@ fn evaluate(
     in_flight: usize,
     quiet: bool,
 ) -> anyhow::Result<Vec<Vec<PairDiff>>> {
-    let per_point = |p: &Point| {
-        p.scenario.horizon as u64 * seeds.len() as u64 * lineup.specs.len() as u64
-    };
+    let per_point =
+        |p: &Point| p.scenario.horizon as u64 * seeds.len() as u64 * lineup.specs.len() as u64;
     let bar = io::progress(points.iter().map(per_point).sum(), "sweeping", quiet);
     let done = AtomicU64::new(0);
     let last: Vec<AtomicU64> = points.iter().map(|_| AtomicU64::new(0)).collect();
@@ -476,8 +476,23 @@ fn assemble(
                 }),
                 _ => None,
             })
-            .collect();
+            .collect::<Vec<GridCell>>();
+        let xs = varies[0].values();
+        let mut break_even_along_x = vec![];
+        for (j, y) in varies[1].values().into_iter().enumerate() {
+            let row = &cells[j * xs.len()..(j + 1) * xs.len()];
+            for pair in 0..lineup.pairs.len() {
+                let ys: Vec<f64> = row.iter().map(|c| c.diffs[pair].diff_mean).collect();
+                break_even_along_x.push(GridBreakEven {
+                    y,
+                    policy_a: row[0].diffs[pair].policy_a.clone(),
+                    policy_b: row[0].diffs[pair].policy_b.clone(),
+                    values: break_even(&xs, &ys),
+                });
+            }
+        }
         GridSweep {
+            break_even_along_x,
             x: varies[0].path.clone(),
             y: varies[1].path.clone(),
             x_values: varies[0].values(),
@@ -524,7 +539,13 @@ fn curve_break_even(values: &[f64], curve: &[Vec<PairDiff>], pair: usize) -> Bre
     let ys: Vec<f64> = curve.iter().map(|d| d[pair].diff_mean).collect();
     let (a, b) = (&curve[0][pair].policy_a, &curve[0][pair].policy_b);
     let crossings = break_even(values, &ys);
-    let other = |p: &str| if p == a.as_str() { b.clone() } else { a.clone() };
+    let other = |p: &str| {
+        if p == a.as_str() {
+            b.clone()
+        } else {
+            a.clone()
+        }
+    };
     let first = ys.iter().copied().find(|y| *y != 0.0).unwrap_or(0.0);
     let leader = if first >= 0.0 { a.clone() } else { b.clone() };
     let summary = match crossings.as_slice() {
@@ -633,7 +654,10 @@ mod tests {
 
     #[test]
     fn winner_is_the_highest_clv() {
-        let d = vec![pd("a", "none", 1.0, 5.0, 4.0), pd("b", "none", 2.0, 6.0, 4.0)];
+        let d = vec![
+            pd("a", "none", 1.0, 5.0, 4.0),
+            pd("b", "none", 2.0, 6.0, 4.0),
+        ];
         assert_eq!(winner(&d), "b");
     }
 

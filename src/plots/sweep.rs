@@ -281,17 +281,13 @@ impl Figure for Tornado {
                     LOW_END_COLOR,
                     Swatch::Box,
                 ),
+                ("at the high end".into(), HIGH_END_COLOR, Swatch::Box),
+                ("at the scenario's values".into(), BLACK, Swatch::Line),
                 (
-                    "at the high end".into(),
-                    HIGH_END_COLOR,
-                    Swatch::Box,
+                    "zero: the policies tie".into(),
+                    REFERENCE_COLOR,
+                    Swatch::Dashed,
                 ),
-                (
-                    "at the scenario's values".into(),
-                    BLACK,
-                    Swatch::Line,
-                ),
-                ("zero: the policies tie".into(), REFERENCE_COLOR, Swatch::Dashed),
             ],
         )
     }
@@ -401,7 +397,12 @@ impl SweepCurves {
             chart
                 .draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))
                 .or_plot()?;
-            let line: Vec<(f64, f64)> = p.values.iter().zip(series).map(|(x, (m, _))| (*x, *m)).collect();
+            let line: Vec<(f64, f64)> = p
+                .values
+                .iter()
+                .zip(series)
+                .map(|(x, (m, _))| (*x, *m))
+                .collect();
             chart
                 .draw_series(LineSeries::new(line.clone(), color.stroke_width(3)))
                 .or_plot()?;
@@ -563,7 +564,10 @@ impl HeatMap {
                 let fill = shade(base, 0.15 + 0.85 * strength);
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
-                        [(edge(i, nx), edge(j, ny)), (edge(i + 1, nx), edge(j + 1, ny))],
+                        [
+                            (edge(i, nx), edge(j, ny)),
+                            (edge(i + 1, nx), edge(j + 1, ny)),
+                        ],
                         fill.filled(),
                     )))
                     .or_plot()?;

@@ -43,8 +43,8 @@ pub use critic::{CRITIC_SCHEMA_VERSION, CriticReport, PredictorScore};
 pub use fit::{FIT_REPORT_SCHEMA_VERSION, FitBgNbd, FitGammaGamma, FitReport};
 pub use simulate::{SIMULATE_SUMMARY_SCHEMA_VERSION, SimulateSummary, SimulateTiming};
 pub use sweep::{
-    BreakEven, GridCell, GridSweep, PairDiff, ParameterSweep, SWEEP_SCHEMA_VERSION, SweepReport,
-    SweepTiming,
+    BreakEven, GridBreakEven, GridCell, GridSweep, PairDiff, ParameterSweep, SWEEP_SCHEMA_VERSION,
+    SweepReport, SweepTiming,
 };
 pub use train::{
     BestBaseline, Confirmation, TRAIN_SUMMARY_SCHEMA_VERSION, TrainSummary, serde_name,

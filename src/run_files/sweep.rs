@@ -110,6 +110,21 @@ pub struct GridSweep {
     /// One cell per (x, y), x varying fastest: `cells[j * x_values.len() + i]` is at
     /// (`x_values[i]`, `y_values[j]`).
     pub cells: Vec<GridCell>,
+    /// Per row (value of `y`) and pair: where the difference changes sign along `x`.
+    pub break_even_along_x: Vec<GridBreakEven>,
+}
+
+/// Where one pair's difference changes sign along a grid row (`x` varying, `y` fixed).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GridBreakEven {
+    /// The row's value of the grid's `y` field.
+    pub y: f64,
+    /// The first policy.
+    pub policy_a: String,
+    /// The second policy.
+    pub policy_b: String,
+    /// Values of `x` at which the difference is zero (linear interpolation); empty: none.
+    pub values: Vec<f64>,
 }
 
 /// One point of a two-way grid.

@@ -79,12 +79,7 @@ pub fn write_all(out: &Path, doc: &SweepReport) -> anyhow::Result<()> {
         let mut rows = vec![];
         for c in &g.cells {
             for d in &c.diffs {
-                let mut r = vec![
-                    g.x.clone(),
-                    c.x.to_string(),
-                    g.y.clone(),
-                    c.y.to_string(),
-                ];
+                let mut r = vec![g.x.clone(), c.x.to_string(), g.y.clone(), c.y.to_string()];
                 let cells = diff_cells(d);
                 r.extend(cells[..7].iter().cloned());
                 r.push(c.winner.clone());
@@ -227,8 +222,15 @@ fn verdict(d: &PairDiff) -> String {
         )
     } else if hi < 0.0 {
         format!(
-            "`{}` beats `{}` by {amount} of `{}` − `{}`: the interval excludes zero",
-            d.policy_b, d.policy_a, d.policy_a, d.policy_b
+            "`{}` beats `{}` by ${:.2} per customer (95% CI of `{}` − `{}`: {:+.2} to {:+.2}): \
+             the interval excludes zero",
+            d.policy_b,
+            d.policy_a,
+            d.diff_mean.abs(),
+            d.policy_a,
+            d.policy_b,
+            lo,
+            hi
         )
     } else {
         format!(
@@ -251,25 +253,44 @@ pub fn report(doc: &SweepReport) -> String {
     let _ = writeln!(s, "- **Where it flips** (break-even values):");
     for p in &doc.parameters {
         for b in &p.break_even {
-            let values = if b.values.is_empty() {
-                format!(
-                    "none in range {}..{}",
-                    fmt_value(p.values[0]),
-                    fmt_value(*p.values.last().expect("two values"))
-                )
+            let range = format!(
+                "range {}..{}",
+                fmt_value(p.values[0]),
+                fmt_value(*p.values.last().expect("two values"))
+            );
+            let at = if b.values.is_empty() {
+                String::new()
             } else {
-                b.values
-                    .iter()
-                    .map(|x| fmt_value(*x))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                let xs: Vec<String> = b.values.iter().map(|x| fmt_value(*x)).collect();
+                format!("break-even at {}: ", xs.join(", "))
             };
             let pair = if doc.base.len() > 1 {
                 format!(" ({} − {})", b.policy_a, b.policy_b)
             } else {
                 String::new()
             };
-            let _ = writeln!(s, "  - `{}`{pair}: {values} — {}", p.path, b.summary);
+            let _ = writeln!(s, "  - `{}`{pair}: {at}{} ({range})", p.path, b.summary);
+        }
+    }
+    if let Some(g) = &doc.grid {
+        for r in &g.break_even_along_x {
+            if r.values.is_empty() {
+                continue;
+            }
+            let xs: Vec<String> = r.values.iter().map(|x| fmt_value(*x)).collect();
+            let pair = if doc.base.len() > 1 {
+                format!(" ({} − {})", r.policy_a, r.policy_b)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                s,
+                "  - grid{pair}: with `{}` = {}, `{}` breaks even at {}",
+                g.y,
+                fmt_value(r.y),
+                g.x,
+                xs.join(", ")
+            );
         }
     }
     let _ = writeln!(
@@ -453,11 +474,7 @@ pub fn table(doc: &SweepReport) -> String {
         }
     }
     if let Some(g) = &doc.grid {
-        let _ = writeln!(
-            s,
-            "grid: [1] by {} (rows) and {} (columns)",
-            g.y, g.x
-        );
+        let _ = writeln!(s, "grid: [1] by {} (rows) and {} (columns)", g.y, g.x);
         let _ = write!(s, "{:>12}", "");
         for x in &g.x_values {
             let _ = write!(s, "  {:>8}", fmt_value(*x));
@@ -470,6 +487,28 @@ pub fn table(doc: &SweepReport) -> String {
                 let _ = write!(s, "  {:>+8.2}", d.diff_mean);
             }
             let _ = writeln!(s);
+        }
+        let flips: Vec<String> = g
+            .break_even_along_x
+            .iter()
+            .filter(|r| r.policy_a == doc.base[0].policy_a && r.policy_b == doc.base[0].policy_b)
+            .map(|r| {
+                let xs: Vec<String> = r.values.iter().map(|x| fmt_value(*x)).collect();
+                format!(
+                    "{}={}: {}",
+                    g.y,
+                    fmt_value(r.y),
+                    if xs.is_empty() {
+                        "none".to_string()
+                    } else {
+                        xs.join(", ")
+                    }
+                )
+            })
+            .collect();
+        let _ = writeln!(s, "grid: [1] breaks even along {} at", g.x);
+        for f in flips {
+            let _ = writeln!(s, "  {f}");
         }
     }
     s

@@ -9,6 +9,10 @@ pub const DEFAULT_POINTS: usize = 5;
 /// work).
 pub const MAX_POINTS: usize = 101;
 
+/// Significant digits the swept values are rounded to (far below any assumption's precision,
+/// far above floating-point noise).
+const SIGNIFICANT_DIGITS: usize = 12;
+
 /// One `--vary PATH=LO:HI[:N]`: a scenario field swept over `n` evenly spaced values from
 /// `lo` to `hi` inclusive.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +74,9 @@ impl Vary {
         })
     }
 
-    /// The `n` values, evenly spaced from `lo` to `hi` (both exact).
+    /// The `n` values, evenly spaced from `lo` to `hi` (both exact), each rounded to
+    /// [`SIGNIFICANT_DIGITS`] so that round steps give round values (0.4, not
+    /// 0.39999999999999997).
     pub fn values(&self) -> Vec<f64> {
         let last = self.n - 1;
         (0..self.n)
@@ -78,7 +84,10 @@ impl Vary {
                 if i == last {
                     self.hi
                 } else {
-                    self.lo + (self.hi - self.lo) * i as f64 / last as f64
+                    let x = self.lo + (self.hi - self.lo) * i as f64 / last as f64;
+                    format!("{:.*e}", SIGNIFICANT_DIGITS - 1, x)
+                        .parse()
+                        .unwrap_or(x)
                 }
             })
             .collect()
@@ -204,6 +213,11 @@ mod tests {
         assert_eq!(xs[0], 0.05);
         assert_eq!(xs[6], 0.6);
         assert!(xs.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(xs[2], 0.2333333333333);
+        let v = Vary::parse("a=0.3:0.7:5").unwrap();
+        assert_eq!(v.values(), vec![0.3, 0.4, 0.5, 0.6, 0.7]);
+        let v = Vary::parse("a=0.05:0.6:6").unwrap();
+        assert_eq!(v.values(), vec![0.05, 0.16, 0.27, 0.38, 0.49, 0.6]);
     }
 
     #[test]
