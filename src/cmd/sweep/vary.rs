@@ -213,7 +213,7 @@ mod tests {
         assert_eq!(xs[0], 0.05);
         assert_eq!(xs[6], 0.6);
         assert!(xs.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(xs[2], 0.2333333333333);
+        assert_eq!(xs[2], 0.233333333333);
         let v = Vary::parse("a=0.3:0.7:5").unwrap();
         assert_eq!(v.values(), vec![0.3, 0.4, 0.5, 0.6, 0.7]);
         let v = Vary::parse("a=0.05:0.6:6").unwrap();
