@@ -197,7 +197,12 @@ fn break_even_is_found_where_the_difference_changes_sign() {
     // No sign change along the margin's range.
     let be = &doc["parameters"][1]["break_even"][0];
     assert!(be["values"].as_array().unwrap().is_empty());
-    assert!(be["summary"].as_str().unwrap().starts_with("none in range"));
+    assert!(
+        be["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("no break-even in range")
+    );
 }
 
 #[test]

@@ -549,7 +549,7 @@ fn curve_break_even(values: &[f64], curve: &[Vec<PairDiff>], pair: usize) -> Bre
     let first = ys.iter().copied().find(|y| *y != 0.0).unwrap_or(0.0);
     let leader = if first >= 0.0 { a.clone() } else { b.clone() };
     let summary = match crossings.as_slice() {
-        [] => format!("none in range: {leader} wins throughout"),
+        [] => format!("no break-even in range: {leader} wins throughout"),
         [first_x, ..] => {
             let mut s = format!("{leader} wins below {}", fmt_value(*first_x));
             let mut now = other(&leader);
@@ -643,7 +643,7 @@ mod tests {
             .map(|d| vec![pd("A", "B", *d, 0.0, 0.0)])
             .collect();
         let b = curve_break_even(&[0.0, 1.0], &curve, 0);
-        assert_eq!(b.summary, "none in range: B wins throughout");
+        assert_eq!(b.summary, "no break-even in range: B wins throughout");
         let curve: Vec<Vec<PairDiff>> = [1.0, -1.0, 1.0]
             .iter()
             .map(|d| vec![pd("A", "B", *d, 0.0, 0.0)])

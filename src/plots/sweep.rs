@@ -144,12 +144,13 @@ impl TornadoPanel {
                 format!("{} (scenario {}{flips})", b.label, fmt(b.base_value))
             })
             .collect();
+        // Zero is always in range, with room on both sides for the end labels.
         let x_range = padded_range(
             bars.iter()
                 .flat_map(|b| [b.diff_lo, b.diff_hi])
-                .chain([self.base]),
+                .chain([self.base, 0.0]),
             0.25,
-            true,
+            false,
         );
         let mut chart = ChartBuilder::on(area)
             .caption(
@@ -175,7 +176,7 @@ impl TornadoPanel {
                 SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
                 _ => String::new(),
             })
-            .x_label_formatter(&|x| format!("{x:.2}"))
+            .x_label_formatter(&|x| format!("{:.2}", if x.abs() < 5e-3 { 0.0 } else { *x }))
             .draw()
             .or_plot()?;
         for (i, b) in bars.iter().enumerate() {
@@ -223,7 +224,8 @@ impl TornadoPanel {
         }
         // Labels: an end left of the base is labelled on its left, else on its right; two
         // ends on the same side are labelled above and below the bar's centre.
-        let same_side = (b.diff_lo - self.base) * (b.diff_hi - self.base) > 0.0;
+        // Ends on the same side of the base (or at it) would share a spot: stack their labels.
+        let same_side = (b.diff_lo - self.base) * (b.diff_hi - self.base) >= 0.0;
         for (k, (d, v, _)) in ends.iter().enumerate() {
             let left = *d < self.base;
             let (dx, anchor) = if left {

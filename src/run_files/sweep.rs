@@ -91,8 +91,8 @@ pub struct BreakEven {
     /// Largest minus smallest difference over the range (the tornado bar's length when the
     /// curve is monotone), dollars per customer.
     pub swing: f64,
-    /// The crossing in words (`policy_a wins below 3.2, policy_b above`, or `none in range:
-    /// policy_a wins throughout`).
+    /// The crossing in words (`policy_a wins below 3.2, policy_b above`, or `no break-even in
+    /// range: policy_a wins throughout`).
     pub summary: String,
 }
 
