@@ -386,16 +386,35 @@ pub fn report(doc: &SweepReport) -> String {
              [grid.csv](grid.csv).\n"
         );
         let _ = writeln!(s, "![heat map](heatmap.png)\n");
-        let _ = write!(s, "| winner: `{}` ↓ / `{}` → |", g.y, g.x);
+        // With one pair, each cell shows its difference; with more, the winning policy.
+        let one_pair = doc.base.len() == 1;
+        let corner = if one_pair {
+            format!("{} ($): `{}` ↓ / `{}` →", pair_name(&doc.base[0]), g.y, g.x)
+        } else {
+            format!("winner: `{}` ↓ / `{}` →", g.y, g.x)
+        };
+        let _ = write!(s, "| {corner} |");
         for x in &g.x_values {
             let _ = write!(s, " {} |", fmt_value(*x));
         }
         let _ = writeln!(s);
-        let _ = writeln!(s, "|---|{}", "---|".repeat(g.x_values.len()));
+        let _ = writeln!(s, "|---|{}", "---:|".repeat(g.x_values.len()));
         for (j, y) in g.y_values.iter().enumerate() {
             let _ = write!(s, "| {} |", fmt_value(*y));
             for i in 0..g.x_values.len() {
-                let _ = write!(s, " {} |", g.cells[j * g.x_values.len() + i].winner);
+                let c = &g.cells[j * g.x_values.len() + i];
+                if one_pair {
+                    let d = &c.diffs[0];
+                    let unsure = d.diff_ci95[0] <= 0.0 && d.diff_ci95[1] >= 0.0;
+                    let _ = write!(
+                        s,
+                        " {:+.2}{} |",
+                        d.diff_mean,
+                        if unsure { " ?" } else { "" }
+                    );
+                } else {
+                    let _ = write!(s, " {} |", c.winner);
+                }
             }
             let _ = writeln!(s);
         }
