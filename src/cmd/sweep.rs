@@ -100,9 +100,11 @@ enum Place {
     Grid { i: usize, j: usize },
 }
 
-/// One point of the sweep: its place and its scenario, loaded and validated.
+/// One point of the sweep: its place, the overrides that make it in words, and its scenario,
+/// loaded and validated.
 struct Point {
     place: Place,
+    label: String,
     scenario: Scenario,
 }
 
@@ -297,6 +299,7 @@ fn build_points(
 ) -> anyhow::Result<Vec<Point>> {
     let mut points = vec![Point {
         place: Place::Base,
+        label: "the scenario's values".into(),
         scenario: base,
     }];
     for (param, v) in varies.iter().enumerate() {
@@ -306,6 +309,7 @@ fn build_points(
                 .map_err(|e| anyhow::anyhow!("--vary {a}: {e}"))?;
             points.push(Point {
                 place: Place::Alone { param, index },
+                label: a,
                 scenario,
             });
         }
@@ -319,6 +323,7 @@ fn build_points(
                     .map_err(|e| anyhow::anyhow!("--vary {ax} with --vary {ay} (--grid): {e}"))?;
                 points.push(Point {
                     place: Place::Grid { i, j },
+                    label: format!("{ax} and {ay}"),
                     scenario,
                 });
             }
@@ -327,26 +332,10 @@ fn build_points(
     for p in &points {
         for spec in &lineup.specs {
             PolicySpec::parse(spec, &p.scenario)
-                .map_err(|e| anyhow::anyhow!("--policy {spec} at {}: {e}", describe(p, varies)))?;
+                .map_err(|e| anyhow::anyhow!("--policy {spec} at {}: {e}", p.label))?;
         }
     }
     Ok(points)
-}
-
-/// A point's place in words, for messages.
-fn describe(p: &Point, varies: &[Vary]) -> String {
-    match p.place {
-        Place::Base => "the scenario's values".into(),
-        Place::Alone { param, index } => {
-            let v = &varies[param];
-            v.assignment(v.values()[index])
-        }
-        Place::Grid { i, j } => format!(
-            "{} and {}",
-            varies[0].assignment(varies[0].values()[i]),
-            varies[1].assignment(varies[1].values()[j])
-        ),
-    }
 }
 
 /// Evaluates every point (in chunks of `in_flight` points run in parallel, so memory stays
@@ -410,20 +399,11 @@ fn evaluate(
         let chunk_out: Vec<anyhow::Result<Vec<PairDiff>>> =
             chunk.par_iter().map(|k| run_point(*k)).collect();
         for (k, r) in chunk.iter().zip(chunk_out) {
-            out.push(r.with_context(|| format!("at {}", describe_place(points, *k)))?);
+            out.push(r.with_context(|| format!("at {}", points[*k].label))?);
         }
     }
     bar.finish_and_clear();
     Ok(out)
-}
-
-/// The place of point `k` in words, without the field names (for context on errors).
-fn describe_place(points: &[Point], k: usize) -> String {
-    match points[k].place {
-        Place::Base => "the scenario's values".into(),
-        Place::Alone { param, index } => format!("--vary number {} value {}", param + 1, index + 1),
-        Place::Grid { i, j } => format!("grid cell ({}, {})", i + 1, j + 1),
-    }
 }
 
 /// Builds the sweep document from the points' differences.
