@@ -313,6 +313,8 @@ pub struct CurvePanel {
 pub struct SweepCurves {
     /// Figure title.
     pub title: String,
+    /// Which customers the figures are on, in words.
+    pub note: String,
     /// The pairs, `A − B`, in the order of each panel's `diffs`.
     pub pairs: Vec<String>,
     /// One panel per field.
@@ -432,12 +434,12 @@ impl Figure for SweepCurves {
         let (cols, rows) = self.layout();
         (
             CURVE_PANEL.0 * cols as u32,
-            50 + CURVE_PANEL.1 * rows as u32 + LEGEND_BAND,
+            50 + NOTE_BAND + CURVE_PANEL.1 * rows as u32 + LEGEND_BAND,
         )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
-        let body = title_band(root, &self.title)?;
+        let body = title_and_note(root, &self.title, &self.note)?;
         let (_, h) = body.dim_in_pixel();
         let (grid, legend) = body.split_vertically(h - LEGEND_BAND);
         let (cols, rows) = self.layout();
@@ -462,6 +464,10 @@ impl Figure for SweepCurves {
 pub struct HeatMap {
     /// Figure title.
     pub title: String,
+    /// Which customers the figures are on, in words.
+    pub note: String,
+    /// The scenario's values of (`x`, `y`): the cell there, if any, is outlined.
+    pub base: (f64, f64),
     /// The field along x (columns).
     pub x: String,
     /// The field along y (rows).
@@ -590,6 +596,21 @@ impl HeatMap {
                     .or_plot()?;
             }
         }
+        let at = |values: &[f64], v: f64| values.iter().position(|x| *x == v);
+        if let (Some(i), Some(j)) = (
+            at(&self.x_values, self.base.0),
+            at(&self.y_values, self.base.1),
+        ) {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [
+                        (edge(i, nx), edge(j, ny)),
+                        (edge(i + 1, nx), edge(j + 1, ny)),
+                    ],
+                    BLACK.stroke_width(3),
+                )))
+                .or_plot()?;
+        }
         Ok(())
     }
 
@@ -610,6 +631,11 @@ impl HeatMap {
             (first, FIRST_WINS_COLOR, Swatch::Box),
             (second, SECOND_WINS_COLOR, Swatch::Box),
             ("?: 95% CI includes 0".into(), GRID, Swatch::Box),
+            (
+                "outlined: the scenario's values".into(),
+                BLACK,
+                Swatch::Line,
+            ),
         ]
     }
 }
@@ -620,11 +646,14 @@ impl Figure for HeatMap {
         let panel_h = 150 + CELL.1 * self.y_values.len() as u32;
         let cols = self.pairs.len().min(2) as u32;
         let rows = self.pairs.len().div_ceil(2) as u32;
-        ((panel_w * cols).max(900), 50 + panel_h * rows + LEGEND_BAND)
+        (
+            (panel_w * cols).max(1100),
+            50 + NOTE_BAND + panel_h * rows + LEGEND_BAND,
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
-        let body = title_band(root, &self.title)?;
+        let body = title_and_note(root, &self.title, &self.note)?;
         let (_, h) = body.dim_in_pixel();
         let (grid, legend) = body.split_vertically(h - LEGEND_BAND);
         let cols = self.pairs.len().min(2);
@@ -673,6 +702,7 @@ mod tests {
         assert!(files.iter().all(|f| f.metadata().unwrap().len() > 0));
         let c = SweepCurves {
             title: "c".into(),
+            note: "n".into(),
             pairs: vec!["a − b".into()],
             panels: vec![CurvePanel {
                 path: "x".into(),
@@ -684,6 +714,8 @@ mod tests {
         sweep_curves(&dir.path().join("curves"), &c).unwrap();
         let h = HeatMap {
             title: "h".into(),
+            note: "n".into(),
+            base: (1.0, 2.0),
             x: "x".into(),
             y: "y".into(),
             x_values: vec![0.0, 1.0],

@@ -156,6 +156,7 @@ fn tornado(doc: &SweepReport) -> Tornado {
 fn curves(doc: &SweepReport) -> SweepCurves {
     SweepCurves {
         title: format!("CLV difference along each assumption ({})", doc.scenario),
+        note: format!("on {}", customers_note(doc)),
         pairs: doc.base.iter().map(pair_name).collect(),
         panels: doc
             .parameters
@@ -182,6 +183,8 @@ fn heat_map(doc: &SweepReport) -> HeatMap {
     let g = doc.grid.as_ref().expect("a grid");
     HeatMap {
         title: format!("Which policy wins over the grid ({})", doc.scenario),
+        note: format!("on {}", customers_note(doc)),
+        base: (doc.parameters[0].base_value, doc.parameters[1].base_value),
         x: g.x.clone(),
         y: g.y.clone(),
         x_values: g.x_values.clone(),
