@@ -250,6 +250,21 @@ pub fn report(doc: &SweepReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Sensitivity sweep: {}\n", doc.scenario);
     let _ = writeln!(s, "## The answer\n");
+    if doc.base.len() > 1 {
+        let best = super::winner(&doc.base);
+        let clv = doc
+            .base
+            .iter()
+            .flat_map(|d| [(&d.policy_a, d.clv_a), (&d.policy_b, d.clv_b)])
+            .find(|(p, _)| **p == best)
+            .map(|(_, v)| v)
+            .unwrap_or(f64::NAN);
+        let _ = writeln!(
+            s,
+            "- **Best at the scenario's values: `{best}`**, mean realised CLV ${clv:.2} per \
+             customer; each policy against `none`:"
+        );
+    }
     for d in &doc.base {
         let _ = writeln!(s, "- **At the scenario's values, {}.**", verdict(d));
     }
