@@ -26,6 +26,8 @@ pub enum Command {
     Simulate(cmd::simulate::Args),
     /// Compare policies on the same customers (common random numbers), with paired intervals.
     Compare(cmd::compare::Args),
+    /// How the paired CLV difference between policies moves with scenario assumptions: tornado, curves, break-even values, two-way grid.
+    Sweep(cmd::sweep::Args),
     /// Tune a parameterised baseline on validation seeds; prints the best spec.
     Tune(cmd::tune::Args),
     /// Validate a scenario file, or show it resolved.

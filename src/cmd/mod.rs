@@ -13,6 +13,7 @@ pub mod report;
 pub mod scenario;
 pub mod score;
 pub mod simulate;
+pub mod sweep;
 pub mod train;
 pub mod tune;
 
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Sweep(args) => sweep::run(args),
         Command::Tune(args) => tune::run(args),
         Command::Scenario(args) => scenario::run(args),
         Command::Critic(args) => critic::run(args),

@@ -14,6 +14,7 @@ mod critic;
 mod lift;
 mod outcomes;
 mod segments;
+mod sweep;
 mod training;
 
 use std::fmt::Display;
@@ -30,6 +31,10 @@ pub use critic::{CriticDeciles, DecileLabels, DecileSeries, critic_deciles};
 pub use lift::{LiftCurves, LiftPoint, lift_curves};
 pub use outcomes::{OutcomesOverTime, outcomes_over_time};
 pub use segments::{SegmentActions, segment_actions};
+pub use sweep::{
+    CurvePanel, HeatMap, SweepCurves, Tornado, TornadoBar, TornadoPanel, heat_map, sweep_curves,
+    tornado,
+};
 pub use training::{TrainingCurves, TrainingPoint, TrainingRun, training_curves};
 
 /// The font family every plot uses; [`register_fonts`] maps it to the shipped DejaVu Sans.

@@ -11,6 +11,7 @@
 //! | `critic.json`, `clv critic --json` | [`CriticReport`] | `clv critic`, `clv demo` | — |
 //! | `acceptance.json` | [`AcceptanceReport`] | `clv bench acceptance` | — |
 //! | `clv fit --json` (standard output) | [`FitReport`] | `clv fit` | — |
+//! | `sweep.json`, `clv sweep --json` | [`SweepReport`] | `clv sweep` | — |
 //!
 //! Every file carries `schema_version` (a named constant per file, starting at 1). A reader
 //! refuses a file whose version is newer than the one it understands, and reads a file
@@ -23,6 +24,7 @@ mod comparison;
 mod critic;
 mod fit;
 mod simulate;
+mod sweep;
 mod train;
 
 use std::path::Path;
@@ -40,6 +42,10 @@ pub use comparison::{COMPARISON_SCHEMA_VERSION, Comparison, ComparisonTiming};
 pub use critic::{CRITIC_SCHEMA_VERSION, CriticReport, PredictorScore};
 pub use fit::{FIT_REPORT_SCHEMA_VERSION, FitBgNbd, FitGammaGamma, FitReport};
 pub use simulate::{SIMULATE_SUMMARY_SCHEMA_VERSION, SimulateSummary, SimulateTiming};
+pub use sweep::{
+    BreakEven, GridBreakEven, GridCell, GridSweep, PairDiff, ParameterSweep, SWEEP_SCHEMA_VERSION,
+    SweepReport, SweepTiming,
+};
 pub use train::{
     BestBaseline, Confirmation, TRAIN_SUMMARY_SCHEMA_VERSION, TrainSummary, serde_name,
 };
