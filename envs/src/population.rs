@@ -236,7 +236,8 @@ impl Population {
         let mut clv = vec![0f64; n];
         let mut clv_short = vec![0f64; n];
         let mut marketing = vec![0f64; n];
-        let mut offers = vec![Offer::nothing(NO_OFFER); n];
+        // The offers of a period, allocated only for a policy that acts in a separate pass.
+        let mut offers: Vec<Offer> = Vec::new();
         let mut by_segment: [Totals; 3] = std::array::from_fn(|_| Totals::new(n_offers));
         let mut series = Vec::with_capacity(h as usize);
         let mut discount = 1.0;
@@ -247,6 +248,7 @@ impl Population {
             // the population); a budget needs every offer first.
             let fused = allocator.is_none() && policy.per_customer().is_some();
             if !fused {
+                offers.resize(n, Offer::nothing(NO_OFFER));
                 policy.act(&self.batch(), Mode::Greedy, &mut offers);
             }
             let allocation = allocator
@@ -260,12 +262,11 @@ impl Population {
             let parts: Vec<([Totals; 3], PeriodRow)> = self
                 .customers
                 .par_chunks_mut(CHUNK)
-                .zip(offers.par_chunks(CHUNK))
                 .zip(clv.par_chunks_mut(CHUNK))
                 .zip(clv_short.par_chunks_mut(CHUNK))
                 .zip(marketing.par_chunks_mut(CHUNK))
                 .enumerate()
-                .map(|(ci, ((((cs, os), cl), cls), mk))| {
+                .map(|(ci, (((cs, cl), cls), mk))| {
                     let mut tot: [Totals; 3] = std::array::from_fn(|_| Totals::new(n_offers));
                     let mut row = PeriodRow {
                         offers: vec![0; n_offers + 1],
@@ -282,7 +283,7 @@ impl Population {
                                 };
                                 rule.offer(&one, 0)
                             }
-                            None => os[j],
+                            None => offers[ci * CHUNK + j],
                         };
                         let out: PeriodOutcome = dynamics.step(c, &offer);
                         // A zero reward (most customer-periods) would add +0 to sums that
