@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use clv_envs::metrics::{SEGMENTS, paired_diff};
+use clv_envs::metrics::{SEGMENTS, Z95, mean_ci, paired_diff};
 use clv_envs::{EvalResult, Policy, Population, Scenario, SeedDomain, Summary};
 use serde::{Deserialize, Serialize};
 
@@ -48,8 +48,18 @@ pub struct Diff {
     pub ci95: [f64; 2],
 }
 
+/// What the return on marketing spend is, in words (the report and `comparison.json` say it).
+pub const ROMS_DEFINITION: &str = "ROMS (return on marketing spend) = incremental discounted gross margin over `none` / discounted marketing spend, per customer on the same customers: gross margin is margin x list-price spend before discounts and contact costs; marketing spend is discounts given (at face value) plus contact costs; both discounted to the start of the scored window like the CLV. Because discounts are counted as spend, ROMS - 1 = CLV gain over `none` / spend, the return net of discounts and contact costs: ROMS above 1 pays, below 1 loses money";
+
 /// One policy's row of a comparison (overall or for one segment), as `comparison.json`
 /// holds it.
+///
+/// Every figure "over `none`" is paired by customer: the same customers and random streams
+/// under the policy and under `none` (common random numbers). With `G` the discounted gross
+/// margin per customer (CLV + discounted marketing spend) and `S` the discounted marketing
+/// spend per customer (discounts at face value + contact costs), the return on marketing
+/// spend is **ROMS = mean(G - G_none) / mean(S)** (see [`ROMS_DEFINITION`]); its interval is
+/// the delta method's on the paired per-customer terms.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PolicyReport {
     /// Policy spec.
@@ -63,10 +73,97 @@ pub struct PolicyReport {
     pub diff52_vs_reference: Diff,
     /// Purchases per customer over `none`.
     pub incremental_purchases_vs_none: Option<f64>,
-    /// Gross margin per customer over `none`, undiscounted dollars.
+    /// Discounted gross margin per customer over `none` (paired), dollars. Schema 1 held the
+    /// undiscounted margin here.
     pub incremental_margin_vs_none: Option<f64>,
-    /// Return on marketing spend: incremental margin over `none` / marketing cost.
+    /// Return on marketing spend: incremental discounted gross margin over `none` / discounted
+    /// marketing spend ([`ROMS_DEFINITION`]); `None` without marketing spend. Schema 1 held
+    /// the undiscounted ratio here.
     pub return_on_marketing_spend: Option<f64>,
+    /// Paired CLV difference to `none` (the CLV gain of the marketing), dollars per customer.
+    #[serde(default)]
+    pub clv_gain_vs_none: Option<Diff>,
+    /// Paired 95% interval of `incremental_margin_vs_none`, dollars.
+    #[serde(default)]
+    pub incremental_margin_vs_none_ci95: Option<[f64; 2]>,
+    /// Discounted marketing spend per customer (discounts + contact costs), dollars: the
+    /// denominator of ROMS.
+    #[serde(default)]
+    pub marketing_spend_discounted: Option<f64>,
+    /// 95% interval of `return_on_marketing_spend` (delta method on the paired terms).
+    #[serde(default)]
+    pub return_on_marketing_spend_ci95: Option<[f64; 2]>,
+    /// Whether the CLV gain's 95% interval over `none` includes zero: the ROMS is then not
+    /// distinguishable from no marketing. `None` where there is no ROMS.
+    #[serde(default)]
+    pub roms_not_distinguishable_from_none: Option<bool>,
+}
+
+/// A ratio of means mean(a) / mean(b) over paired per-customer terms, with its 95% interval
+/// by the delta method: the standard error is that of the mean of (a_i - R b_i) / mean(b).
+/// `None` when mean(b) is zero or there are no customers. Sums run in index order
+/// (deterministic whatever the thread count).
+pub fn ratio_of_means(a: &[f64], b: &[f64], keep: impl Fn(usize) -> bool + Copy) -> Option<Diff> {
+    let idx = || (0..a.len()).filter(move |i| keep(*i));
+    let m = |v: &[f64]| mean_ci(idx().map(|i| v[i])).mean;
+    let (ma, mb) = (m(a), m(b));
+    if !(mb.is_finite() && ma.is_finite()) || mb == 0.0 {
+        return None;
+    }
+    let r = ma / mb;
+    let lin = mean_ci(idx().map(|i| (a[i] - r * b[i]) / mb));
+    Some(Diff {
+        mean: r,
+        ci95: [r - Z95 * lin.se, r + Z95 * lin.se],
+    })
+}
+
+/// The paired figures over `none` of one policy: CLV gain, incremental discounted margin,
+/// discounted spend and ROMS, over the customers that `keep` selects.
+fn vs_none(r: &EvalResult, n: &EvalResult, keep: impl Fn(usize) -> bool + Copy) -> VsNone {
+    let idx = || (0..r.clv.len()).filter(move |i| keep(*i));
+    let gain = mean_ci(idx().map(|i| r.clv[i] - n.clv[i]));
+    // Discounted gross margin = CLV + discounted marketing spend, per customer.
+    let margin = |e: &EvalResult, i: usize| e.clv[i] + e.marketing.get(i).copied().unwrap_or(0.0);
+    let inc: Vec<f64> = (0..r.clv.len())
+        .map(|i| margin(r, i) - margin(n, i))
+        .collect();
+    let inc_ci = mean_ci(idx().map(|i| inc[i]));
+    let spend = if r.marketing.len() == r.clv.len() {
+        r.marketing.clone()
+    } else {
+        vec![0.0; r.clv.len()]
+    };
+    let spend_mean = mean_ci(idx().map(|i| spend[i])).mean;
+    VsNone {
+        gain: Diff {
+            mean: gain.mean,
+            ci95: gain.ci95,
+        },
+        margin: Diff {
+            mean: inc_ci.mean,
+            ci95: inc_ci.ci95,
+        },
+        spend: spend_mean,
+        roms: if spend_mean > 0.0 {
+            ratio_of_means(&inc, &spend, keep)
+        } else {
+            None
+        },
+    }
+}
+
+/// What [`vs_none`] returns.
+struct VsNone {
+    gain: Diff,
+    margin: Diff,
+    spend: f64,
+    roms: Option<Diff>,
+}
+
+/// Whether a 95% interval includes zero.
+pub fn includes_zero(ci: [f64; 2]) -> bool {
+    ci[0] <= 0.0 && ci[1] >= 0.0
 }
 
 /// Builds the report of policy `i` against `reference` (index) and `none` (index, if run),
@@ -88,23 +185,7 @@ pub fn report(
     let mask = segment.map(|s| (r.segment.as_slice(), s));
     let d = paired_diff(&r.clv, &results[reference].clv, mask);
     let d52 = paired_diff(&r.clv_short, &results[reference].clv_short, mask);
-    let (mut inc_p, mut inc_m, mut roms) = (None, None, None);
-    if let Some(n) = none {
-        let nt = match segment {
-            Some(s) => results[n].by_segment[s as usize].clone(),
-            None => results[n].totals(),
-        };
-        let c = totals.customers.max(1) as f64;
-        let dp = (totals.purchases as f64 - nt.purchases as f64) / c;
-        let dm = (totals.margin - nt.margin) / c;
-        inc_p = Some(dp);
-        inc_m = Some(dm);
-        let cost = totals.marketing_cost() / c;
-        if cost > 0.0 {
-            roms = Some(dm / cost);
-        }
-    }
-    PolicyReport {
+    let mut row = PolicyReport {
         policy: r.policy.clone(),
         summary,
         diff_vs_reference: Diff {
@@ -115,13 +196,132 @@ pub fn report(
             mean: d52.mean,
             ci95: d52.ci95,
         },
-        incremental_purchases_vs_none: inc_p,
-        incremental_margin_vs_none: inc_m,
-        return_on_marketing_spend: roms,
+        incremental_purchases_vs_none: None,
+        incremental_margin_vs_none: None,
+        return_on_marketing_spend: None,
+        clv_gain_vs_none: None,
+        incremental_margin_vs_none_ci95: None,
+        marketing_spend_discounted: None,
+        return_on_marketing_spend_ci95: None,
+        roms_not_distinguishable_from_none: None,
+    };
+    if let Some(n) = none {
+        let nt = match segment {
+            Some(s) => results[n].by_segment[s as usize].clone(),
+            None => results[n].totals(),
+        };
+        let c = totals.customers.max(1) as f64;
+        row.incremental_purchases_vs_none =
+            Some((totals.purchases as f64 - nt.purchases as f64) / c);
+        let seg = r.segment.as_slice();
+        let v = vs_none(r, &results[n], |i| segment.is_none_or(|s| seg[i] == s));
+        row.incremental_margin_vs_none = Some(v.margin.mean);
+        row.incremental_margin_vs_none_ci95 = Some(v.margin.ci95);
+        row.marketing_spend_discounted = Some(v.spend);
+        row.clv_gain_vs_none = Some(v.gain);
+        if let Some(roms) = v.roms {
+            row.return_on_marketing_spend = Some(roms.mean);
+            row.return_on_marketing_spend_ci95 = Some(roms.ci95);
+            row.roms_not_distinguishable_from_none = Some(includes_zero(v.gain.ci95));
+        }
     }
+    row
 }
 
 /// Segment names with their codes.
 pub fn segments() -> impl Iterator<Item = (u8, &'static str)> {
     SEGMENTS.iter().enumerate().map(|(i, s)| (i as u8, *s))
+}
+
+/// Whether a policy spec names a trained learner (`dqn:`, `myopic:`, `ddpg:`, `td3:` runs).
+pub fn is_learner(spec: &str) -> bool {
+    let head = spec.trim().split(':').next().unwrap_or("");
+    clv_envs::policy::AGENT_KINDS.contains(&head)
+}
+
+/// One learner against the baseline it must beat, on the same customers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LearnerVerdict {
+    /// The learner's policy spec.
+    pub policy: String,
+    /// Its paired CLV difference to the comparison's baseline, dollars per customer.
+    pub diff_vs_baseline: Diff,
+}
+
+/// The decision a comparison supports, computed from the per-customer results (so every
+/// difference is paired): the best deployable policy, its margin over the next deployable one,
+/// and whether each learner beat the best baseline. Policies that read hidden traits
+/// (`oracle-*`) are references, never candidates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Decision {
+    /// The deployable policy with the highest mean CLV (the first listed on a tie).
+    pub best: String,
+    /// The deployable policy with the next highest mean CLV, if any.
+    pub runner_up: Option<String>,
+    /// Paired CLV difference best - runner-up, dollars per customer.
+    pub best_vs_runner_up: Option<Diff>,
+    /// The baseline the learners are judged against: the reference when it is a deployable
+    /// baseline other than `none` (in `clv demo`, the best baseline tuned on validation
+    /// customers), else the deployable baseline with the highest mean CLV here.
+    pub baseline: Option<String>,
+    /// How the baseline was chosen, in words.
+    pub baseline_rule: String,
+    /// Every learner against `baseline`, in the order given.
+    pub learners: Vec<LearnerVerdict>,
+}
+
+/// The decision over the shown policies `shown` (positions in `results`), with `reference`
+/// the position of the reference policy.
+pub fn decision(results: &[EvalResult], shown: &[usize], reference: usize) -> Option<Decision> {
+    let deployable: Vec<usize> = shown
+        .iter()
+        .copied()
+        .filter(|i| !clv_envs::policy::reads_hidden_traits(&results[*i].policy))
+        .collect();
+    let mean = |i: usize| mean_ci(results[i].clv.iter().copied()).mean;
+    let mut ranked = deployable.clone();
+    // Stable sort: on a tie the first listed stays first.
+    ranked.sort_by(|a, b| mean(*b).total_cmp(&mean(*a)));
+    let best = *ranked.first()?;
+    let diff = |a: usize, b: usize| {
+        let d = paired_diff(&results[a].clv, &results[b].clv, None);
+        Diff {
+            mean: d.mean,
+            ci95: d.ci95,
+        }
+    };
+    let runner_up = ranked.get(1).copied();
+    let ref_spec = &results[reference].policy;
+    let ref_is_baseline = deployable.contains(&reference) && !is_learner(ref_spec) && ref_spec != "none";
+    let (baseline, baseline_rule) = if ref_is_baseline {
+        (
+            Some(reference),
+            "the reference (a deployable baseline; in `clv demo` the best baseline tuned on validation customers)".to_string(),
+        )
+    } else {
+        (
+            ranked.iter().copied().find(|i| !is_learner(&results[*i].policy)),
+            "the deployable baseline with the highest mean CLV on these customers (chosen on them, so the learners' differences are conservative)".to_string(),
+        )
+    };
+    let learners = baseline
+        .map(|b| {
+            deployable
+                .iter()
+                .filter(|i| is_learner(&results[**i].policy))
+                .map(|i| LearnerVerdict {
+                    policy: results[*i].policy.clone(),
+                    diff_vs_baseline: diff(*i, b),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Decision {
+        best: results[best].policy.clone(),
+        runner_up: runner_up.map(|i| results[i].policy.clone()),
+        best_vs_runner_up: runner_up.map(|i| diff(best, i)),
+        baseline: baseline.map(|i| results[i].policy.clone()),
+        baseline_rule,
+        learners,
+    })
 }
