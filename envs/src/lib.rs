@@ -11,6 +11,7 @@ mod closed_form_tests;
 mod customer;
 mod error;
 pub mod evidence;
+pub mod explain;
 mod expected;
 pub mod files;
 pub mod fit;
