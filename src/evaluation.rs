@@ -325,3 +325,102 @@ pub fn decision(results: &[EvalResult], shown: &[usize], reference: usize) -> Op
         learners,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An evaluation of `policy` with per-customer CLV and discounted marketing spend, all
+    /// customers in the `high` segment.
+    fn result(policy: &str, clv: &[f64], marketing: &[f64]) -> EvalResult {
+        let n = clv.len();
+        let mut by_segment: [clv_envs::Totals; 3] = Default::default();
+        by_segment[0].customers = n as u64;
+        EvalResult {
+            policy: policy.into(),
+            seeds: vec![0],
+            horizon: 1,
+            short_horizon: 1,
+            clv: clv.to_vec(),
+            clv_short: clv.to_vec(),
+            marketing: marketing.to_vec(),
+            segment: vec![0; n],
+            by_segment,
+            series: vec![],
+            elapsed_seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn roms_interval_with_constant_spend_is_the_margin_interval_over_spend() {
+        // `none`: CLV 10 each, no spend. The policy spends 2 on every customer; its
+        // incremental discounted gross margin (CLV + spend - 10) is 1, 3, 5, 7.
+        let none = result("none", &[10.0; 4], &[0.0; 4]);
+        let p = result("fixed:coupon20", &[9.0, 11.0, 13.0, 15.0], &[2.0; 4]);
+        let rows = [p, none];
+        let r = report(&rows, 0, 1, Some(1), None, &[]);
+        // ROMS = mean margin / spend = 4 / 2; with a constant spend the delta method is
+        // exact: se = sd(margin) / sqrt(n) / spend = sqrt(20 / 3) / 2 / 2.
+        assert!((r.return_on_marketing_spend.unwrap() - 2.0).abs() < 1e-12);
+        let se = (20.0f64 / 3.0).sqrt() / 2.0 / 2.0;
+        let ci = r.return_on_marketing_spend_ci95.unwrap();
+        assert!((ci[0] - (2.0 - Z95 * se)).abs() < 1e-12, "{ci:?}");
+        assert!((ci[1] - (2.0 + Z95 * se)).abs() < 1e-12, "{ci:?}");
+        assert!((r.incremental_margin_vs_none.unwrap() - 4.0).abs() < 1e-12);
+        assert_eq!(r.marketing_spend_discounted, Some(2.0));
+        // ROMS - 1 is the CLV gain per dollar of spend: (4 - 2) / 2.
+        let gain = r.clv_gain_vs_none.unwrap();
+        assert!((gain.mean - 2.0).abs() < 1e-12);
+        assert!((r.return_on_marketing_spend.unwrap() - 1.0 - gain.mean / 2.0).abs() < 1e-12);
+        // The CLV gain -1, 1, 3, 5 has an interval 2 +- 1.96 * 1.29 that includes zero: the
+        // ROMS is flagged.
+        assert!(gain.ci95[0] < 0.0 && gain.ci95[1] > 0.0, "{gain:?}");
+        assert_eq!(r.roms_not_distinguishable_from_none, Some(true));
+    }
+
+    #[test]
+    fn a_clear_clv_gain_is_not_flagged_and_no_spend_has_no_roms() {
+        let none = result("none", &[10.0, 20.0, 30.0], &[0.0; 3]);
+        let p = result("fixed:recommend", &[11.0, 21.1, 30.9], &[0.5, 0.5, 0.5]);
+        let rows = [p, none];
+        let r = report(&rows, 0, 1, Some(1), None, &[]);
+        assert_eq!(r.roms_not_distinguishable_from_none, Some(false));
+        let n = report(&rows, 1, 1, Some(1), None, &[]);
+        assert_eq!(n.return_on_marketing_spend, None);
+        assert_eq!(n.roms_not_distinguishable_from_none, None);
+        // A segment with nobody in it has no ROMS either.
+        let empty = report(&rows, 0, 1, Some(1), Some(2), &[]);
+        assert_eq!(empty.return_on_marketing_spend, None);
+    }
+
+    #[test]
+    fn ratio_is_exact_when_the_terms_are_proportional() {
+        let b = [1.0, 2.0, 5.0, 0.5];
+        let a: Vec<f64> = b.iter().map(|x| 3.0 * x).collect();
+        let r = ratio_of_means(&a, &b, |_| true).unwrap();
+        assert!((r.mean - 3.0).abs() < 1e-12);
+        assert!((r.ci95[1] - r.ci95[0]).abs() < 1e-9, "{r:?}");
+        assert!(ratio_of_means(&a, &[0.0; 4], |_| true).is_none());
+    }
+
+    #[test]
+    fn the_decision_never_names_an_oracle_and_judges_learners_against_the_reference() {
+        let none = result("none", &[10.0, 20.0, 30.0], &[0.0; 3]);
+        let oracle = result("oracle-myopic", &[50.0, 60.0, 70.0], &[1.0; 3]);
+        let base = result("rfm-winback:4:recommend", &[11.0, 21.0, 31.0], &[0.2; 3]);
+        let dqn = result("dqn:runs/a", &[11.5, 21.2, 31.4], &[0.2; 3]);
+        let rows = [none, oracle, base, dqn];
+        let d = decision(&rows, &[0, 1, 2, 3], 2).unwrap();
+        assert_eq!(d.best, "dqn:runs/a");
+        assert_eq!(d.runner_up.as_deref(), Some("rfm-winback:4:recommend"));
+        assert!((d.best_vs_runner_up.unwrap().mean - 1.1 / 3.0).abs() < 1e-9);
+        assert_eq!(d.baseline.as_deref(), Some("rfm-winback:4:recommend"));
+        assert_eq!(d.learners.len(), 1);
+        // With `none` as the reference, the learners face the best baseline here.
+        let d = decision(&rows, &[0, 1, 2, 3], 0).unwrap();
+        assert_eq!(d.baseline.as_deref(), Some("rfm-winback:4:recommend"));
+        assert!(d.baseline_rule.contains("highest mean CLV"));
+        // Only oracles and learners: no baseline, no verdicts; an oracle alone: no decision.
+        assert!(decision(&rows, &[1], 1).is_none());
+    }
+}

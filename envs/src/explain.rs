@@ -171,7 +171,7 @@ pub fn field_notes() -> Vec<FieldNote> {
         n(
             "offers.N.recommend",
             "variant",
-            "Nothing, MostBought, LastBought, Category(k) with k < population.categories.count",
+            "Nothing, MostBought, LastBought, Category(k < categories.count)",
         ),
         n("offers.N.contact", "switch", "true / false (true with a coupon or recommendation)"),
         n("continuous.max_discount", "share of list price", "[1e-6, 0.9]"),
@@ -495,6 +495,9 @@ pub fn explain(scenario: &Scenario) -> Result<Vec<ExplainedField>, ExplainError>
 /// Widest value column of the text form, characters (longer values are cut).
 const MAX_VALUE_WIDTH: usize = 32;
 
+/// Widest range column of the text form, characters (a longer range pushes its meaning on).
+const MAX_RANGE_WIDTH: usize = 28;
+
 /// The explained fields as aligned text: path, value, unit, range, meaning (sections as a
 /// path and their meaning).
 pub fn to_text(fields: &[ExplainedField]) -> String {
@@ -510,7 +513,7 @@ pub fn to_text(fields: &[ExplainedField]) -> String {
         width(|x| &x.path).max(5),
         width(|x| &x.value).clamp(5, MAX_VALUE_WIDTH),
         width(|x| &x.unit).max(4),
-        width(|x| &x.range).max(5),
+        width(|x| &x.range).clamp(5, MAX_RANGE_WIDTH),
     );
     let mut s = format!(
         "{:<wp$}  {:<wv$}  {:<wu$}  {:<wr$}  meaning\n",
