@@ -292,7 +292,8 @@ pub fn decision(results: &[EvalResult], shown: &[usize], reference: usize) -> Op
     };
     let runner_up = ranked.get(1).copied();
     let ref_spec = &results[reference].policy;
-    let ref_is_baseline = deployable.contains(&reference) && !is_learner(ref_spec) && ref_spec != "none";
+    let ref_is_baseline =
+        deployable.contains(&reference) && !is_learner(ref_spec) && ref_spec != "none";
     let (baseline, baseline_rule) = if ref_is_baseline {
         (
             Some(reference),

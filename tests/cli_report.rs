@@ -180,8 +180,14 @@ fn check_story(md: &str, best: &str, doc: &serde_json::Value) {
         }
     }
     // Every table and plot section names its customers.
-    let customers = format!("test customers (seed domain `test`, seeds [0], {} customers)", 2000);
-    for heading in md.lines().filter(|l| l.starts_with("## ") || l.starts_with("### ")) {
+    let customers = format!(
+        "test customers (seed domain `test`, seeds [0], {} customers)",
+        2000
+    );
+    for heading in md
+        .lines()
+        .filter(|l| l.starts_with("## ") || l.starts_with("### "))
+    {
         if ["## Policies", "## By value segment", "## Plots"]
             .iter()
             .any(|h| heading.starts_with(h))
@@ -191,11 +197,18 @@ fn check_story(md: &str, best: &str, doc: &serde_json::Value) {
     }
     for caption in md.split("\n### ").skip(1) {
         let text = caption.split("\n\n").nth(1).unwrap_or("");
-        assert!(text.contains(&customers), "plot caption without customers: {text}");
+        assert!(
+            text.contains(&customers),
+            "plot caption without customers: {text}"
+        );
     }
     assert!(md.contains("ROMS (return on marketing spend) = incremental discounted gross margin"));
     assert_eq!(doc["schema_version"], 2);
-    assert!(doc["decision"]["best"].as_str() == Some(best), "{}", doc["decision"]);
+    assert!(
+        doc["decision"]["best"].as_str() == Some(best),
+        "{}",
+        doc["decision"]
+    );
 }
 
 /// comparison.csv keeps its columns and appends the paired intervals and the ROMS flag.
@@ -346,7 +359,10 @@ fn report_of_a_scenario_run_opens_with_the_decision_and_names_its_customers() {
             && line.contains("validation seed 3, 4000 customers"),
         "{line}"
     );
-    assert!(md.contains("over the run's 1000 test customers (test seed 3)"), "{md}");
+    assert!(
+        md.contains("over the run's 1000 test customers (test seed 3)"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -152,16 +152,30 @@ fn scenario_show_explain_lists_every_field_with_unit_range_and_meaning() {
         .find(|l| l.starts_with("economics.gross_margin "))
         .expect("the field");
     // Value (with --set applied), unit, range, and the doc comment of the field.
-    for part in ["0.55", "share of list-price spend", "[0, 1]", "Gross margin m"] {
+    for part in [
+        "0.55",
+        "share of list-price spend",
+        "[0, 1]",
+        "Gross margin m",
+    ] {
         assert!(line.contains(part), "{line}");
     }
-    assert!(text.lines().any(|l| l.starts_with("offers.2.discount ")), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("start.BurnIn.periods ")), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("offers.2.discount ")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("start.BurnIn.periods ")),
+        "{text}"
+    );
     let json = ok(&["scenario", "show", SCEN, "--explain", "--json"]);
     let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
     let rows = rows.as_array().unwrap();
     assert!(rows.len() > 80, "{}", rows.len());
-    assert!(rows.iter().all(|r| r["meaning"].as_str().is_some_and(|m| !m.is_empty())));
+    assert!(
+        rows.iter()
+            .all(|r| r["meaning"].as_str().is_some_and(|m| !m.is_empty()))
+    );
     // --json needs --explain.
     let err = fails(&["scenario", "show", SCEN, "--json"]);
     assert!(err.contains("--explain"), "{err}");

@@ -317,7 +317,10 @@ fn demo_smoke_run_links_every_part() {
     // The report opens with the decision: the best deployable policy (never an oracle), and
     // for every learner run how it did against the best tuned baseline on the same test
     // customers, with the interval.
-    let decision = report.split("## Decision").nth(1).expect("a Decision section");
+    let decision = report
+        .split("## Decision")
+        .nth(1)
+        .expect("a Decision section");
     let best = decision
         .lines()
         .find(|l| l.contains("Best deployable policy"))

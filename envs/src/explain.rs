@@ -12,14 +12,17 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::scenario::{MAX_CUSTOMERS, MAX_DISTRIBUTION_PARAM, MAX_HORIZON, MIN_DISTRIBUTION_PARAM};
 use crate::scenario::{MAX_ATTRIBUTES, MAX_CATEGORIES, MAX_LEVELS, MAX_PREFERRED, Scenario};
+use crate::scenario::{MAX_CUSTOMERS, MAX_DISTRIBUTION_PARAM, MAX_HORIZON, MIN_DISTRIBUTION_PARAM};
 
 /// The source files that declare the scenario's types, whose doc comments are the meanings.
 /// A type declared in another file must be added here (the tests say which).
 const SOURCES: [(&str, &str); 3] = [
     ("scenario/mod.rs", include_str!("scenario/mod.rs")),
-    ("scenario/mechanisms.rs", include_str!("scenario/mechanisms.rs")),
+    (
+        "scenario/mechanisms.rs",
+        include_str!("scenario/mechanisms.rs"),
+    ),
     ("btyd/params.rs", include_str!("btyd/params.rs")),
 ];
 
@@ -31,7 +34,9 @@ const ROOT_TYPE: &str = "Scenario";
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ExplainError {
     /// A serialised field that no scanned source documents.
-    #[error("field `{path}` has no doc comment in a scanned source (type {owner}; add its file to explain::SOURCES or document the field)")]
+    #[error(
+        "field `{path}` has no doc comment in a scanned source (type {owner}; add its file to explain::SOURCES or document the field)"
+    )]
     Undocumented {
         /// The field's path.
         path: String,
@@ -96,7 +101,11 @@ pub fn field_notes() -> Vec<FieldNote> {
         n("annual_discount_rate", "share per year", share),
         n("economics.gross_margin", "share of list-price spend", share),
         n("economics.contact_cost", "dollars per contact", ">= 0"),
-        n("population.customers", "customers", &format!("1..={MAX_CUSTOMERS}")),
+        n(
+            "population.customers",
+            "customers",
+            &format!("1..={MAX_CUSTOMERS}"),
+        ),
         n("population.bgnbd.r", "dimensionless", &gamma),
         n("population.bgnbd.alpha", "weeks", &gamma),
         n("population.bgnbd.a", "dimensionless", &gamma),
@@ -104,66 +113,194 @@ pub fn field_notes() -> Vec<FieldNote> {
         n("population.spend.p", "dimensionless", &gamma),
         n("population.spend.q", "dimensionless", &gamma),
         n("population.spend.gamma", "dollars", &gamma),
-        n("population.categories.count", "categories", &format!("1..={MAX_CATEGORIES}")),
+        n(
+            "population.categories.count",
+            "categories",
+            &format!("1..={MAX_CATEGORIES}"),
+        ),
         n(
             "population.categories.preferred",
             "categories",
             &format!("1..={MAX_PREFERRED}, at most count"),
         ),
-        n("population.categories.concentration", "dimensionless", &gamma),
+        n(
+            "population.categories.concentration",
+            "dimensionless",
+            &gamma,
+        ),
         n("population.categories.off_preference", "probability", share),
-        n("population.attributes", "list", &format!("0..={MAX_ATTRIBUTES} attributes")),
+        n(
+            "population.attributes",
+            "list",
+            &format!("0..={MAX_ATTRIBUTES} attributes"),
+        ),
         n("population.attributes.N.name", "text", "non-empty"),
-        n("population.attributes.N.levels", "list", &format!("1..={MAX_LEVELS} levels")),
+        n(
+            "population.attributes.N.levels",
+            "list",
+            &format!("1..={MAX_LEVELS} levels"),
+        ),
         n("population.attributes.N.levels.N.name", "text", "any"),
-        n("population.attributes.N.levels.N.share", "relative weight", "> 0"),
-        n("population.site_visits.background", "visits per week", ">= 0"),
+        n(
+            "population.attributes.N.levels.N.share",
+            "relative weight",
+            "> 0",
+        ),
+        n(
+            "population.site_visits.background",
+            "visits per week",
+            ">= 0",
+        ),
         n("population.site_visits.active", "visits per week", ">= 0"),
-        n("population.site_visits.per_purchase", "visits per expected purchase", ">= 0"),
-        n("start", "variant", "Cohort, BurnIn { .. }, WarmStart { .. }"),
-        n("start.BurnIn.periods", "periods", &format!("1..={MAX_HORIZON}")),
+        n(
+            "population.site_visits.per_purchase",
+            "visits per expected purchase",
+            ">= 0",
+        ),
+        n(
+            "start",
+            "variant",
+            "Cohort, BurnIn { .. }, WarmStart { .. }",
+        ),
+        n(
+            "start.BurnIn.periods",
+            "periods",
+            &format!("1..={MAX_HORIZON}"),
+        ),
         n("start.BurnIn.policy", "policy spec", "a baseline spec"),
-        n("start.WarmStart.histories", "file path", "a CSV file, relative to the scenario"),
+        n(
+            "start.WarmStart.histories",
+            "file path",
+            "a CSV file, relative to the scenario",
+        ),
         n("coupon.enabled", "switch", flag),
-        n("coupon.mix.persuadable", "relative weight", ">= 0 (not all four zero)"),
-        n("coupon.mix.sure_thing", "relative weight", ">= 0 (not all four zero)"),
-        n("coupon.mix.lost_cause", "relative weight", ">= 0 (not all four zero)"),
-        n("coupon.mix.sleeping_dog", "relative weight", ">= 0 (not all four zero)"),
-        n("coupon.lambda_exponent.persuadable", "exponent", "[-10, 10]"),
+        n(
+            "coupon.mix.persuadable",
+            "relative weight",
+            ">= 0 (not all four zero)",
+        ),
+        n(
+            "coupon.mix.sure_thing",
+            "relative weight",
+            ">= 0 (not all four zero)",
+        ),
+        n(
+            "coupon.mix.lost_cause",
+            "relative weight",
+            ">= 0 (not all four zero)",
+        ),
+        n(
+            "coupon.mix.sleeping_dog",
+            "relative weight",
+            ">= 0 (not all four zero)",
+        ),
+        n(
+            "coupon.lambda_exponent.persuadable",
+            "exponent",
+            "[-10, 10]",
+        ),
         n("coupon.lambda_exponent.sure_thing", "exponent", "[-10, 10]"),
         n("coupon.lambda_exponent.lost_cause", "exponent", "[-10, 10]"),
-        n("coupon.lambda_exponent.sleeping_dog", "exponent", "[-10, 10]"),
+        n(
+            "coupon.lambda_exponent.sleeping_dog",
+            "exponent",
+            "[-10, 10]",
+        ),
         n("coupon.tilts", "list", "any number"),
-        n("coupon.tilts.N.attribute", "attribute name", "a population.attributes name"),
-        n("coupon.tilts.N.level", "level name", "a level of that attribute"),
-        n("coupon.tilts.N.multipliers.persuadable", "multiplier", ">= 0"),
-        n("coupon.tilts.N.multipliers.sure_thing", "multiplier", ">= 0"),
-        n("coupon.tilts.N.multipliers.lost_cause", "multiplier", ">= 0"),
-        n("coupon.tilts.N.multipliers.sleeping_dog", "multiplier", ">= 0"),
-        n("coupon.elasticity_mean", "incremental rate / baseline rate", &gamma),
+        n(
+            "coupon.tilts.N.attribute",
+            "attribute name",
+            "a population.attributes name",
+        ),
+        n(
+            "coupon.tilts.N.level",
+            "level name",
+            "a level of that attribute",
+        ),
+        n(
+            "coupon.tilts.N.multipliers.persuadable",
+            "multiplier",
+            ">= 0",
+        ),
+        n(
+            "coupon.tilts.N.multipliers.sure_thing",
+            "multiplier",
+            ">= 0",
+        ),
+        n(
+            "coupon.tilts.N.multipliers.lost_cause",
+            "multiplier",
+            ">= 0",
+        ),
+        n(
+            "coupon.tilts.N.multipliers.sleeping_dog",
+            "multiplier",
+            ">= 0",
+        ),
+        n(
+            "coupon.elasticity_mean",
+            "incremental rate / baseline rate",
+            &gamma,
+        ),
         n("coupon.elasticity_shape", "dimensionless", &gamma),
         n("coupon.saturation", "per unit of depth", "> 0"),
         n("coupon.max_redemptions", "purchases per coupon", ">= 1"),
-        n("coupon.sleeping_dog.dropout_multiplier", "multiplier", ">= 1"),
-        n("coupon.sleeping_dog.opt_out_probability", "probability per contact", share),
+        n(
+            "coupon.sleeping_dog.dropout_multiplier",
+            "multiplier",
+            ">= 1",
+        ),
+        n(
+            "coupon.sleeping_dog.opt_out_probability",
+            "probability per contact",
+            share,
+        ),
         n("recommendation.enabled", "switch", flag),
         n("recommendation.lift", "multiple of lambda", ">= 0"),
-        n("recommendation.satisfaction_gain", "satisfaction units", ">= 0"),
-        n("recommendation.satisfaction_half_life_weeks", "weeks", "> 0"),
+        n(
+            "recommendation.satisfaction_gain",
+            "satisfaction units",
+            ">= 0",
+        ),
+        n(
+            "recommendation.satisfaction_half_life_weeks",
+            "weeks",
+            "> 0",
+        ),
         n("recommendation.dropout_reduction", "share", share),
-        n("recommendation.irrelevant_pressure", "pressure units", ">= 0"),
+        n(
+            "recommendation.irrelevant_pressure",
+            "pressure units",
+            ">= 0",
+        ),
         n("fatigue.enabled", "switch", flag),
         n("fatigue.half_life_weeks", "weeks", "> 0"),
         n("fatigue.purchase_thinning", "per unit of pressure", ">= 0"),
         n("fatigue.opt_out_base", "hazard per contact", ">= 0"),
-        n("fatigue.opt_out_per_pressure", "hazard per contact per unit of pressure", ">= 0"),
+        n(
+            "fatigue.opt_out_per_pressure",
+            "hazard per contact per unit of pressure",
+            ">= 0",
+        ),
         n("habituation.enabled", "switch", flag),
         n("habituation.half_life_weeks", "weeks", "> 0"),
-        n("habituation.learning_rate", "share per redeemed purchase", share),
-        n("habituation.full_price_thinning", "per unit of reference discount", ">= 0"),
+        n(
+            "habituation.learning_rate",
+            "share per redeemed purchase",
+            share,
+        ),
+        n(
+            "habituation.full_price_thinning",
+            "per unit of reference discount",
+            ">= 0",
+        ),
         n("habituation.erosion", "share", share),
         n("winback.enabled", "switch", flag),
-        n("winback.reactivation_probability", "probability per coupon contact", share),
+        n(
+            "winback.reactivation_probability",
+            "probability per coupon contact",
+            share,
+        ),
         n("winback.full_depth", "share of list price", "[1e-6, 1]"),
         n("offers", "list", "1..=255 offers, unique names"),
         n("offers.N.name", "text", "non-empty, no ':'"),
@@ -173,26 +310,51 @@ pub fn field_notes() -> Vec<FieldNote> {
             "variant",
             "Nothing, MostBought, LastBought, Category(k < categories.count)",
         ),
-        n("offers.N.contact", "switch", "true / false (true with a coupon or recommendation)"),
-        n("continuous.max_discount", "share of list price", "[1e-6, 0.9]"),
-        n("continuous.min_discount", "share of list price", "[0, max_discount]"),
+        n(
+            "offers.N.contact",
+            "switch",
+            "true / false (true with a coupon or recommendation)",
+        ),
+        n(
+            "continuous.max_discount",
+            "share of list price",
+            "[1e-6, 0.9]",
+        ),
+        n(
+            "continuous.min_discount",
+            "share of list price",
+            "[0, max_discount]",
+        ),
         n("continuous.contact_probability", "switch", flag),
-        n("continuous.recommend", "variant", "Nothing, MostBought, LastBought, Category(k)"),
+        n(
+            "continuous.recommend",
+            "variant",
+            "Nothing, MostBought, LastBought, Category(k)",
+        ),
         n("segments.high_share", "share of customers", share),
-        n("segments.mid_share", "share of customers", "[0, 1 - high_share]"),
+        n(
+            "segments.mid_share",
+            "share of customers",
+            "[0, 1 - high_share]",
+        ),
         n("segments.window_periods", "periods", ">= 1"),
     ];
     v.shrink_to_fit();
     v
 }
 
+/// A declared field: (name, type, doc comment).
+type Field = (String, String, String);
+/// A declared enum variant: (name, doc comment, fields of a struct variant).
+type Variant = (String, String, Vec<Field>);
+
 /// A type as its source declares it.
 #[derive(Debug, Default, Clone)]
 struct TypeDoc {
     /// Fields of a struct: (name, type, doc).
-    fields: Vec<(String, String, String)>,
+    fields: Vec<Field>,
     /// Variants of an enum: (name, doc, fields of a struct variant).
-    variants: Vec<(String, String, Vec<(String, String, String)>)>,
+    variants: Vec<Variant>,
 }
 
 /// The doc comment of the lines `docs` as one line: the first paragraph, joined.
@@ -215,7 +377,10 @@ fn field_line(line: &str) -> Option<(String, String)> {
     if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
         return None;
     }
-    Some((name.to_string(), ty.trim().trim_end_matches(',').to_string()))
+    Some((
+        name.to_string(),
+        ty.trim().trim_end_matches(',').to_string(),
+    ))
 }
 
 /// The structs and enums declared at the top level of rustfmt-formatted `src`, by name, with
@@ -236,7 +401,7 @@ fn parse_types(src: &str) -> HashMap<String, TypeDoc> {
         };
         let mut t = TypeDoc::default();
         let mut docs: Vec<String> = vec![];
-        let mut variant: Option<(String, String, Vec<(String, String, String)>)> = None;
+        let mut variant: Option<Variant> = None;
         for body in lines.by_ref() {
             if body == "}" {
                 break;
@@ -383,7 +548,7 @@ impl Walker {
     fn fields(
         &mut self,
         owner: &str,
-        fields: &[(String, String, String)],
+        fields: &[Field],
         value: &serde_json::Value,
         path: &str,
     ) -> Result<(), ExplainError> {
@@ -567,9 +732,11 @@ mod tests {
             periods: 52,
             policy: "none".into(),
         };
-        let mut b = Scenario::default();
-        b.start = Start::WarmStart {
-            histories: "h.csv".into(),
+        let b = Scenario {
+            start: Start::WarmStart {
+                histories: "h.csv".into(),
+            },
+            ..Scenario::default()
         };
         let c = Scenario::default();
         vec![a, b, c]
@@ -604,7 +771,9 @@ mod tests {
                 // A leaf is explained itself, or (an enum variant's payload) through its
                 // variant's row and fields.
                 assert!(
-                    explained.iter().any(|p| leaf == p || leaf.starts_with(&format!("{p}."))),
+                    explained
+                        .iter()
+                        .any(|p| leaf == p || leaf.starts_with(&format!("{p}."))),
                     "{leaf} not explained"
                 );
             }
@@ -627,9 +796,17 @@ mod tests {
     fn meanings_are_the_doc_comments() {
         let rows = explain(&Scenario::default()).unwrap();
         let get = |p: &str| rows.iter().find(|r| r.path == p).unwrap();
-        assert!(get("economics.gross_margin").meaning.starts_with("Gross margin m"));
+        assert!(
+            get("economics.gross_margin")
+                .meaning
+                .starts_with("Gross margin m")
+        );
         assert_eq!(get("economics.gross_margin").value, "0.3");
-        assert!(get("population.bgnbd.alpha").meaning.starts_with("Rate of the purchase-rate"));
+        assert!(
+            get("population.bgnbd.alpha")
+                .meaning
+                .starts_with("Rate of the purchase-rate")
+        );
         assert_eq!(get("offers.3.discount").value, "0.2");
         assert!(get("start").meaning.contains("Cohort"));
         // Multi-line doc comments are joined into one line.
@@ -662,7 +839,9 @@ mod tests {
             notes: vec![],
             out: vec![],
         };
-        let e = w.leaf("economics.gross_margin", "0.3".into(), "m").unwrap_err();
+        let e = w
+            .leaf("economics.gross_margin", "0.3".into(), "m")
+            .unwrap_err();
         assert!(e.to_string().contains("economics.gross_margin"), "{e}");
     }
 

@@ -383,7 +383,10 @@ fn table(rows: &[PolicyReport], reference: &str) -> String {
     let mut flagged = false;
     for r in rows {
         let m = &r.summary;
-        let roms = match (r.return_on_marketing_spend, r.return_on_marketing_spend_ci95) {
+        let roms = match (
+            r.return_on_marketing_spend,
+            r.return_on_marketing_spend_ci95,
+        ) {
             (Some(v), Some([lo, hi])) => {
                 let flag = r.roms_not_distinguishable_from_none == Some(true);
                 flagged |= flag;
@@ -404,7 +407,8 @@ fn table(rows: &[PolicyReport], reference: &str) -> String {
             r.diff_vs_reference.ci95[0],
             r.diff_vs_reference.ci95[1],
             m.contacts_per_customer,
-            r.marketing_spend_discounted.unwrap_or(m.marketing_cost_per_customer),
+            r.marketing_spend_discounted
+                .unwrap_or(m.marketing_cost_per_customer),
             roms,
             if clv_envs::policy::reads_hidden_traits(&r.policy) {
                 "  reference, not deployable (reads hidden traits)"

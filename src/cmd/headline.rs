@@ -156,7 +156,9 @@ pub fn comparison_decision(doc: &Comparison) -> Option<String> {
 /// on the same customers where the summary holds that test; `None` for a classic task.
 pub fn training_decision(summary: &TrainSummary) -> Option<String> {
     let clv = summary.eval_clv_mean?;
-    let n = summary.eval_customers.unwrap_or(summary.eval_episodes as u64);
+    let n = summary
+        .eval_customers
+        .unwrap_or(summary.eval_episodes as u64);
     let mut s = String::new();
     let _ = writeln!(s, "## Decision\n");
     let ci = summary
@@ -213,8 +215,10 @@ pub fn training_decision(summary: &TrainSummary) -> Option<String> {
 /// finished run, its learned policy against its incumbent on the run's own test customers;
 /// `None` when no run has a scenario evaluation.
 pub fn training_runs_decision(runs: &[(String, &TrainSummary)]) -> Option<String> {
-    let with_clv: Vec<&(String, &TrainSummary)> =
-        runs.iter().filter(|(_, s)| s.eval_clv_mean.is_some()).collect();
+    let with_clv: Vec<&(String, &TrainSummary)> = runs
+        .iter()
+        .filter(|(_, s)| s.eval_clv_mean.is_some())
+        .collect();
     if with_clv.is_empty() {
         return None;
     }

@@ -398,7 +398,10 @@ fn comparison_report(dir: &Path, title: Option<&str>) -> anyhow::Result<String> 
 /// Plot a: every policy's CLV and its paired difference to the reference, with intervals.
 fn plot_policy_comparison(view: &ComparisonView) -> anyhow::Result<Vec<PathBuf>> {
     let comparison = plots::PolicyComparison {
-        title: format!("{}: realised CLV per customer ({})", view.title, view.customers),
+        title: format!(
+            "{}: realised CLV per customer ({})",
+            view.title, view.customers
+        ),
         reference: view.doc.reference.clone(),
         horizon: view.horizon.clone(),
         policies: view
@@ -537,7 +540,10 @@ fn plot_actions_over_time(
         })
     });
     let actions = plots::ActionsOverTime {
-        title: format!("{}: contacts over the horizon ({})", view.title, view.customers),
+        title: format!(
+            "{}: contacts over the horizon ({})",
+            view.title, view.customers
+        ),
         period_unit: view.period_unit.clone(),
         reference: view.doc.reference.clone(),
         contacted: policy_series(view, series, &series.contacts),
@@ -777,11 +783,7 @@ fn md_policy_table(s: &mut String, view: &ComparisonView, by_clv: &[&PolicyRepor
             r.return_on_marketing_spend
                 .map(|v| format!("{v:.2}"))
                 .unwrap_or_else(|| "-".into()),
-            if flag {
-                " **n.d.**"
-            } else {
-                ""
-            },
+            if flag { " **n.d.**" } else { "" },
             r.return_on_marketing_spend_ci95
                 .map(|c| format!("{:.2} .. {:.2}", c[0], c[1]))
                 .unwrap_or_default(),

@@ -788,7 +788,8 @@ fn test_scores<L: CliLearner>(
                 None => last_r.clone(),
             };
             let ci = clv_envs::metrics::mean_ci(test_r.clv.iter().copied());
-            let vs_incumbent = incumbent_diff(scenario, base_dir, seed, args, incumbent, &test_r.clv)?;
+            let vs_incumbent =
+                incumbent_diff(scenario, base_dir, seed, args, incumbent, &test_r.clv)?;
             TestScores {
                 vs_incumbent,
                 test: EvalStats::from_returns(test_r.clv),
