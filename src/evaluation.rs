@@ -256,7 +256,11 @@ pub struct LearnerVerdict {
 pub struct Decision {
     /// The deployable policy with the highest mean CLV (the first listed on a tie).
     pub best: String,
-    /// The deployable policy with the next highest mean CLV, if any.
+    /// Deployable policies with exactly the best's CLV on every customer (e.g. a learner that
+    /// fell back to the baseline it copies): not alternatives, so never the runner-up.
+    #[serde(default)]
+    pub same_as_best: Vec<String>,
+    /// The deployable policy with the next highest mean CLV among the others, if any.
     pub runner_up: Option<String>,
     /// Paired CLV difference best - runner-up, dollars per customer.
     pub best_vs_runner_up: Option<Diff>,
@@ -290,7 +294,13 @@ pub fn decision(results: &[EvalResult], shown: &[usize], reference: usize) -> Op
             ci95: d.ci95,
         }
     };
-    let runner_up = ranked.get(1).copied();
+    let same = |i: &usize| *i != best && results[*i].clv == results[best].clv;
+    let same_as_best: Vec<String> = deployable
+        .iter()
+        .filter(|i| same(i))
+        .map(|i| results[*i].policy.clone())
+        .collect();
+    let runner_up = ranked.iter().skip(1).copied().find(|i| !same(i));
     let ref_spec = &results[reference].policy;
     let ref_is_baseline =
         deployable.contains(&reference) && !is_learner(ref_spec) && ref_spec != "none";
@@ -319,6 +329,7 @@ pub fn decision(results: &[EvalResult], shown: &[usize], reference: usize) -> Op
         .unwrap_or_default();
     Some(Decision {
         best: results[best].policy.clone(),
+        same_as_best,
         runner_up: runner_up.map(|i| results[i].policy.clone()),
         best_vs_runner_up: runner_up.map(|i| diff(best, i)),
         baseline: baseline.map(|i| results[i].policy.clone()),
@@ -417,6 +428,19 @@ mod tests {
         assert!((d.best_vs_runner_up.unwrap().mean - 1.1 / 3.0).abs() < 1e-9);
         assert_eq!(d.baseline.as_deref(), Some("rfm-winback:4:recommend"));
         assert_eq!(d.learners.len(), 1);
+        assert!(d.same_as_best.is_empty());
+        // A learner that acts exactly as the best is listed as such, never the runner-up.
+        let copy = result("td3:runs/b", &[11.5, 21.2, 31.4], &[0.2; 3]);
+        let rows = [
+            rows[0].clone(),
+            rows[1].clone(),
+            rows[2].clone(),
+            rows[3].clone(),
+            copy,
+        ];
+        let d = decision(&rows, &[0, 1, 2, 3, 4], 2).unwrap();
+        assert_eq!(d.same_as_best, vec!["td3:runs/b".to_string()]);
+        assert_eq!(d.runner_up.as_deref(), Some("rfm-winback:4:recommend"));
         // With `none` as the reference, the learners face the best baseline here.
         let d = decision(&rows, &[0, 1, 2, 3], 0).unwrap();
         assert_eq!(d.baseline.as_deref(), Some("rfm-winback:4:recommend"));

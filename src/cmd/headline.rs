@@ -89,11 +89,19 @@ pub fn comparison_decision(doc: &Comparison) -> Option<String> {
         usd(best.summary.clv_mean),
         usd_interval(best.summary.clv_ci95, false)
     );
+    if !d.same_as_best.is_empty() {
+        let _ = write!(
+            s,
+            " (`{}` act{} exactly as it: the same CLV on every customer)",
+            d.same_as_best.join("`, `"),
+            if d.same_as_best.len() == 1 { "s" } else { "" }
+        );
+    }
     match (&d.runner_up, &d.best_vs_runner_up) {
         (Some(r), Some(m)) => {
             let _ = writeln!(
                 s,
-                ". Over the next best deployable policy, `{r}`: {}, {}.",
+                ". Over the next best deployable policy that acts differently, `{r}`: {}, {}.",
                 diff_text(m),
                 short_verdict(m.ci95)
             );

@@ -402,14 +402,14 @@ fn plot_policy_comparison(view: &ComparisonView) -> anyhow::Result<Vec<PathBuf>>
             "{}: realised CLV per customer ({})",
             view.title, view.customers
         ),
-        reference: view.doc.reference.clone(),
+        reference: plot_label(&view.doc.reference),
         horizon: view.horizon.clone(),
         policies: view
             .doc
             .policies
             .iter()
             .map(|r| plots::PolicyInterval {
-                policy: r.policy.clone(),
+                policy: plot_label(&r.policy),
                 clv_mean: r.summary.clv_mean,
                 clv_ci95: r.summary.clv_ci95,
                 diff_mean: r.diff_vs_reference.mean,
@@ -483,7 +483,7 @@ fn plot_segment_actions(view: &ComparisonView) -> anyhow::Result<Vec<PathBuf>> {
             })
             .collect(),
         offers: offer_names,
-        policies: view.names.clone(),
+        policies: view.names.iter().map(|p| plot_label(p)).collect(),
         contacts,
     };
     plots::segment_actions(&view.plots_dir.join("actions_by_segment"), &data)
@@ -491,10 +491,26 @@ fn plot_segment_actions(view: &ComparisonView) -> anyhow::Result<Vec<PathBuf>> {
 
 /// The policy whose offers plot c details: the best one that contacts anyone.
 fn detail_policy(view: &ComparisonView) -> Option<String> {
-    view.by_clv()
+    let by_clv = view.by_clv();
+    let contacts = |r: &&&PolicyReport| r.summary.contacts_per_customer > 0.0;
+    // A deployable policy first; one that reads hidden traits only when no other contacts.
+    by_clv
         .iter()
-        .find(|r| r.summary.contacts_per_customer > 0.0)
+        .filter(|r| !clv_envs::policy::reads_hidden_traits(&r.policy))
+        .find(contacts)
+        .or_else(|| by_clv.iter().find(contacts))
         .map(|r| r.policy.clone())
+}
+
+/// A policy's name in a plot: the spec, with `(reference, not deployable)` after one that
+/// reads hidden traits (short, so that the plots keep their width; the report's text around
+/// the plots gives the full label, [`crate::cmd::headline::NOT_DEPLOYABLE`]).
+fn plot_label(spec: &str) -> String {
+    if clv_envs::policy::reads_hidden_traits(spec) {
+        format!("{spec} (reference, not deployable)")
+    } else {
+        spec.to_string()
+    }
 }
 
 /// One policy's column of series.csv (empty when the policy is not there).
@@ -512,7 +528,7 @@ fn policy_series(view: &ComparisonView, series: &Series, v: &[Vec<f64>]) -> Vec<
     view.names
         .iter()
         .map(|p| PolicySeries {
-            policy: p.clone(),
+            policy: plot_label(p),
             values: series_of(series, v, p),
         })
         .collect()
@@ -535,7 +551,7 @@ fn plot_actions_over_time(
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
         Some(plots::OfferBreakdown {
-            policy: p.to_string(),
+            policy: plot_label(p),
             offers,
         })
     });
@@ -545,7 +561,7 @@ fn plot_actions_over_time(
             view.title, view.customers
         ),
         period_unit: view.period_unit.clone(),
-        reference: view.doc.reference.clone(),
+        reference: plot_label(&view.doc.reference),
         contacted: policy_series(view, series, &series.contacts),
         detail,
     };
@@ -560,7 +576,7 @@ fn plot_outcomes(view: &ComparisonView, series: &Series) -> anyhow::Result<Vec<P
             view.title, view.customers
         ),
         period_unit: view.period_unit.clone(),
-        reference: view.doc.reference.clone(),
+        reference: plot_label(&view.doc.reference),
         reward: policy_series(view, series, &series.reward),
         alive: policy_series(view, series, &series.alive),
     };
@@ -705,7 +721,26 @@ fn md_reference_wins(s: &mut String, view: &ComparisonView, by_clv: &[&PolicyRep
         usd(best.summary.clv_mean),
         usd_interval(best.summary.clv_ci95, false),
     );
-    if let Some(next) = by_clv.get(1) {
+    // A policy with a difference of exactly zero on every customer acts as the reference (a
+    // learner that fell back to it): not an alternative.
+    let acts_as_reference = |r: &&&PolicyReport| {
+        r.diff_vs_reference.mean == 0.0 && r.diff_vs_reference.ci95 == [0.0, 0.0]
+    };
+    let same: Vec<&str> = by_clv
+        .iter()
+        .skip(1)
+        .filter(acts_as_reference)
+        .map(|r| r.policy.as_str())
+        .collect();
+    if !same.is_empty() {
+        let _ = writeln!(
+            s,
+            "`{}` act{} exactly as the reference (the same CLV on every customer).",
+            same.join("`, `"),
+            if same.len() == 1 { "s" } else { "" }
+        );
+    }
+    if let Some(next) = by_clv.iter().skip(1).find(|r| !acts_as_reference(r)) {
         let d = &next.diff_vs_reference;
         let _ = writeln!(
             s,
@@ -833,10 +868,15 @@ fn md_segments(s: &mut String, view: &ComparisonView, by_clv: &[&PolicyReport]) 
         "Segments come from each customer's record at the start of the scored window \
          (pre-treatment), so customers stay paired across policies.\n"
     );
-    let focus = if by_clv[0].policy != view.doc.reference {
-        Some(by_clv[0])
-    } else {
-        by_clv.get(1).copied()
+    // The focus is deployable: a policy that reads hidden traits never leads a section.
+    let deployable: Vec<&PolicyReport> = by_clv
+        .iter()
+        .copied()
+        .filter(|r| !clv_envs::policy::reads_hidden_traits(&r.policy))
+        .collect();
+    let focus = match deployable.first() {
+        Some(b) if b.policy != view.doc.reference => Some(*b),
+        _ => deployable.get(1).copied(),
     };
     if let Some(f) = focus {
         md_segment_focus(s, view, f);
