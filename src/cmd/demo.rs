@@ -278,13 +278,11 @@ fn headline(comparison: &Comparison) -> String {
     }
     for l in &d.learners {
         let [lo, hi] = l.diff_vs_baseline.ci95;
-        let verdict = if lo > 0.0 {
-            "beat it"
-        } else if hi < 0.0 {
-            "lost to it"
-        } else {
-            "no difference shown"
-        };
+        let verdict = crate::cmd::headline::Side::of([lo, hi]).say([
+            "beat it",
+            "lost to it",
+            "no difference shown",
+        ]);
         let _ = write!(
             h,
             "; `{}` vs `{}` {:+.2} (paired 95% CI {lo:+.2} .. {hi:+.2}): {verdict}",

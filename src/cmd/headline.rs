@@ -34,26 +34,55 @@ pub fn comparison_customers(doc: &Comparison) -> String {
     )
 }
 
+/// Where a 95% interval of a difference lies against zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Entirely above zero: a clear gain.
+    Above,
+    /// Entirely below zero: a clear loss.
+    Below,
+    /// It includes zero: no difference shown.
+    Includes,
+}
+
+impl Side {
+    /// The side of the interval `ci` = [low, high].
+    pub fn of(ci: [f64; 2]) -> Self {
+        if ci[0] > 0.0 {
+            Side::Above
+        } else if ci[1] < 0.0 {
+            Side::Below
+        } else {
+            Side::Includes
+        }
+    }
+
+    /// One of three phrasings, by side: (above, below, includes zero).
+    pub fn say(self, words: [&'static str; 3]) -> &'static str {
+        match self {
+            Side::Above => words[0],
+            Side::Below => words[1],
+            Side::Includes => words[2],
+        }
+    }
+}
+
 /// A paired difference's verdict in a few words.
 pub fn short_verdict(ci: [f64; 2]) -> &'static str {
-    if ci[0] > 0.0 {
-        "a clear gain"
-    } else if ci[1] < 0.0 {
-        "a clear loss"
-    } else {
-        "not distinguishable from zero"
-    }
+    Side::of(ci).say([
+        "a clear gain",
+        "a clear loss",
+        "not distinguishable from zero",
+    ])
 }
 
 /// A learner's verdict against its baseline in a few words.
 fn learner_verdict(ci: [f64; 2]) -> &'static str {
-    if ci[0] > 0.0 {
-        "**beat it**"
-    } else if ci[1] < 0.0 {
-        "**lost to it**"
-    } else {
-        "**no difference shown** (the interval includes zero)"
-    }
+    Side::of(ci).say([
+        "**beat it**",
+        "**lost to it**",
+        "**no difference shown** (the interval includes zero)",
+    ])
 }
 
 /// A paired difference as `+$0.40 (paired 95% CI +$0.10 to +$0.70)`.

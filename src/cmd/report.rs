@@ -256,13 +256,11 @@ pub(crate) fn usd_interval(ci: [f64; 2], signed: bool) -> String {
 
 /// What an interval of a difference says, in words.
 pub(crate) fn verdict(ci: [f64; 2]) -> &'static str {
-    if ci[0] > 0.0 {
-        "the interval excludes zero: a clear gain at the 95% level"
-    } else if ci[1] < 0.0 {
-        "the interval excludes zero: a clear loss at the 95% level"
-    } else {
-        "the interval includes zero: not distinguishable from no difference with these customers"
-    }
+    crate::cmd::headline::Side::of(ci).say([
+        "the interval excludes zero: a clear gain at the 95% level",
+        "the interval excludes zero: a clear loss at the 95% level",
+        "the interval includes zero: not distinguishable from no difference with these customers",
+    ])
 }
 
 /// Names the reference by its policy row: the saved `reference` is the spec as given, which a
@@ -1306,7 +1304,7 @@ fn baseline_reference(runs: &[Run]) -> Option<(String, f64)> {
     runs.iter().find_map(|r| {
         let b = r.summary.as_ref()?.best_baseline.as_ref()?;
         Some((
-            format!("{} (best baseline, validation customers)", b.policy),
+            format!("{} (best baseline, validation)", b.policy),
             b.return_mean,
         ))
     })
@@ -1325,7 +1323,7 @@ fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow:
     let (title, return_desc) = training_labels(dir, &runs, single, title);
     let reference = baseline_reference(&runs);
     let curves = plots::TrainingCurves {
-        title: title.clone(),
+        title: format!("{title} (training and validation customers)"),
         return_desc,
         runs: runs
             .iter()
@@ -1392,7 +1390,7 @@ fn lift_plot(dir: &Path, runs: &[Run], title: &str) -> anyhow::Result<Vec<PathBu
         .find_map(|r| r.summary.as_ref().and_then(|s| s.incumbent.clone()))
         .map_or("(or `none`)".into(), |s| format!("`{s}`"));
     let data = plots::LiftCurves {
-        title: title.to_string(),
+        title: format!("{title} (validation customers)"),
         incumbent,
         runs: runs
             .iter()
