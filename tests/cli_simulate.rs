@@ -324,3 +324,50 @@ fn validation_domain_reproduces_tune_and_differs_from_test() {
     let o = clv(&["simulate", SCEN, "--domain", "train"]);
     assert_eq!(o.status.code(), Some(2), "training seeds are not offered");
 }
+
+/// The paired intervals on incremental margin and ROMS, the flag and the decision do not
+/// depend on the thread count (sums in customer order).
+#[test]
+fn compare_intervals_and_decision_are_thread_independent() {
+    let run = |threads: &str| {
+        let out = ok(&[
+            "compare",
+            SCEN,
+            "--policy",
+            "fixed:coupon20",
+            "--policy",
+            "oracle-myopic",
+            "--policy",
+            "rfm-winback",
+            "--customers",
+            "1500",
+            "--set",
+            "horizon=26",
+            "--threads",
+            threads,
+            "--json",
+        ]);
+        let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v.as_object_mut().unwrap().remove("timing");
+        v
+    };
+    let one = run("1");
+    assert_eq!(one, run("2"));
+    let row = one["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy"] == "fixed:coupon20")
+        .unwrap();
+    let ci = row["return_on_marketing_spend_ci95"].as_array().unwrap();
+    let roms = row["return_on_marketing_spend"].as_f64().unwrap();
+    assert!(
+        ci[0].as_f64().unwrap() < roms && roms < ci[1].as_f64().unwrap(),
+        "{row}"
+    );
+    assert!(
+        row["roms_not_distinguishable_from_none"].is_boolean(),
+        "{row}"
+    );
+    assert_ne!(one["decision"]["best"], "oracle-myopic");
+}
