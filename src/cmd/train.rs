@@ -1144,8 +1144,15 @@ fn print_result(out: &Path, summary: &Summary, report: &TrainReport, test_custom
             summary.eval_return_std
         )
     };
+    let vs = match (&summary.incumbent, &summary.eval_vs_incumbent) {
+        (Some(inc), Some(d)) => format!(
+            "; vs incumbent `{inc}` on the same test customers {:+.2} (paired 95% CI {:+.2} .. {:+.2})",
+            d.mean, d.ci95[0], d.ci95[1]
+        ),
+        _ => String::new(),
+    };
     println!(
-        "{}: {} env steps, {} updates in {:.1} s; {what}",
+        "{}: {} env steps, {} updates in {:.1} s; {what}{vs}",
         out.display(),
         report.env_steps,
         report.updates,
