@@ -142,6 +142,8 @@ fn report_of_a_comparison_links_its_plots_and_names_the_winner() {
     assert!(headline.contains("95% CI"), "{headline}");
     assert!(md.contains("unadjusted for multiple comparisons"));
     assert!(md.contains("## By value segment") && md.contains("gains most"));
+    check_story(&md, name, &doc);
+    check_csv_intervals(&dir);
     // The title option, and a rerun replaces the files without leaving temporaries.
     ok(&["report", d, "--title", "Offer test Q3"]);
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
@@ -150,6 +152,93 @@ fn report_of_a_comparison_links_its_plots_and_names_the_winner() {
         let n = e.unwrap().file_name().to_string_lossy().into_owned();
         assert!(!n.starts_with('.'), "temporary file left: {n}");
     }
+}
+
+/// The label of a policy that reads hidden traits.
+const NOT_DEPLOYABLE: &str = "reference, not deployable (reads hidden traits)";
+
+/// The report of a comparison with `oracle-myopic` opens with the decision, which names the
+/// best deployable policy (never the oracle); the oracle is labelled wherever it appears; every
+/// table and plot says which customers it is on; ROMS is defined.
+fn check_story(md: &str, best: &str, doc: &serde_json::Value) {
+    let mut sections = md.split("\n## ");
+    let first = sections.nth(1).expect("a section after the title");
+    assert!(first.starts_with("Decision\n"), "{md}");
+    let decision_line = first
+        .lines()
+        .find(|l| l.contains("Best deployable policy"))
+        .expect("the best deployable policy");
+    assert!(
+        decision_line.contains(&format!("`{best}`")) && !decision_line.contains("oracle"),
+        "{decision_line}"
+    );
+    assert!(decision_line.contains("paired 95% CI"), "{decision_line}");
+    // Every mention of the oracle in a table row or in the decision carries the label.
+    for l in md.lines().filter(|l| l.contains("`oracle-myopic`")) {
+        if l.starts_with('|') || l.starts_with("- ") {
+            assert!(l.contains(NOT_DEPLOYABLE), "unlabelled: {l}");
+        }
+    }
+    // Every table and plot section names its customers.
+    let customers = format!(
+        "test customers (seed domain `test`, seeds [0], {} customers)",
+        2000
+    );
+    for heading in md
+        .lines()
+        .filter(|l| l.starts_with("## ") || l.starts_with("### "))
+    {
+        if ["## Policies", "## By value segment", "## Plots"]
+            .iter()
+            .any(|h| heading.starts_with(h))
+        {
+            assert!(heading.contains(&customers), "{heading}");
+        }
+    }
+    for caption in md.split("\n### ").skip(1) {
+        let text = caption.split("\n\n").nth(1).unwrap_or("");
+        assert!(
+            text.contains(&customers),
+            "plot caption without customers: {text}"
+        );
+    }
+    assert!(md.contains("ROMS (return on marketing spend) = incremental discounted gross margin"));
+    assert_eq!(doc["schema_version"], 2);
+    assert!(
+        doc["decision"]["best"].as_str() == Some(best),
+        "{}",
+        doc["decision"]
+    );
+}
+
+/// comparison.csv keeps its columns and appends the paired intervals and the ROMS flag.
+fn check_csv_intervals(dir: &Path) {
+    let csv = std::fs::read_to_string(dir.join("comparison.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert_eq!(header[20], "return_on_marketing_spend");
+    assert_eq!(header[21], "discount_on_baseline_share");
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (flag, lo, hi, gain_lo, gain_hi) = (
+        col("roms_not_distinguishable_from_none"),
+        col("roms_ci95_lo"),
+        col("roms_ci95_hi"),
+        col("clv_gain_ci95_lo"),
+        col("clv_gain_ci95_hi"),
+    );
+    let mut with_roms = 0;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f.len(), header.len(), "{line}");
+        if f[flag].is_empty() {
+            continue;
+        }
+        with_roms += 1;
+        let num = |i: usize| f[i].parse::<f64>().unwrap();
+        assert!(num(lo) <= num(hi), "{line}");
+        let includes_zero = num(gain_lo) <= 0.0 && num(gain_hi) >= 0.0;
+        assert_eq!(f[flag], includes_zero.to_string(), "{line}");
+    }
+    assert!(with_roms >= 2, "{csv}");
 }
 
 /// Writes a training run directory like `clv train`'s: metrics.csv (the fields of
@@ -224,6 +313,56 @@ fn report_of_training_runs_single_and_across_seeds() {
     write_run(&seeds.join("other"), 9, "ddpg", true);
     let err = fails(&["report", seeds.to_str().unwrap()]);
     assert!(err.contains("differ in agent"), "{err}");
+}
+
+#[test]
+fn report_of_a_scenario_run_opens_with_the_decision_and_names_its_customers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("dqn-seed3");
+    write_run(&run, 3, "dqn", false);
+    let summary = serde_json::json!({
+        "env": "default", "scenario": "scenarios/default.ron", "agent": "dqn", "seed": 3,
+        "env_steps": 10000, "updates": 2000, "stop": "EnvSteps",
+        "wall_seconds": 10.0, "eval_checkpoint": "best", "eval_episodes": 1000,
+        "eval_return_mean": 28.25, "eval_return_std": 120.0,
+        "last_eval_return_mean": 28.0, "last_eval_return_std": 120.0,
+        "eval_clv_mean": 28.25, "eval_clv_ci95": [20.0, 36.5], "eval_customers": 1000,
+        "incumbent": "rfm-winback:4:recommend",
+        "eval_vs_incumbent": {"mean": 0.12, "ci95": [-0.05, 0.29]},
+        "best_baseline": {"policy": "rfm-winback:4:recommend", "return_mean": 31.31,
+                          "customers": 4000, "seed": 3},
+    });
+    std::fs::write(run.join("summary.json"), summary.to_string()).unwrap();
+    ok(&["report", run.to_str().unwrap()]);
+    let md = check_report(&run, &["training_curves"]);
+    let decision = md.split("\n## ").nth(1).unwrap();
+    assert!(decision.starts_with("Decision\n"), "{md}");
+    assert!(
+        decision.contains("test customers** (seed domain `test`, seed 3, 1000 customers)"),
+        "{decision}"
+    );
+    assert!(decision.contains("$28.25"), "{decision}");
+    assert!(
+        decision.contains("`rfm-winback:4:recommend`")
+            && decision.contains("+$0.12 per customer (paired 95% CI -$0.05 to +$0.29)")
+            && decision.contains("no difference shown"),
+        "{decision}"
+    );
+    // The reference line says it is on validation customers, which ones.
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("Reference line"))
+        .expect("a reference line");
+    assert!(
+        line.contains("$31.31")
+            && line.contains("**validation customers**")
+            && line.contains("validation seed 3, 4000 customers"),
+        "{line}"
+    );
+    assert!(
+        md.contains("over the run's 1000 test customers (test seed 3)"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -138,6 +138,50 @@ fn compare_writes_csv_json_markdown_with_paired_differences() {
 }
 
 #[test]
+fn scenario_show_explain_lists_every_field_with_unit_range_and_meaning() {
+    let text = ok(&[
+        "scenario",
+        "show",
+        SCEN,
+        "--explain",
+        "--set",
+        "economics.gross_margin=0.55",
+    ]);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("economics.gross_margin "))
+        .expect("the field");
+    // Value (with --set applied), unit, range, and the doc comment of the field.
+    for part in [
+        "0.55",
+        "share of list-price spend",
+        "[0, 1]",
+        "Gross margin m",
+    ] {
+        assert!(line.contains(part), "{line}");
+    }
+    assert!(
+        text.lines().any(|l| l.starts_with("offers.2.discount ")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("start.BurnIn.periods ")),
+        "{text}"
+    );
+    let json = ok(&["scenario", "show", SCEN, "--explain", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert!(rows.len() > 80, "{}", rows.len());
+    assert!(
+        rows.iter()
+            .all(|r| r["meaning"].as_str().is_some_and(|m| !m.is_empty()))
+    );
+    // --json needs --explain.
+    let err = fails(&["scenario", "show", SCEN, "--json"]);
+    assert!(err.contains("--explain"), "{err}");
+}
+
+#[test]
 fn tune_prints_a_spec_that_simulate_accepts() {
     let best = ok(&[
         "tune",
@@ -279,4 +323,51 @@ fn validation_domain_reproduces_tune_and_differs_from_test() {
 
     let o = clv(&["simulate", SCEN, "--domain", "train"]);
     assert_eq!(o.status.code(), Some(2), "training seeds are not offered");
+}
+
+/// The paired intervals on incremental margin and ROMS, the flag and the decision do not
+/// depend on the thread count (sums in customer order).
+#[test]
+fn compare_intervals_and_decision_are_thread_independent() {
+    let run = |threads: &str| {
+        let out = ok(&[
+            "compare",
+            SCEN,
+            "--policy",
+            "fixed:coupon20",
+            "--policy",
+            "oracle-myopic",
+            "--policy",
+            "rfm-winback",
+            "--customers",
+            "1500",
+            "--set",
+            "horizon=26",
+            "--threads",
+            threads,
+            "--json",
+        ]);
+        let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v.as_object_mut().unwrap().remove("timing");
+        v
+    };
+    let one = run("1");
+    assert_eq!(one, run("2"));
+    let row = one["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy"] == "fixed:coupon20")
+        .unwrap();
+    let ci = row["return_on_marketing_spend_ci95"].as_array().unwrap();
+    let roms = row["return_on_marketing_spend"].as_f64().unwrap();
+    assert!(
+        ci[0].as_f64().unwrap() < roms && roms < ci[1].as_f64().unwrap(),
+        "{row}"
+    );
+    assert!(
+        row["roms_not_distinguishable_from_none"].is_boolean(),
+        "{row}"
+    );
+    assert_ne!(one["decision"]["best"], "oracle-myopic");
 }

@@ -336,19 +336,35 @@ fn demo_smoke_run_links_every_part() {
     }
     let cmp = std::fs::read_to_string(out.join("comparison/comparison.json")).unwrap();
     assert!(cmp.contains("td3:") && cmp.contains("dqn:"));
-    // The headline says, for every learner run, how it did against the best tuned baseline
-    // on the same test customers, with the interval.
-    let headline = report.lines().nth(2).unwrap();
-    assert_eq!(headline.matches("paired 95% CI").count(), 4, "{headline}");
-    for part in headline.split("paired 95% CI").skip(1) {
-        let verdict = part.split_once("): ").unwrap().1;
+    // The report opens with the decision: the best deployable policy (never an oracle), and
+    // for every learner run how it did against the best tuned baseline on the same test
+    // customers, with the interval.
+    let decision = report
+        .split("## Decision")
+        .nth(1)
+        .expect("a Decision section");
+    let best = decision
+        .lines()
+        .find(|l| l.contains("Best deployable policy"))
+        .unwrap();
+    assert!(!best.contains("oracle"), "{best}");
+    let learners: Vec<&str> = decision
+        .lines()
+        .filter(|l| l.starts_with("- Learner "))
+        .collect();
+    assert_eq!(learners.len(), 4, "{decision}");
+    for l in learners {
+        assert!(l.contains("paired 95% CI"), "{l}");
         assert!(
-            ["beat it", "lost to it", "no difference shown"]
+            ["**beat it**", "**lost to it**", "**no difference shown**"]
                 .iter()
-                .any(|v| verdict.starts_with(v)),
-            "{headline}"
+                .any(|v| l.contains(v)),
+            "{l}"
         );
     }
+    // Each training run's summary holds its paired test against the incumbent.
+    let summary = std::fs::read_to_string(out.join("training-td3/td3-seed1/summary.json")).unwrap();
+    assert!(summary.contains("\"eval_vs_incumbent\""), "{summary}");
     // Each learner's run says which incumbent it improved on.
     let summary = std::fs::read_to_string(out.join("training-dqn/dqn-seed0/summary.json")).unwrap();
     assert!(summary.contains("\"incumbent\""), "{summary}");

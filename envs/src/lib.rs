@@ -13,6 +13,7 @@ mod customer;
 mod error;
 pub mod evidence;
 mod expected;
+pub mod explain;
 pub mod files;
 pub mod fit;
 pub mod metrics;

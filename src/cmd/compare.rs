@@ -262,6 +262,8 @@ pub fn compare_to_dir(
         horizon: scenario.horizon,
         reference: reference.to_string(),
         intervals: INTERVALS.to_string(),
+        roms_definition: crate::evaluation::ROMS_DEFINITION.to_string(),
+        decision: crate::evaluation::decision(&results, &lineup.shown(), lineup.reference_idx),
         policies: lineup.rows(&results, None, &names),
         segments: segments()
             .map(|(code, name)| (name.to_string(), lineup.rows(&results, Some(code), &names)))
@@ -327,7 +329,7 @@ fn warm_start_note(
 const INTERVALS: &str = "95% normal intervals over customers; paired differences use common random numbers; per comparison, unadjusted for multiple comparisons";
 
 /// Columns of comparison.csv.
-const CSV_HEADER: [&str; 22] = [
+const CSV_HEADER: [&str; 31] = [
     "segment",
     "policy",
     "customers",
@@ -350,6 +352,15 @@ const CSV_HEADER: [&str; 22] = [
     "incremental_margin_vs_none",
     "return_on_marketing_spend",
     "discount_on_baseline_share",
+    "clv_gain_vs_none",
+    "clv_gain_ci95_lo",
+    "clv_gain_ci95_hi",
+    "incremental_margin_ci95_lo",
+    "incremental_margin_ci95_hi",
+    "marketing_spend_discounted_per_customer",
+    "roms_ci95_lo",
+    "roms_ci95_hi",
+    "roms_not_distinguishable_from_none",
 ];
 
 /// One row of comparison.csv (the columns of [`CSV_HEADER`]).
@@ -379,6 +390,17 @@ fn csv_row(segment: &str, r: &PolicyReport) -> Vec<String> {
         opt(r.incremental_margin_vs_none),
         opt(r.return_on_marketing_spend),
         s.discount_on_baseline_share.to_string(),
+        opt(r.clv_gain_vs_none.map(|d| d.mean)),
+        opt(r.clv_gain_vs_none.map(|d| d.ci95[0])),
+        opt(r.clv_gain_vs_none.map(|d| d.ci95[1])),
+        opt(r.incremental_margin_vs_none_ci95.map(|c| c[0])),
+        opt(r.incremental_margin_vs_none_ci95.map(|c| c[1])),
+        opt(r.marketing_spend_discounted),
+        opt(r.return_on_marketing_spend_ci95.map(|c| c[0])),
+        opt(r.return_on_marketing_spend_ci95.map(|c| c[1])),
+        r.roms_not_distinguishable_from_none
+            .map(|b| b.to_string())
+            .unwrap_or_default(),
     ]
 }
 
@@ -449,6 +471,9 @@ fn write_series(
     io::write_csv(path, &header, &rows)
 }
 
+/// The console table of `clv compare`: CLV with its interval, the paired difference to the
+/// reference, contacts, discounted spend and ROMS with its paired interval; a ROMS whose CLV
+/// gain over `none` is not distinguishable from zero is marked `*` (explained below the table).
 fn table(rows: &[PolicyReport], reference: &str) -> String {
     let w = rows
         .iter()
@@ -459,21 +484,34 @@ fn table(rows: &[PolicyReport], reference: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<w$}  {:>9}  {:>19}  {:>9}  {:>21}  {:>7}  {:>7}  {:>6}",
+        "{:<w$}  {:>9}  {:>19}  {:>9}  {:>21}  {:>7}  {:>7}  {:>21}",
         "policy",
         "CLV $",
         "95% CI",
         "CLV52 $",
         format!("vs {reference} $ (95% CI)"),
         "contact",
-        "cost $",
-        "ROMS"
+        "spend $",
+        "ROMS (95% CI)"
     );
+    let mut flagged = false;
     for r in rows {
         let m = &r.summary;
+        let roms = match (
+            r.return_on_marketing_spend,
+            r.return_on_marketing_spend_ci95,
+        ) {
+            (Some(v), Some([lo, hi])) => {
+                let flag = r.roms_not_distinguishable_from_none == Some(true);
+                flagged |= flag;
+                format!("{v:.2} ({lo:.2},{hi:.2}){}", if flag { "*" } else { " " })
+            }
+            (Some(v), None) => format!("{v:.2} "),
+            _ => "- ".into(),
+        };
         let _ = writeln!(
             s,
-            "{:<w$}  {:>9.2}  {:>8.2} .. {:>8.2}  {:>9.2}  {:>+7.2} ({:>+6.2},{:>+6.2})  {:>7.2}  {:>7.2}  {:>6}",
+            "{:<w$}  {:>9.2}  {:>8.2} .. {:>8.2}  {:>9.2}  {:>+7.2} ({:>+6.2},{:>+6.2})  {:>7.2}  {:>7.2}  {:>21}{}",
             r.policy,
             m.clv_mean,
             m.clv_ci95[0],
@@ -483,10 +521,24 @@ fn table(rows: &[PolicyReport], reference: &str) -> String {
             r.diff_vs_reference.ci95[0],
             r.diff_vs_reference.ci95[1],
             m.contacts_per_customer,
-            m.marketing_cost_per_customer,
-            r.return_on_marketing_spend
-                .map(|v| format!("{v:.2}"))
-                .unwrap_or_else(|| "-".into()),
+            r.marketing_spend_discounted
+                .unwrap_or(m.marketing_cost_per_customer),
+            roms,
+            if clv_envs::policy::reads_hidden_traits(&r.policy) {
+                "  reference, not deployable (reads hidden traits)"
+            } else {
+                ""
+            },
+        );
+    }
+    let _ = writeln!(
+        s,
+        "spend: discounted discounts + contact costs per customer; ROMS: incremental discounted gross margin over `none` / spend (1 = break-even; ROMS - 1 = CLV gain over `none` / spend)."
+    );
+    if flagged {
+        let _ = writeln!(
+            s,
+            "* the CLV gain over `none` is not distinguishable from zero (its paired 95% interval includes 0): this ROMS is not evidence that the marketing pays."
         );
     }
     s

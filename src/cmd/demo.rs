@@ -68,6 +68,8 @@ fn add_baseline_reference(
     summary.best_baseline = Some(BestBaseline {
         policy: spec.to_string(),
         return_mean: mean,
+        customers: Some(VALID_CUSTOMERS),
+        seed: Some(seed),
     });
     // Sorted keys and a final newline, as `clv demo` has always rewritten it.
     run_files::write_sorted(&path, &summary)?;
@@ -253,45 +255,41 @@ fn score_critic(args: &Args, scenario: &clv_envs::Scenario) -> anyhow::Result<()
     crate::cmd::critic::write_plot_and_report(&critic_dir, &critic)
 }
 
-/// The demo's headline: the best real policy on the test customers, and for each learner
-/// whether it beat the best tuned baseline (`reference`) on the same customers, by how much,
-/// with the paired 95% interval.
-fn headline(comparison: &Comparison, reference: &str) -> String {
-    // Oracles read hidden traits: references, not policies a firm could run. On a
-    // tie the first policy listed wins: a baseline before a learner that acts exactly as it.
-    let best = comparison
-        .policies
-        .iter()
-        .filter(|r| !clv_envs::policy::reads_hidden_traits(&r.policy))
-        .reduce(|best, r| {
-            if r.summary.clv_mean > best.summary.clv_mean {
-                r
-            } else {
-                best
-            }
-        })
-        .expect("at least one policy");
+/// The demo's one-line headline (printed on stdout): the best deployable policy on the test
+/// customers, and for each learner whether it beat the best tuned baseline on the same
+/// customers, by how much, with the paired 95% interval. Policies that read hidden traits
+/// never headline.
+fn headline(comparison: &Comparison) -> String {
+    let Some(d) = &comparison.decision else {
+        return "no deployable policy in the comparison".into();
+    };
+    let best = comparison.policies.iter().find(|r| r.policy == d.best);
     let mut h = format!(
-        "best policy on test customers (oracle-myopic aside): `{}` (${:.2} per customer)",
-        best.policy, best.summary.clv_mean
+        "best deployable policy on {}: `{}` (${:.2} per customer)",
+        crate::cmd::headline::comparison_customers(comparison),
+        d.best,
+        best.map_or(f64::NAN, |r| r.summary.clv_mean)
     );
-    for r in comparison
-        .policies
-        .iter()
-        .filter(|r| r.policy.starts_with("dqn:") || r.policy.starts_with("td3:"))
-    {
-        let [lo, hi] = r.diff_vs_reference.ci95;
-        let verdict = if lo > 0.0 {
-            "beat it"
-        } else if hi < 0.0 {
-            "lost to it"
-        } else {
-            "no difference shown"
-        };
+    if let (Some(r), Some(m)) = (&d.runner_up, &d.best_vs_runner_up) {
         let _ = write!(
             h,
-            "; `{}` vs `{reference}` {:+.2} (paired 95% CI {lo:+.2} .. {hi:+.2}): {verdict}",
-            r.policy, r.diff_vs_reference.mean
+            ", {:+.2} over `{r}` (paired 95% CI {:+.2} .. {:+.2})",
+            m.mean, m.ci95[0], m.ci95[1]
+        );
+    }
+    for l in &d.learners {
+        let [lo, hi] = l.diff_vs_baseline.ci95;
+        let verdict = crate::cmd::headline::Side::of([lo, hi]).say([
+            "beat it",
+            "lost to it",
+            "no difference shown",
+        ]);
+        let _ = write!(
+            h,
+            "; `{}` vs `{}` {:+.2} (paired 95% CI {lo:+.2} .. {hi:+.2}): {verdict}",
+            l.policy,
+            d.baseline.as_deref().unwrap_or("-"),
+            l.diff_vs_baseline.mean
         );
     }
     h
@@ -305,16 +303,17 @@ fn write_index(
     reference: &str,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let headline = headline(comparison, reference);
+    let headline = headline(comparison);
     let report = args.out.join("report.md");
+    let decision = crate::cmd::headline::comparison_decision(comparison).unwrap_or_default();
     let text = format!(
-        "# clv demo: {}\n\n{}.\n\nBaselines tuned on validation seeds ({} customers), DQN and TD3 trained with seeds {:?}, one comparison on test seeds ({} customers, common random numbers), {:.0} s in all.\n\n- [Policy comparison](comparison/report.md)\n- [DQN training curves](training-dqn/report.md)\n- [TD3 training curves](training-td3/report.md)\n- [The DQN critic as a CLV predictor](critic/critic.md)\n",
+        "# clv demo: {}\n\n{decision}Reference of the paired differences in the comparison: `{reference}`. Baselines tuned on validation seeds ({} customers), DQN and TD3 trained with seeds {:?} (each validated on its own validation customers and tested on its own test customers), one comparison of every policy on test seed 0 ({} customers, common random numbers), {:.0} s in all.\n\n- [Policy comparison](comparison/report.md) (test customers: seed 0, {} customers; the figures above)\n- [DQN training curves](training-dqn/report.md) (training and validation customers of each run; final test on each run's own test customers)\n- [TD3 training curves](training-td3/report.md) (the same)\n- [The DQN critic as a CLV predictor](critic/critic.md) (calibrated on validation customers, scored on test customers)\n",
         scenario.name,
-        headline,
         args.tune_customers,
         args.train_seeds,
         args.test_customers,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        args.test_customers,
     );
     crate::io::write_atomic(&report, text.as_bytes())?;
     println!("{headline}");

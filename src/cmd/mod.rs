@@ -8,6 +8,7 @@ pub mod critic;
 pub mod demo;
 pub mod doctor;
 pub mod fit;
+pub mod headline;
 pub mod predict;
 pub mod report;
 pub mod scenario;

@@ -231,7 +231,7 @@ fn period_words(dir: &Path, horizon: u32) -> (String, String) {
 }
 
 /// Dollars with sign only when negative: `$6.66`, `-$3.65`.
-fn usd(x: f64) -> String {
+pub(crate) fn usd(x: f64) -> String {
     if x < 0.0 {
         format!("-${:.2}", -x)
     } else {
@@ -240,7 +240,7 @@ fn usd(x: f64) -> String {
 }
 
 /// Dollars with a sign always: `+$0.40`, `-$3.65`.
-fn usd_signed(x: f64) -> String {
+pub(crate) fn usd_signed(x: f64) -> String {
     if x < 0.0 {
         format!("-${:.2}", -x)
     } else {
@@ -249,20 +249,18 @@ fn usd_signed(x: f64) -> String {
 }
 
 /// An interval in dollars: `-$0.21 to +$1.01`.
-fn usd_interval(ci: [f64; 2], signed: bool) -> String {
+pub(crate) fn usd_interval(ci: [f64; 2], signed: bool) -> String {
     let f = if signed { usd_signed } else { usd };
     format!("{} to {}", f(ci[0]), f(ci[1]))
 }
 
 /// What an interval of a difference says, in words.
-fn verdict(ci: [f64; 2]) -> &'static str {
-    if ci[0] > 0.0 {
-        "the interval excludes zero: a clear gain at the 95% level"
-    } else if ci[1] < 0.0 {
-        "the interval excludes zero: a clear loss at the 95% level"
-    } else {
-        "the interval includes zero: not distinguishable from no difference with these customers"
-    }
+pub(crate) fn verdict(ci: [f64; 2]) -> &'static str {
+    crate::cmd::headline::Side::of(ci).say([
+        "the interval excludes zero: a clear gain at the 95% level",
+        "the interval excludes zero: a clear loss at the 95% level",
+        "the interval includes zero: not distinguishable from no difference with these customers",
+    ])
 }
 
 /// Names the reference by its policy row: the saved `reference` is the spec as given, which a
@@ -315,6 +313,8 @@ struct ComparisonView<'a> {
     segs: Vec<String>,
     /// Where the plots go.
     plots_dir: PathBuf,
+    /// Which customers, short, for the plots' titles: `test seeds [0], 20000 customers`.
+    customers: String,
 }
 
 impl ComparisonView<'_> {
@@ -364,6 +364,12 @@ fn comparison_report(dir: &Path, title: Option<&str>) -> anyhow::Result<String> 
         names: doc.policies.iter().map(|r| r.policy.clone()).collect(),
         segs: segment_order(&doc),
         plots_dir: dir.join(PLOTS_DIR),
+        customers: format!(
+            "{} seeds {:?}, {} customers",
+            doc.seed_domain,
+            doc.seeds,
+            doc.customers_per_seed * doc.seeds.len() as u64
+        ),
         doc: &doc,
     };
     let mut plot_files = vec![("Policy comparison", plot_policy_comparison(&view)?)];
@@ -390,15 +396,18 @@ fn comparison_report(dir: &Path, title: Option<&str>) -> anyhow::Result<String> 
 /// Plot a: every policy's CLV and its paired difference to the reference, with intervals.
 fn plot_policy_comparison(view: &ComparisonView) -> anyhow::Result<Vec<PathBuf>> {
     let comparison = plots::PolicyComparison {
-        title: format!("{}: realised CLV per customer", view.title),
-        reference: view.doc.reference.clone(),
+        title: format!(
+            "{}: realised CLV per customer ({})",
+            view.title, view.customers
+        ),
+        reference: plot_label(&view.doc.reference),
         horizon: view.horizon.clone(),
         policies: view
             .doc
             .policies
             .iter()
             .map(|r| plots::PolicyInterval {
-                policy: r.policy.clone(),
+                policy: plot_label(&r.policy),
                 clv_mean: r.summary.clv_mean,
                 clv_ci95: r.summary.clv_ci95,
                 diff_mean: r.diff_vs_reference.mean,
@@ -457,8 +466,8 @@ fn plot_segment_actions(view: &ComparisonView) -> anyhow::Result<Vec<PathBuf>> {
         .collect();
     let data = plots::SegmentActions {
         title: format!(
-            "{}: contacts per customer by value segment and offer",
-            view.title
+            "{}: contacts per customer by value segment and offer ({})",
+            view.title, view.customers
         ),
         horizon: view.horizon.clone(),
         segments: view.segs.clone(),
@@ -472,7 +481,7 @@ fn plot_segment_actions(view: &ComparisonView) -> anyhow::Result<Vec<PathBuf>> {
             })
             .collect(),
         offers: offer_names,
-        policies: view.names.clone(),
+        policies: view.names.iter().map(|p| plot_label(p)).collect(),
         contacts,
     };
     plots::segment_actions(&view.plots_dir.join("actions_by_segment"), &data)
@@ -480,10 +489,26 @@ fn plot_segment_actions(view: &ComparisonView) -> anyhow::Result<Vec<PathBuf>> {
 
 /// The policy whose offers plot c details: the best one that contacts anyone.
 fn detail_policy(view: &ComparisonView) -> Option<String> {
-    view.by_clv()
+    let by_clv = view.by_clv();
+    let contacts = |r: &&&PolicyReport| r.summary.contacts_per_customer > 0.0;
+    // A deployable policy first; one that reads hidden traits only when no other contacts.
+    by_clv
         .iter()
-        .find(|r| r.summary.contacts_per_customer > 0.0)
+        .filter(|r| !clv_envs::policy::reads_hidden_traits(&r.policy))
+        .find(contacts)
+        .or_else(|| by_clv.iter().find(contacts))
         .map(|r| r.policy.clone())
+}
+
+/// A policy's name in a plot: the spec, with `(reference, not deployable)` after one that
+/// reads hidden traits (short, so that the plots keep their width; the report's text around
+/// the plots gives the full label, [`crate::cmd::headline::NOT_DEPLOYABLE`]).
+fn plot_label(spec: &str) -> String {
+    if clv_envs::policy::reads_hidden_traits(spec) {
+        format!("{spec} (reference, not deployable)")
+    } else {
+        spec.to_string()
+    }
 }
 
 /// One policy's column of series.csv (empty when the policy is not there).
@@ -501,7 +526,7 @@ fn policy_series(view: &ComparisonView, series: &Series, v: &[Vec<f64>]) -> Vec<
     view.names
         .iter()
         .map(|p| PolicySeries {
-            policy: p.clone(),
+            policy: plot_label(p),
             values: series_of(series, v, p),
         })
         .collect()
@@ -524,14 +549,17 @@ fn plot_actions_over_time(
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
         Some(plots::OfferBreakdown {
-            policy: p.to_string(),
+            policy: plot_label(p),
             offers,
         })
     });
     let actions = plots::ActionsOverTime {
-        title: format!("{}: contacts over the horizon", view.title),
+        title: format!(
+            "{}: contacts over the horizon ({})",
+            view.title, view.customers
+        ),
         period_unit: view.period_unit.clone(),
-        reference: view.doc.reference.clone(),
+        reference: plot_label(&view.doc.reference),
         contacted: policy_series(view, series, &series.contacts),
         detail,
     };
@@ -541,9 +569,12 @@ fn plot_actions_over_time(
 /// Plot d: profit and alive share over the horizon.
 fn plot_outcomes(view: &ComparisonView, series: &Series) -> anyhow::Result<Vec<PathBuf>> {
     let outcomes = plots::OutcomesOverTime {
-        title: format!("{}: profit and retention over the horizon", view.title),
+        title: format!(
+            "{}: profit and retention over the horizon ({})",
+            view.title, view.customers
+        ),
         period_unit: view.period_unit.clone(),
-        reference: view.doc.reference.clone(),
+        reference: plot_label(&view.doc.reference),
         reward: policy_series(view, series, &series.reward),
         alive: policy_series(view, series, &series.alive),
     };
@@ -580,7 +611,7 @@ fn comparison_markdown(
     if !view.segs.is_empty() {
         md_segments(&mut s, view, &by_clv);
     }
-    md_comparison_plots(&mut s, dir, &view.doc.reference, detail_policy, plot_files);
+    md_comparison_plots(&mut s, dir, view, detail_policy, plot_files);
     s
 }
 
@@ -589,6 +620,9 @@ fn md_comparison_intro(s: &mut String, view: &ComparisonView) {
     let doc = view.doc;
     let (title, horizon, reference) = (&view.title, &view.horizon, &doc.reference);
     let _ = writeln!(s, "# {title}\n");
+    if let Some(d) = crate::cmd::headline::comparison_decision(doc) {
+        let _ = write!(s, "{d}");
+    }
     let _ = writeln!(
         s,
         "Scenario `{}`: {} customers per seed x {} seed(s) {:?}, scored over {horizon}, every \
@@ -685,7 +719,26 @@ fn md_reference_wins(s: &mut String, view: &ComparisonView, by_clv: &[&PolicyRep
         usd(best.summary.clv_mean),
         usd_interval(best.summary.clv_ci95, false),
     );
-    if let Some(next) = by_clv.get(1) {
+    // A policy with a difference of exactly zero on every customer acts as the reference (a
+    // learner that fell back to it): not an alternative.
+    let acts_as_reference = |r: &&&PolicyReport| {
+        r.diff_vs_reference.mean == 0.0 && r.diff_vs_reference.ci95 == [0.0, 0.0]
+    };
+    let same: Vec<&str> = by_clv
+        .iter()
+        .skip(1)
+        .filter(acts_as_reference)
+        .map(|r| r.policy.as_str())
+        .collect();
+    if !same.is_empty() {
+        let _ = writeln!(
+            s,
+            "`{}` act{} exactly as the reference (the same CLV on every customer).",
+            same.join("`, `"),
+            if same.len() == 1 { "s" } else { "" }
+        );
+    }
+    if let Some(next) = by_clv.iter().skip(1).find(|r| !acts_as_reference(r)) {
         let d = &next.diff_vs_reference;
         let _ = writeln!(
             s,
@@ -726,17 +779,24 @@ fn md_how_sure(s: &mut String, doc: &Comparison) {
 /// The Policies section: one table row per policy, best first.
 fn md_policy_table(s: &mut String, view: &ComparisonView, by_clv: &[&PolicyReport]) {
     let (horizon, reference) = (&view.horizon, &view.doc.reference);
-    let _ = writeln!(s, "## Policies\n");
-    let header = format!(
-        "| policy | CLV $ | 95% CI | CLV52 $ | vs {reference} $ | 95% CI | contacts | cost $ | incr. margin $ | ROMS | active end | opted out |\n|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+    let _ = writeln!(
+        s,
+        "## Policies, on {}\n",
+        crate::cmd::headline::comparison_customers(view.doc)
     );
+    let header = format!(
+        "| policy | CLV $ | 95% CI | CLV52 $ | vs {reference} $ | 95% CI | contacts | spend $ | incr. margin $ | 95% CI | ROMS | 95% CI | active end | opted out |\n|---|---:|---|---:|---:|---|---:|---:|---:|---|---:|---|---:|---:|"
+    );
+    let mut flagged = false;
     let _ = writeln!(s, "{header}");
     for r in by_clv {
         let m = &r.summary;
+        let flag = r.roms_not_distinguishable_from_none == Some(true);
+        flagged |= flag;
         let _ = writeln!(
             s,
-            "| `{}` | {:.2} | {:.2} .. {:.2} | {:.2} | {:+.2} | {:+.2} .. {:+.2} | {:.2} | {:.2} | {} | {} | {:.1}% | {:.1}% |",
-            r.policy,
+            "| {} | {:.2} | {:.2} .. {:.2} | {:.2} | {:+.2} | {:+.2} .. {:+.2} | {:.2} | {:.2} | {} | {} | {}{} | {} | {:.1}% | {:.1}% |",
+            crate::cmd::headline::policy_label(&r.policy),
             m.clv_mean,
             m.clv_ci95[0],
             m.clv_ci95[1],
@@ -745,38 +805,76 @@ fn md_policy_table(s: &mut String, view: &ComparisonView, by_clv: &[&PolicyRepor
             r.diff_vs_reference.ci95[0],
             r.diff_vs_reference.ci95[1],
             m.contacts_per_customer,
-            m.marketing_cost_per_customer,
+            r.marketing_spend_discounted
+                .unwrap_or(m.marketing_cost_per_customer),
             r.incremental_margin_vs_none
                 .map(|v| format!("{v:+.2}"))
+                .unwrap_or_default(),
+            r.incremental_margin_vs_none_ci95
+                .map(|c| format!("{:+.2} .. {:+.2}", c[0], c[1]))
                 .unwrap_or_default(),
             r.return_on_marketing_spend
                 .map(|v| format!("{v:.2}"))
                 .unwrap_or_else(|| "-".into()),
+            if flag { " **n.d.**" } else { "" },
+            r.return_on_marketing_spend_ci95
+                .map(|c| format!("{:.2} .. {:.2}", c[0], c[1]))
+                .unwrap_or_default(),
             100.0 * m.active_share_end,
             100.0 * m.opt_out_share,
         );
     }
+    if view.doc.roms_definition.is_empty() {
+        // Schema 1: undiscounted totals, no intervals.
+        let _ = writeln!(
+            s,
+            "\nCLV: realised, discounted profit per customer over {horizon}; CLV52: over the \
+             first 52 weeks. Contacts and spend (discounts + contact costs, undiscounted) per \
+             customer over the horizon; incr. margin: undiscounted gross margin over `none`; \
+             ROMS: incremental margin / marketing cost (this comparison was saved before \
+             intervals on them); active end: share still buying at the horizon.\n"
+        );
+        return;
+    }
     let _ = writeln!(
         s,
         "\nCLV: realised, discounted profit per customer over {horizon}; CLV52: over the first \
-         52 weeks. Contacts and cost (discounts + contact costs, undiscounted) per customer \
-         over the horizon; incr. margin: gross margin over `none`; ROMS: incremental margin / \
-         marketing cost; active end: share still buying at the horizon.\n"
+         52 weeks. Contacts per customer over the horizon; spend: discounted marketing spend \
+         per customer (discounts at face value + contact costs); incr. margin: discounted gross \
+         margin over `none`, paired by customer; active end: share still buying at the \
+         horizon.\n\n**{}.** Its interval is the delta method's on the paired per-customer \
+         terms.{}\n",
+        view.doc.roms_definition,
+        if flagged {
+            " **n.d.**: the policy's CLV gain over `none` is not distinguishable from zero (its \
+             paired 95% interval includes 0): its ROMS is not evidence that the marketing pays."
+        } else {
+            ""
+        }
     );
 }
 
 /// The By value segment section.
 fn md_segments(s: &mut String, view: &ComparisonView, by_clv: &[&PolicyReport]) {
-    let _ = writeln!(s, "## By value segment\n");
+    let _ = writeln!(
+        s,
+        "## By value segment, on {}\n",
+        crate::cmd::headline::comparison_customers(view.doc)
+    );
     let _ = writeln!(
         s,
         "Segments come from each customer's record at the start of the scored window \
          (pre-treatment), so customers stay paired across policies.\n"
     );
-    let focus = if by_clv[0].policy != view.doc.reference {
-        Some(by_clv[0])
-    } else {
-        by_clv.get(1).copied()
+    // The focus is deployable: a policy that reads hidden traits never leads a section.
+    let deployable: Vec<&PolicyReport> = by_clv
+        .iter()
+        .copied()
+        .filter(|r| !clv_envs::policy::reads_hidden_traits(&r.policy))
+        .collect();
+    let focus = match deployable.first() {
+        Some(b) if b.policy != view.doc.reference => Some(*b),
+        _ => deployable.get(1).copied(),
     };
     if let Some(f) = focus {
         md_segment_focus(s, view, f);
@@ -851,6 +949,7 @@ fn md_segment_winners(s: &mut String, view: &ComparisonView) {
     for g in &view.segs {
         if let Some(w) = view.doc.segments[g]
             .iter()
+            .filter(|r| !clv_envs::policy::reads_hidden_traits(&r.policy))
             .max_by(|a, b| a.summary.clv_mean.total_cmp(&b.summary.clv_mean))
         {
             winners.push(if w.policy == *reference {
@@ -872,7 +971,7 @@ fn md_segment_winners(s: &mut String, view: &ComparisonView) {
     }
     let _ = writeln!(
         s,
-        "Highest CLV within each segment: {}.\n",
+        "Highest CLV within each segment among deployable policies: {}.\n",
         winners.join("; ")
     );
 }
@@ -881,7 +980,7 @@ fn md_segment_winners(s: &mut String, view: &ComparisonView) {
 fn md_segment_table(s: &mut String, view: &ComparisonView) {
     let _ = writeln!(
         s,
-        "| segment | policy | customers | CLV $ | 95% CI | vs {} $ | 95% CI | contacts | cost $ |\n|---|---|---:|---:|---|---:|---|---:|---:|",
+        "| segment | policy | customers | CLV $ | 95% CI | vs {} $ | 95% CI | contacts | cost $ (undiscounted) |\n|---|---|---:|---:|---|---:|---|---:|---:|",
         view.doc.reference
     );
     for g in &view.segs {
@@ -889,8 +988,8 @@ fn md_segment_table(s: &mut String, view: &ComparisonView) {
             let m = &r.summary;
             let _ = writeln!(
                 s,
-                "| {g} | `{}` | {} | {:.2} | {:.2} .. {:.2} | {:+.2} | {:+.2} .. {:+.2} | {:.2} | {:.2} |",
-                r.policy,
+                "| {g} | {} | {} | {:.2} | {:.2} .. {:.2} | {:+.2} | {:+.2} .. {:+.2} | {:.2} | {:.2} |",
+                crate::cmd::headline::policy_label(&r.policy),
                 m.customers,
                 m.clv_mean,
                 m.clv_ci95[0],
@@ -910,11 +1009,30 @@ fn md_segment_table(s: &mut String, view: &ComparisonView) {
 fn md_comparison_plots(
     s: &mut String,
     dir: &Path,
-    reference: &str,
+    view: &ComparisonView,
     detail_policy: Option<&str>,
     plot_files: &[PlotFiles],
 ) {
-    let _ = writeln!(s, "## Plots\n");
+    let reference = &view.doc.reference;
+    let _ = writeln!(
+        s,
+        "## Plots, on {}\n",
+        crate::cmd::headline::comparison_customers(view.doc)
+    );
+    let oracles: Vec<&str> = view
+        .names
+        .iter()
+        .filter(|p| clv_envs::policy::reads_hidden_traits(p))
+        .map(String::as_str)
+        .collect();
+    if !oracles.is_empty() {
+        let _ = writeln!(
+            s,
+            "In every plot, `{}` is a {}.\n",
+            oracles.join("`, `"),
+            crate::cmd::headline::NOT_DEPLOYABLE
+        );
+    }
     for (name, files) in plot_files {
         let caption = match *name {
             "Policy comparison" => format!(
@@ -936,7 +1054,11 @@ fn md_comparison_plots(
                  alive (bottom), by policy."
                 .to_string(),
         };
-        let _ = writeln!(s, "### {name}\n\n{caption}\n");
+        let _ = writeln!(
+            s,
+            "### {name}\n\n{caption} On {}.\n",
+            crate::cmd::headline::comparison_customers(view.doc)
+        );
         let _ = write!(s, "{}", embed(dir, name, files));
     }
     let _ = writeln!(
@@ -1181,7 +1303,10 @@ fn training_labels(
 fn baseline_reference(runs: &[Run]) -> Option<(String, f64)> {
     runs.iter().find_map(|r| {
         let b = r.summary.as_ref()?.best_baseline.as_ref()?;
-        Some((format!("{} (best baseline)", b.policy), b.return_mean))
+        Some((
+            format!("{} (best baseline, validation)", b.policy),
+            b.return_mean,
+        ))
     })
 }
 
@@ -1198,7 +1323,7 @@ fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow:
     let (title, return_desc) = training_labels(dir, &runs, single, title);
     let reference = baseline_reference(&runs);
     let curves = plots::TrainingCurves {
-        title: title.clone(),
+        title: format!("{title} (training and validation customers)"),
         return_desc,
         runs: runs
             .iter()
@@ -1213,6 +1338,21 @@ fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow:
 
     let mut s = String::new();
     let _ = writeln!(s, "# {title}\n");
+    let decision = if single {
+        runs[0]
+            .summary
+            .as_ref()
+            .and_then(crate::cmd::headline::training_decision)
+    } else {
+        let named: Vec<(String, &TrainSummary)> = runs
+            .iter()
+            .filter_map(|r| Some((dir_name(&r.dir), r.summary.as_ref()?)))
+            .collect();
+        crate::cmd::headline::training_runs_decision(&named)
+    };
+    if let Some(d) = decision {
+        let _ = write!(s, "{d}");
+    }
     let _ = writeln!(s, "## Result\n");
     if single {
         md_single_run(&mut s, &runs[0]);
@@ -1220,8 +1360,15 @@ fn training_report(dir: &Path, runs: &[PathBuf], title: Option<&str>) -> anyhow:
         md_runs_table(&mut s, dir, &runs);
         md_runs_spread(&mut s, &runs);
     }
-    if let Some((label, v)) = &reference {
-        let _ = writeln!(s, "Reference line: {label} at {v:.2}.\n");
+    if let Some((run, b)) = runs.iter().find_map(|r| {
+        let b = r.summary.as_ref()?.best_baseline.as_ref()?;
+        Some((dir_name(&r.dir), b))
+    }) {
+        let _ = writeln!(
+            s,
+            "{}\n",
+            crate::cmd::headline::reference_line_text(&run, b)
+        );
     }
     md_training_plots_and_data(
         &mut s,
@@ -1243,7 +1390,7 @@ fn lift_plot(dir: &Path, runs: &[Run], title: &str) -> anyhow::Result<Vec<PathBu
         .find_map(|r| r.summary.as_ref().and_then(|s| s.incumbent.clone()))
         .map_or("(or `none`)".into(), |s| format!("`{s}`"));
     let data = plots::LiftCurves {
-        title: title.to_string(),
+        title: format!("{title} (validation customers)"),
         incumbent,
         runs: runs
             .iter()
@@ -1291,7 +1438,10 @@ fn md_final_evaluation(s: &mut String, summary: &TrainSummary) {
         known(summary.eval_return_mean),
         known(summary.eval_return_std),
     ) {
-        let eps = format!(" over {:.0} test episodes", summary.eval_episodes as f64);
+        let eps = format!(
+            " over {:.0} test episodes (test seed {})",
+            summary.eval_episodes as f64, summary.seed
+        );
         let ck = format!(" of the `{}` checkpoint", summary.eval_checkpoint);
         let _ = writeln!(
             s,
@@ -1306,7 +1456,12 @@ fn md_final_evaluation(s: &mut String, summary: &TrainSummary) {
             .unwrap_or_default();
         let n = summary
             .eval_customers
-            .map(|n| format!(" over {:.0} test customers", n as f64))
+            .map(|n| {
+                format!(
+                    " over the run's {:.0} test customers (test seed {})",
+                    n as f64, summary.seed
+                )
+            })
             .unwrap_or_default();
         let _ = writeln!(
             s,
@@ -1317,7 +1472,7 @@ fn md_final_evaluation(s: &mut String, summary: &TrainSummary) {
     if let (Some(v), Some(at)) = (summary.best_valid_return_mean, summary.best_valid_env_steps) {
         let _ = writeln!(
             s,
-            "Best validation return {v:.2}, at {:.0} environment steps.\n",
+            "Best validation return {v:.2} (on the run's validation customers), at {:.0} environment steps.\n",
             at as f64
         );
     }
@@ -1346,7 +1501,7 @@ fn md_runs_table(s: &mut String, dir: &Path, runs: &[Run]) {
     );
     let _ = writeln!(
         s,
-        "| run | seed | env steps | wall time | test return (mean) | sd | best validation |\n|---|---:|---:|---:|---:|---:|---:|"
+        "| run | seed | env steps | wall time | test return (mean, run's test customers) | sd | best validation (run's validation customers) |\n|---|---:|---:|---:|---:|---:|---:|"
     );
     let f = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
     for r in runs {
@@ -1419,8 +1574,9 @@ fn md_training_plots_and_data(
     if !lift_files.is_empty() {
         let _ = writeln!(
             s,
-            "Paired validation lift over the incumbent: at each validation, the best learned \
-             candidate's mean CLV difference to the incumbent on the same validation customers, \
+            "Paired validation lift over the incumbent, on the run's validation customers: at \
+             each validation, the best learned candidate's mean CLV difference to the incumbent \
+             on the same validation customers, \
              with its 95% interval (0 is the incumbent; the learner keeps a checkpoint only \
              when the interval's lower bound is above 0).\n"
         );
@@ -1428,8 +1584,10 @@ fn md_training_plots_and_data(
     }
     let _ = writeln!(
         s,
-        "Return of training episodes (exploring) and of greedy validation episodes against \
-         environment steps (top); training loss (bottom).\n"
+        "Return of training episodes (exploring, on training customers) and of greedy \
+         validation episodes (on the run's validation customers) against environment steps \
+         (top); training loss (bottom). The reference line, if any, is on validation customers \
+         too.\n"
     );
     let _ = write!(s, "{}", embed(dir, "Training curves", files));
     let _ = writeln!(

@@ -701,14 +701,49 @@ struct TestScores {
     test: EvalStats,
     last: EvalStats,
     clv: Option<(clv_envs::MeanCi, u64)>,
+    /// The evaluated checkpoint's paired CLV difference to the incumbent on the same test
+    /// customers (scenario runs with an incumbent).
+    vs_incumbent: Option<crate::evaluation::Diff>,
 }
 
-/// Scores `best` and `last` once on the test seeds (classic task) or test customers.
+/// The paired CLV difference of `clv` (per test customer) to the incumbent `spec` on the
+/// same test customers (test domain, `seed`, `--test-customers`); `None` without an incumbent.
+fn incumbent_diff(
+    scenario: &clv_envs::Scenario,
+    base_dir: &Path,
+    seed: u64,
+    args: &Args,
+    spec: Option<&str>,
+    clv: &[f64],
+) -> anyhow::Result<Option<crate::evaluation::Diff>> {
+    let Some(spec) = spec else {
+        return Ok(None);
+    };
+    let mut pop = clv_envs::Population::new(
+        scenario,
+        clv_envs::SeedDomain::Test,
+        seed,
+        args.test_customers,
+        base_dir,
+    )?;
+    let mut policy = clv_envs::parse_baseline(spec, scenario)?;
+    let inc = pop.evaluate(&mut policy, &|_| {}).clv;
+    let d = clv_envs::metrics::paired_diff(clv, &inc, None);
+    Ok(Some(crate::evaluation::Diff {
+        mean: d.mean,
+        ci95: d.ci95,
+    }))
+}
+
+/// Scores `best` and `last` once on the test seeds (classic task) or test customers, and on a
+/// scenario the evaluated checkpoint against `incumbent` (a baseline spec) on the same
+/// customers.
 fn test_scores<L: CliLearner>(
     args: &Args,
     task: &Task,
     train: &TrainConfig,
     seed: u64,
+    incumbent: Option<&str>,
     last: &mut L,
     best: Option<&mut L>,
 ) -> anyhow::Result<TestScores> {
@@ -734,6 +769,7 @@ fn test_scores<L: CliLearner>(
                 test,
                 last,
                 clv: None,
+                vs_incumbent: None,
             }
         }
         Task::Scenario {
@@ -752,7 +788,10 @@ fn test_scores<L: CliLearner>(
                 None => last_r.clone(),
             };
             let ci = clv_envs::metrics::mean_ci(test_r.clv.iter().copied());
+            let vs_incumbent =
+                incumbent_diff(scenario, base_dir, seed, args, incumbent, &test_r.clv)?;
             TestScores {
+                vs_incumbent,
                 test: EvalStats::from_returns(test_r.clv),
                 last: EvalStats::from_returns(last_r.clv),
                 clv: Some((ci, args.test_customers)),
@@ -971,11 +1010,13 @@ fn final_report<L: CliLearner>(
         ) => confirm_choice(b, scenario, base_dir, seed, &best_dir)?,
         _ => None,
     };
+    let incumbent = prep.trainer.agent.recipe().incumbent;
     let scores = test_scores(
         args,
         task,
         &prep.train,
         seed,
+        incumbent.as_deref(),
         &mut prep.trainer.agent,
         best.as_mut(),
     )?;
@@ -1025,8 +1066,9 @@ fn final_report<L: CliLearner>(
         eval_clv_mean: scores.clv.map(|c| c.0.mean),
         eval_clv_ci95: scores.clv.map(|c| c.0.ci95),
         eval_customers: scores.clv.map(|c| c.1),
-        incumbent: prep.trainer.agent.recipe().incumbent,
+        incumbent,
         confirmation: confirm,
+        eval_vs_incumbent: scores.vs_incumbent,
     })
 }
 
@@ -1102,8 +1144,15 @@ fn print_result(out: &Path, summary: &Summary, report: &TrainReport, test_custom
             summary.eval_return_std
         )
     };
+    let vs = match (&summary.incumbent, &summary.eval_vs_incumbent) {
+        (Some(inc), Some(d)) => format!(
+            "; vs incumbent `{inc}` on the same test customers {:+.2} (paired 95% CI {:+.2} .. {:+.2})",
+            d.mean, d.ci95[0], d.ci95[1]
+        ),
+        _ => String::new(),
+    };
     println!(
-        "{}: {} env steps, {} updates in {:.1} s; {what}",
+        "{}: {} env steps, {} updates in {:.1} s; {what}{vs}",
         out.display(),
         report.env_steps,
         report.updates,

@@ -8,7 +8,10 @@ use super::RunFile;
 use crate::evaluation::PolicyReport;
 
 /// Version of the layout of `comparison.json`.
-pub const COMPARISON_SCHEMA_VERSION: u32 = 1;
+/// 2: `incremental_margin_vs_none` and `return_on_marketing_spend` are discounted (like the
+/// CLV) and paired per customer, with intervals and the `roms_not_distinguishable_from_none`
+/// flag beside them (1: undiscounted totals, no intervals).
+pub const COMPARISON_SCHEMA_VERSION: u32 = 2;
 
 /// Several policies on the same customers and random streams, with paired differences to a
 /// reference, overall and by value segment. Written with sorted keys.
@@ -33,6 +36,13 @@ pub struct Comparison {
     /// What the intervals are, in words.
     #[serde(default)]
     pub intervals: String,
+    /// What the return on marketing spend is, in words (empty before schema 2).
+    #[serde(default)]
+    pub roms_definition: String,
+    /// The decision the comparison supports (best deployable policy, its paired margin, the
+    /// learners against the best baseline); absent before schema 2.
+    #[serde(default)]
+    pub decision: Option<crate::evaluation::Decision>,
     /// One row per policy over all customers, in the order given.
     pub policies: Vec<PolicyReport>,
     /// The same rows by value segment (`high`, `mid`, `low`).

@@ -91,6 +91,10 @@ pub struct TrainSummary {
     /// disjoint validation set (recipe lever 5).
     #[serde(default)]
     pub confirmation: Option<Confirmation>,
+    /// Scenario runs with an incumbent: the evaluated checkpoint's paired CLV difference to
+    /// the incumbent on the same test customers, dollars per customer, with its 95% interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_vs_incumbent: Option<crate::evaluation::Diff>,
 }
 
 /// The confirmation of the chosen checkpoint on a second validation set.
@@ -112,6 +116,12 @@ pub struct BestBaseline {
     pub policy: String,
     /// Its mean realised CLV per validation customer, dollars.
     pub return_mean: f64,
+    /// The validation customers it was measured on: their count (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customers: Option<u64>,
+    /// Their population seed, in the validation domain (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 impl RunFile for TrainSummary {
