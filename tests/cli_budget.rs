@@ -83,6 +83,15 @@ fn every_policy_stays_within_budget_in_every_period() {
         "ranking by priority and at random gave the same CLV"
     );
 
+    // The report says what the budget was and how each policy spent it.
+    let report = std::fs::read_to_string(dir.path().join("a/report.md")).unwrap();
+    assert!(
+        report.contains("## Spend against budget, on test customers"),
+        "{report}"
+    );
+    assert!(report.contains("a budget of $3.00 per period"), "{report}");
+    assert!(report.contains("| `random-rank:rfm-winback:4:recommend` |"));
+
     // Thread invariance with the budget on.
     let two = compare(&dir.path().join("b"), "2", &[]);
     let strip = |mut v: serde_json::Value| {

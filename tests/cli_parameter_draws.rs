@@ -114,6 +114,14 @@ fn parameter_draws_widen_the_interval_and_say_which_part_is_which() {
     assert_eq!(rows.len(), 6 * 3);
     let alphas: std::collections::BTreeSet<&str> = rows.iter().map(|x| &x[3]).collect();
     assert_eq!(alphas.len(), 6, "{alphas:?}");
+    // The report splits the interval and links the draws.
+    let report = std::fs::read_to_string(dir.path().join("a/report.md")).unwrap();
+    assert!(
+        report.contains("## Estimation uncertainty, on test customers"),
+        "{report}"
+    );
+    assert!(report.contains("[parameter_draws.csv](parameter_draws.csv)"));
+    assert!(report.contains("same 2357 real customers"));
     // Deterministic whatever the thread count.
     let two = compare("b", "2");
     assert_eq!(doc["parameter_draws"], two["parameter_draws"]);

@@ -607,12 +607,110 @@ fn comparison_markdown(
         },
     );
     md_how_sure(&mut s, view.doc);
+    md_uncertainty(&mut s, view.doc);
     md_policy_table(&mut s, view, &by_clv);
+    md_budget(&mut s, view.doc);
     if !view.segs.is_empty() {
         md_segments(&mut s, view, &by_clv);
     }
     md_comparison_plots(&mut s, dir, view, detail_policy, plot_files);
     s
+}
+
+/// The warm-start note and, with `--parameter-draws`, each policy's difference to the
+/// reference with its interval from simulation noise alone and from both sources.
+fn md_uncertainty(s: &mut String, doc: &Comparison) {
+    if let Some(note) = &doc.warm_start_note {
+        let _ = writeln!(s, "Note: {note}.\n");
+    }
+    let Some(p) = &doc.parameter_draws else {
+        return;
+    };
+    let _ = writeln!(
+        s,
+        "## Estimation uncertainty, on {}\n\n{} draws of the fitted BG/NBD and Gamma-Gamma \
+         parameters ({} customers of the log; {}), each on the same customers and random \
+         streams. The interval from both sources is mean +- 1.96 sqrt(simulation se^2 + \
+         parameter sd^2); {}.\n",
+        crate::cmd::headline::comparison_customers(doc),
+        p.draws,
+        p.fitted_customers,
+        p.method,
+        p.note
+    );
+    let _ = writeln!(
+        s,
+        "| policy | vs `{}` | 95% CI, simulation | 95% CI, simulation + parameters | parameter share of the variance | widening | CLV | its 95% CI, simulation + parameters |\n|---|---:|---:|---:|---:|---:|---:|---:|",
+        doc.reference
+    );
+    for r in &p.policies {
+        let d = &r.diff_vs_reference;
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {} | {:.0}% | {} | {} | {} |",
+            r.policy,
+            usd_signed(d.mean),
+            usd_interval(d.ci95_simulation, true),
+            usd_interval(d.ci95_total, true),
+            100.0 * d.parameter_share,
+            d.widening.map_or("-".to_string(), |w| format!("{w:.2}x")),
+            usd(r.clv.mean),
+            usd_interval(r.clv.ci95_total, false),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nEach draw's parameters and figures: [parameter_draws.csv](parameter_draws.csv).\n"
+    );
+}
+
+/// The budget and cap the policies acted under, and each policy's spend against it.
+fn md_budget(s: &mut String, doc: &Comparison) {
+    let Some(b) = &doc.budget else {
+        return;
+    };
+    let budget = b.per_period.map_or("no budget".to_string(), |v| {
+        format!("a budget of {} per period", usd(v))
+    });
+    let cap = b.cap_contacts.map_or("no contact cap".to_string(), |c| {
+        format!(
+            "at most {c} contact(s) per customer in each block of {} periods",
+            b.cap_periods
+        )
+    });
+    let _ = writeln!(
+        s,
+        "## Spend against budget, on {}\n\nEvery policy acted under {budget} (counting {}) and \
+         {cap}. Each period the offers that did not fit were dropped in the policy's priority \
+         order (`random-rank:` policies: at random). Dollars per period of one population; \
+         per-period figures in [series.csv](series.csv).\n",
+        crate::cmd::headline::comparison_customers(doc),
+        if b.counts == "contacts" {
+            "contact costs"
+        } else {
+            "contact costs and coupons at face value"
+        },
+    );
+    let _ = writeln!(
+        s,
+        "| policy | budgeted spend / period | largest | largest share of budget | realised spend / period | periods the budget bound | offers cut / period | offers capped / period |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for p in &b.policies {
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
+            p.policy,
+            usd(p.committed_mean),
+            usd(p.committed_max),
+            p.max_share_of_budget
+                .map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v)),
+            usd(p.realised_mean),
+            p.periods_binding,
+            p.cut_per_period,
+            p.capped_per_period,
+        );
+    }
+    let _ = writeln!(s);
 }
 
 /// Title and what was compared.
