@@ -272,20 +272,24 @@ impl Population {
                         offers: vec![0; n_offers + 1],
                         ..PeriodRow::default()
                     };
+                    // A rule's offers for this chunk, chosen before any of its customers
+                    // steps (each depends on its own customer only).
+                    let mut chunk_offers = [Offer::nothing(NO_OFFER); CHUNK];
+                    let os: &[Offer] = match rule {
+                        Some(rule) => {
+                            let chunk = ObsBatch {
+                                customers: cs,
+                                dynamics,
+                                features,
+                                present: None,
+                            };
+                            rule.offers(&chunk, &mut chunk_offers[..cs.len()]);
+                            &chunk_offers[..cs.len()]
+                        }
+                        None => &offers[ci * CHUNK..ci * CHUNK + cs.len()],
+                    };
                     for (j, c) in cs.iter_mut().enumerate() {
-                        let offer = match rule {
-                            Some(rule) => {
-                                let one = ObsBatch {
-                                    customers: std::slice::from_ref(c),
-                                    dynamics,
-                                    features,
-                                    present: None,
-                                };
-                                rule.offer(&one, 0)
-                            }
-                            None => offers[ci * CHUNK + j],
-                        };
-                        let out: PeriodOutcome = dynamics.step(c, &offer);
+                        let out: PeriodOutcome = dynamics.step(c, &os[j]);
                         // A zero reward (most customer-periods) would add +0 to sums that
                         // start at +0: skip it.
                         if out.reward != 0.0 {

@@ -201,6 +201,17 @@ impl Policy for Baseline {
 }
 
 impl PerCustomer for Baseline {
+    fn offers(&self, batch: &ObsBatch<'_>, out: &mut [Offer]) {
+        match self.kind {
+            BaselineKind::None => out.fill(self.nothing()),
+            _ => {
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = self.offer(batch, i);
+                }
+            }
+        }
+    }
+
     /// The rule's offer for customer `i` (every kind but `oracle-rollout`, which improves on
     /// its incumbent's batch).
     fn offer(&self, batch: &ObsBatch<'_>, i: usize) -> Offer {

@@ -57,6 +57,13 @@ pub trait Policy: Send {
 pub trait PerCustomer: Sync {
     /// The offer for customer `i` of `batch`.
     fn offer(&self, batch: &ObsBatch<'_>, i: usize) -> Offer;
+    /// The offers for every customer of `batch` (a chunk of the population), in order, on the
+    /// calling thread: `out[i]` for customer `i`.
+    fn offers(&self, batch: &ObsBatch<'_>, out: &mut [Offer]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.offer(batch, i);
+        }
+    }
 }
 
 /// Customers rows the policy acts on in one call of a learning policy's batched forward pass.
