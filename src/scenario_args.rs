@@ -32,6 +32,37 @@ impl ScenarioArgs {
     }
 }
 
+/// The populations an evaluation command draws (`compare`, `sweep`): how many seeds, from
+/// which, in which domain, of how many customers.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PopulationArgs {
+    /// Populations (seeds) to pool; each has --customers customers.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub seeds: u64,
+    /// First seed, within --domain.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Seed domain of the populations: `test` (the reported result) or `validation` (the
+    /// customers `clv tune` and `clv train` choose on; diagnose policies there).
+    #[arg(long, value_enum, default_value_t = EvalDomain::Test)]
+    pub domain: EvalDomain,
+    /// Customers per seed (default: the scenario's population.customers). At most 50,000,000.
+    #[arg(long, value_parser = customers_arg())]
+    pub customers: Option<u64>,
+}
+
+impl PopulationArgs {
+    /// The seeds `seed`, `seed + 1`, ... (`seeds` of them).
+    pub fn seed_list(&self) -> Vec<u64> {
+        (self.seed..self.seed.saturating_add(self.seeds)).collect()
+    }
+
+    /// Customers per seed: `--customers`, or the scenario's population.
+    pub fn customers_of(&self, scenario: &Scenario) -> u64 {
+        self.customers.unwrap_or(scenario.population.customers)
+    }
+}
+
 /// Most worker threads `--threads` accepts. More threads than cores only adds overhead; the
 /// cap keeps a typo (`--threads 100000`) from spawning a thread storm.
 pub const MAX_THREADS: usize = 256;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::evaluation::{PolicyReport, evaluate_policies, report, segments};
 use crate::io;
 use crate::run_files::{self, Comparison, ComparisonTiming};
-use crate::scenario_args::{EvalDomain, ScenarioArgs, set_threads};
+use crate::scenario_args::{EvalDomain, PopulationArgs, ScenarioArgs, set_threads};
 
 /// Arguments of `clv compare`.
 #[derive(Debug, clap::Args)]
@@ -21,19 +21,8 @@ pub struct Args {
     /// Reference policy of the paired differences (default: `none`; added if not listed).
     #[arg(long, default_value = "none")]
     pub reference: String,
-    /// Populations (seeds) to pool; each has --customers customers.
-    #[arg(long, default_value_t = 1)]
-    pub seeds: u64,
-    /// First seed, within --domain.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Seed domain of the populations: `test` (the reported result) or `validation` (the
-    /// customers `clv tune` and `clv train` choose on; diagnose policies there).
-    #[arg(long, value_enum, default_value_t = EvalDomain::Test)]
-    pub domain: EvalDomain,
-    /// Customers per seed (default: the scenario's population.customers). At most 50,000,000.
-    #[arg(long, value_parser = crate::scenario_args::customers_arg())]
-    pub customers: Option<u64>,
+    #[command(flatten)]
+    pub population: PopulationArgs,
     /// Worker threads (0 = all cores). Results do not depend on it. At most 256.
     #[arg(long, default_value_t = 0, value_parser = crate::scenario_args::threads_arg())]
     pub threads: usize,
@@ -59,21 +48,20 @@ pub struct Args {
 /// Runs `clv compare`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     set_threads(args.threads)?;
-    anyhow::ensure!(args.seeds >= 1, "--seeds must be at least 1");
     if let Some(out) = &args.out {
         crate::io::check_out_dir(out, "--out")?;
     }
     let scenario = args.scenario.load()?;
-    let customers = args.customers.unwrap_or(scenario.population.customers);
+    let customers = args.population.customers_of(&scenario);
     anyhow::ensure!(customers > 0, "--customers must be at least 1");
-    let seeds: Vec<u64> = (args.seed..args.seed + args.seeds).collect();
+    let seeds = args.population.seed_list();
     let out = args.out.clone();
     let (doc, out) = compare_to_dir(
         &scenario,
         args.scenario.base_dir(),
         &args.policies,
         &args.reference,
-        args.domain,
+        args.population.domain,
         &seeds,
         customers,
         out.as_deref(),

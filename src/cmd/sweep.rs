@@ -23,7 +23,7 @@ use crate::run_files::{
     self, BreakEven, GridBreakEven, GridCell, GridSweep, PairDiff, ParameterSweep, SweepReport,
     SweepTiming,
 };
-use crate::scenario_args::{EvalDomain, ScenarioArgs, set_threads};
+use crate::scenario_args::{EvalDomain, PopulationArgs, ScenarioArgs, set_threads};
 use vary::{Vary, break_even, is_whole_field, number_at};
 
 /// Arguments of `clv sweep`.
@@ -46,18 +46,9 @@ pub struct Args {
     /// grid.csv.
     #[arg(long)]
     pub grid: bool,
-    /// Populations (seeds) to pool at every point; each has --customers customers.
-    #[arg(long, default_value_t = 1)]
-    pub seeds: u64,
-    /// First seed, within --domain.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Seed domain of the populations: `test` (the reported result) or `validation`.
-    #[arg(long, value_enum, default_value_t = EvalDomain::Test)]
-    pub domain: EvalDomain,
-    /// Customers per seed (default: the scenario's population.customers). At most 50,000,000.
-    #[arg(long, value_parser = crate::scenario_args::customers_arg())]
-    pub customers: Option<u64>,
+    /// The populations of every point (the same customers at each).
+    #[command(flatten)]
+    pub population: PopulationArgs,
     /// Worker threads (0 = all cores); as many grid points run at once. Results do not depend
     /// on it. At most 256.
     #[arg(long, default_value_t = 0, value_parser = crate::scenario_args::threads_arg())]
@@ -162,7 +153,6 @@ impl Lineup {
 /// Runs `clv sweep`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     set_threads(args.threads)?;
-    ensure!(args.seeds >= 1, "--seeds must be at least 1");
     if let Some(out) = &args.out {
         io::check_out_dir(out, "--out")?;
     }
@@ -185,9 +175,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     let lineup = Lineup::new(&args.policies)?;
     let base = args.scenario.load()?;
-    let customers = args.customers.unwrap_or(base.population.customers);
+    let customers = args.population.customers_of(&base);
     ensure!(customers > 0, "--customers must be at least 1");
-    let seeds: Vec<u64> = (args.seed..args.seed.saturating_add(args.seeds)).collect();
+    let seeds: Vec<u64> = args.population.seed_list();
     let base_values = base_values(&args.scenario, &base, &varies)?;
     let points = build_points(&args.scenario, base, &varies, args.grid, &lineup)?;
     // Every policy is resolved once on the base point (agents load their weights here), so
@@ -204,7 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &points,
         &lineup,
         args.scenario.base_dir(),
-        args.domain,
+        args.population.domain,
         &seeds,
         customers,
         in_flight as usize,
@@ -484,7 +474,7 @@ fn assemble(
         schema_version: run_files::SWEEP_SCHEMA_VERSION,
         scenario: points[0].scenario.name.clone(),
         overrides: args.scenario.overrides.clone(),
-        seed_domain: args.domain.name().to_string(),
+        seed_domain: args.population.domain.name().to_string(),
         seeds: seeds.to_vec(),
         customers_per_seed: customers,
         policies: lineup.specs.clone(),
