@@ -232,7 +232,7 @@ impl PolicyComparison {
                     Swatch::Box,
                 ),
                 (
-                    "better than reference (95% CI of difference > 0)".into(),
+                    "better (95% CI of the difference > 0)".into(),
                     BETTER_COLOR,
                     Swatch::Box,
                 ),
