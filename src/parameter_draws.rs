@@ -132,9 +132,12 @@ pub fn check(scenario: &Scenario, draws: u32) -> anyhow::Result<()> {
             scenario.name
         )
     })?;
-    // The first draw is checked here, so that a scenario whose draws cannot validate fails
-    // before the comparison runs.
-    u.draw(scenario, 0)?;
+    // Every draw is checked here (drawing is cheap), so that a draw far in a tail fails
+    // before the comparison runs and nothing is written.
+    for d in 0..draws {
+        u.draw(scenario, u64::from(d))
+            .map_err(|e| anyhow::anyhow!("--parameter-draws {draws}: {e}"))?;
+    }
     Ok(())
 }
 

@@ -158,4 +158,20 @@ fn parameter_draws_need_a_fitted_scenario() {
     ]);
     assert!(e.contains("--parameter-draws must be in"), "{e}");
     assert!(!out.exists());
+    // A covariance so wide that some draw leaves the valid range: refused before any work.
+    let wide = "population.uncertainty={\"bgnbd_log_covariance\":[[100,0,0,0],[0,100,0,0],[0,0,100,0],[0,0,0,100]],\"spend_log_covariance\":null,\"customers\":10}";
+    let e = fails(&[
+        "compare",
+        "scenarios/default.ron",
+        "--policy",
+        "none",
+        "--set",
+        wide,
+        "--parameter-draws",
+        "50",
+        "--out",
+        s(&out),
+    ]);
+    assert!(e.contains("does not validate"), "{e}");
+    assert!(!out.exists());
 }
