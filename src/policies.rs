@@ -24,3 +24,13 @@ pub fn resolve(spec: &str, scenario: &Scenario) -> anyhow::Result<Box<dyn Policy
             .with_context(|| format!("loading policy {spec}")),
     }
 }
+
+/// Checks that `spec` names a policy for `scenario` (its grammar, offers and thresholds; a
+/// trained agent's directory is read only by [`resolve`]), `random-rank:` included.
+pub fn check(spec: &str, scenario: &Scenario) -> anyhow::Result<()> {
+    let inner = spec
+        .strip_prefix(clv_envs::budget::RANDOM_RANK_PREFIX)
+        .unwrap_or(spec);
+    PolicySpec::parse(inner, scenario)?;
+    Ok(())
+}

@@ -199,3 +199,41 @@ fn bad_budgets_are_refused_naming_the_field() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn sweeping_the_budget_needs_a_base_value_and_takes_random_rank() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sw");
+    let base = [
+        "sweep",
+        "scenarios/default.ron",
+        "--policy",
+        "rfm-winback:4:recommend",
+        "--policy",
+        "random-rank:rfm-winback:4:recommend",
+        "--vary",
+        "budget.per_period=10:40:3",
+        "--set",
+        "horizon=26",
+        "--customers",
+        "2000",
+        "--quiet",
+        "--json",
+        "--out",
+    ];
+    let mut args = base.to_vec();
+    args.push(out.to_str().unwrap());
+    let e = fails(&args);
+    assert!(
+        e.contains("leaves this field unset") && e.contains("--set budget.per_period=VALUE"),
+        "{e}"
+    );
+    assert!(!out.exists());
+    args.extend(["--set", "budget.per_period=20"]);
+    let doc: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
+    assert!(
+        doc.to_string()
+            .contains("random-rank:rfm-winback:4:recommend")
+    );
+    assert!(out.join("sweep.csv").is_file());
+}

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
 use clv_envs::metrics::{mean_ci, paired_diff};
-use clv_envs::{EnvError, PolicySpec, Scenario};
+use clv_envs::{EnvError, Scenario};
 use rayon::prelude::*;
 
 use crate::evaluation::evaluate_policies;
@@ -261,6 +261,14 @@ fn base_values(args: &ScenarioArgs, base: &Scenario, varies: &[Vary]) -> anyhow:
                 load_point(args, &[v.assignment(v.lo)]).map_err(|e| {
                     anyhow::anyhow!("--vary {}: {}", v.path, e.trim_start_matches("--set "))
                 })?;
+                if vary::is_unset(&tree, &v.path) {
+                    bail!(
+                        "--vary {}: the scenario leaves this field unset (null), so there is no \
+                         scenario value to sweep around: give one with --set {}=VALUE",
+                        v.path,
+                        v.path
+                    )
+                }
                 bail!("--vary {}: not a number in the scenario", v.path)
             }
         })
@@ -321,7 +329,7 @@ fn build_points(
     }
     for p in &points {
         for spec in &lineup.specs {
-            PolicySpec::parse(spec, &p.scenario)
+            crate::policies::check(spec, &p.scenario)
                 .map_err(|e| anyhow::anyhow!("--policy {spec} at {}: {e}", p.label))?;
         }
     }

@@ -107,6 +107,12 @@ pub fn number_at(tree: &serde_json::Value, path: &str) -> Option<f64> {
     value_at(tree, path)?.as_f64()
 }
 
+/// Whether the field at `path` of a scenario's JSON tree is an optional field left unset
+/// (`null`, e.g. `budget.per_period` without a budget).
+pub fn is_unset(tree: &serde_json::Value, path: &str) -> bool {
+    value_at(tree, path).is_some_and(serde_json::Value::is_null)
+}
+
 /// Whether the field at `path` of a scenario's JSON tree holds a whole number (an integer
 /// field: it accepts whole values only).
 pub fn is_whole_field(tree: &serde_json::Value, path: &str) -> bool {
