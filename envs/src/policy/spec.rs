@@ -191,7 +191,7 @@ impl<'a> SpecParser<'a> {
             }
             other => {
                 return Err(self.err(format!(
-                    "unknown policy `{other}`; expected none, random, fixed:OFFER, cadence:OFFER:WEEKS, rfm-winback[:WEEKS[:OFFER]], churn-risk[:P[:OFFER[:COOLDOWN]]], recommend-last[:WEEKS], oracle-myopic, oracle-rollout:DRAWS:MARGIN:PERIODS:INCUMBENT, or dqn|myopic|ddpg|td3:RUN_DIR"
+                    "unknown policy `{other}`; expected none, random, fixed:OFFER, cadence:OFFER:WEEKS, rfm-winback[:WEEKS[:OFFER]], churn-risk[:P[:OFFER[:COOLDOWN]]], recommend-last[:WEEKS], oracle-myopic, oracle-rollout:DRAWS:MARGIN:PERIODS:INCUMBENT, dqn|myopic|ddpg|td3:RUN_DIR, or random-rank:SPEC (SPEC ranked at random under a budget)"
                 )));
             }
         };
