@@ -165,12 +165,7 @@ impl<P: crate::Policy + Send> Policy for CatalogueAgent<P> {
     /// Q(s, a) - Q(s, nothing), what keeping the offer is worth when the budget would
     /// otherwise leave the customer with nothing; 0 for an agent without Q values.
     fn priorities(&mut self, batch: &ObsBatch<'_>, offers: &[Offer], out: &mut [f64]) {
-        let nothing = batch
-            .scenario()
-            .offers
-            .iter()
-            .position(|o| !o.contact)
-            .unwrap_or(0) as u32;
+        let nothing = batch.scenario().empty_offer_index().unwrap_or(0) as u32;
         let agent = &mut self.agent;
         for_each_chunk(batch, &self.features, &mut self.obs, |start, rows, obs| {
             let actions: Vec<u32> = offers[start..start + rows]

@@ -89,7 +89,7 @@ impl Allocator {
             }
             for (i, o) in offers.iter_mut().enumerate() {
                 if o.contact && self.contacts[i] >= cap {
-                    *o = empty_offer(batch.scenario(), batch.record(i));
+                    *o = Offer::empty(batch.scenario(), batch.record(i));
                     alloc.capped += 1;
                 }
             }
@@ -119,7 +119,7 @@ impl Allocator {
                 if spent + self.cost[i] <= budget {
                     spent += self.cost[i];
                 } else {
-                    offers[i] = empty_offer(batch.scenario(), batch.record(i));
+                    offers[i] = Offer::empty(batch.scenario(), batch.record(i));
                     alloc.cut += 1;
                 }
             }
@@ -190,17 +190,6 @@ pub fn offer_cost(offer: &Offer, record: &Record, counts: BudgetCounts, contact_
         BudgetCounts::Contacts => 0.0,
     };
     contact_cost + coupon
-}
-
-/// The catalogue's empty offer (no contact) for a customer with `record`, or the default
-/// (no contact) where the catalogue has none.
-pub(crate) fn empty_offer(scenario: &Scenario, record: &Record) -> Offer {
-    scenario
-        .offers
-        .iter()
-        .position(|o| !o.contact)
-        .map(|i| Offer::from_spec(&scenario.offers[i], i as u8, record))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

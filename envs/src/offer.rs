@@ -1,7 +1,7 @@
 //! The action of one customer in one period, resolved from the catalogue or a continuous offer.
 
 use crate::customer::Record;
-use crate::scenario::{ContinuousOfferConfig, OfferSpec, RecommendRule};
+use crate::scenario::{ContinuousOfferConfig, OfferSpec, RecommendRule, Scenario};
 
 /// Catalogue index meaning "not from the catalogue" (a continuous offer) in [`Offer::code`].
 pub const CONTINUOUS_CODE: u8 = u8::MAX;
@@ -29,6 +29,15 @@ impl Offer {
             contact: false,
             code,
         }
+    }
+
+    /// The catalogue's empty offer (no contact) of `scenario` for a customer with `record`;
+    /// the default offer (no contact) where the catalogue has none.
+    pub fn empty(scenario: &Scenario, record: &Record) -> Offer {
+        scenario
+            .empty_offer_index()
+            .map(|i| Offer::from_spec(&scenario.offers[i], i as u8, record))
+            .unwrap_or_default()
     }
 
     /// Resolves catalogue entry `code` for a customer with firm record `record`.

@@ -3,7 +3,7 @@
 //! ([`crate::PopulationEnv::with_rollouts`]) and the `oracle-rollout` reference policy both
 //! use them.
 
-use crate::customer::{Customer, Dynamics, Record};
+use crate::customer::{Customer, Dynamics};
 use crate::observation::FeatureSpec;
 use crate::offer::Offer;
 use crate::policy::{Baseline, Mode, ObsBatch, Policy};
@@ -29,17 +29,6 @@ pub(crate) struct Rollout<'a> {
 }
 
 impl Rollout<'_> {
-    /// The catalogue's empty offer (no contact) for a customer with `record`; the default
-    /// offer where the catalogue has none.
-    pub fn empty_offer(&self, record: &Record) -> Offer {
-        let offers = &self.dynamics.scenario.offers;
-        offers
-            .iter()
-            .position(|o| !o.contact)
-            .map(|i| Offer::from_spec(&offers[i], i as u8, record))
-            .unwrap_or_default()
-    }
-
     /// Follows `policy` (the empty offer where `None`) from `c` for at most `periods`
     /// periods (`None`: to the end of the scored horizon): the discounted sum of the rewards,
     /// the first one undiscounted (dollars).
@@ -53,7 +42,7 @@ impl Rollout<'_> {
         let (mut total, mut weight) = (0.0, 1.0);
         while (x.record.window_age as u32) < h {
             match policy.as_mut() {
-                None => offer[0] = self.empty_offer(&x.record),
+                None => offer[0] = Offer::empty(&self.dynamics.scenario, &x.record),
                 Some(p) => {
                     let batch = ObsBatch {
                         customers: std::slice::from_ref(&x),

@@ -321,11 +321,7 @@ impl CliLearner for Dqn {
         if let Task::Scenario { scenario, .. } = task
             && config.keep_action.is_none()
         {
-            config.keep_action = scenario
-                .offers
-                .iter()
-                .position(|o| !o.contact)
-                .map(|i| i as u32);
+            config.keep_action = scenario.empty_offer_index().map(|i| i as u32);
         }
         Ok(())
     }

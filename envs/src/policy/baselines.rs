@@ -101,9 +101,7 @@ impl Baseline {
     /// A baseline of `kind` for `scenario`; `spec` is its canonical spec string.
     pub fn new(kind: BaselineKind, spec: String, scenario: &Scenario) -> Self {
         let nothing = scenario
-            .offers
-            .iter()
-            .position(|o| !o.contact)
+            .empty_offer_index()
             .map(|i| i as u8)
             .unwrap_or(crate::offer::CONTINUOUS_CODE);
         let recommend_code = scenario

@@ -196,6 +196,11 @@ impl Scenario {
         0.5f64.powf(self.period_weeks / half_life_weeks)
     }
 
+    /// Index of the catalogue's empty offer (the first entry without a contact), if any.
+    pub fn empty_offer_index(&self) -> Option<usize> {
+        self.offers.iter().position(|o| !o.contact)
+    }
+
     /// Index of the offer named `name` in the catalogue.
     pub fn offer_index(&self, name: &str) -> Option<usize> {
         self.offers.iter().position(|o| o.name == name)
