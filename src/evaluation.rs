@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use clv_envs::metrics::{SEGMENTS, Z95, mean_ci, paired_diff};
-use clv_envs::{EvalResult, Policy, Population, Scenario, SeedDomain, Summary};
+use clv_envs::{EvalResult, Policy, Population, Scenario, SeedDomain, Summary, TrailMode};
 use serde::{Deserialize, Serialize};
 
 /// Largest start population (estimated bytes) a comparison keeps to clone for each policy;
@@ -24,7 +24,8 @@ pub fn evaluate_policies(
     policies: &mut [Box<dyn Policy>],
     progress: &dyn Fn(u64),
 ) -> anyhow::Result<Vec<EvalResult>> {
-    let rebuild = clv_envs::scenario::estimate_bytes(customers) > CLONE_LIMIT_BYTES;
+    let trail_mode = TrailMode::for_policies(policies.iter().map(|p| p.as_ref()));
+    let rebuild = clv_envs::scenario::estimate_bytes(customers, trail_mode) > CLONE_LIMIT_BYTES;
     evaluate_policies_with(
         scenario, base_dir, domain, seeds, customers, policies, progress, rebuild,
     )
@@ -43,11 +44,13 @@ pub fn evaluate_policies_with(
     progress: &dyn Fn(u64),
     rebuild: bool,
 ) -> anyhow::Result<Vec<EvalResult>> {
-    clv_envs::scenario::check_memory(customers, if rebuild { 1 } else { 2 })?;
+    // The customers' trails are kept only where a learner acts (rules never read them).
+    let trail_mode = TrailMode::for_policies(policies.iter().map(|p| p.as_ref()));
+    clv_envs::scenario::check_memory(customers, if rebuild { 1 } else { 2 }, trail_mode)?;
     let mut results: Vec<Option<EvalResult>> = (0..policies.len()).map(|_| None).collect();
     let mut done = 0u64;
     for seed in seeds {
-        let build = || Population::new(scenario, domain, *seed, customers, base_dir);
+        let build = || Population::build(scenario, domain, *seed, customers, base_dir, trail_mode);
         let start = if rebuild { None } else { Some(build()?) };
         for (p, slot) in policies.iter_mut().zip(results.iter_mut()) {
             let mut pop = match &start {

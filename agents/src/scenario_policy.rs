@@ -134,6 +134,10 @@ impl<P: crate::Policy + Send> Policy for CatalogueAgent<P> {
         self.name.clone()
     }
 
+    fn reads_observations(&self) -> bool {
+        true
+    }
+
     fn act(&mut self, batch: &ObsBatch<'_>, mode: Mode, out: &mut [Offer]) {
         let incumbent = self.incumbent.as_mut().map(|inc| inc.offers_for(batch));
         let agent = &mut self.agent;
@@ -269,6 +273,10 @@ impl<P: ContinuousPolicy + Send> ContinuousAgent<P> {
 impl<P: ContinuousPolicy + Send> Policy for ContinuousAgent<P> {
     fn name(&self) -> String {
         self.name.clone()
+    }
+
+    fn reads_observations(&self) -> bool {
+        true
     }
 
     fn act(&mut self, batch: &ObsBatch<'_>, mode: Mode, out: &mut [Offer]) {

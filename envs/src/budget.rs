@@ -167,6 +167,10 @@ impl Policy for RandomRank {
         self.inner.act(batch, mode, out)
     }
 
+    fn reads_observations(&self) -> bool {
+        self.inner.reads_observations()
+    }
+
     fn priorities(&mut self, batch: &ObsBatch<'_>, _offers: &[Offer], out: &mut [f64]) {
         out.par_chunks_mut(COST_CHUNK)
             .zip(batch.customers.par_chunks(COST_CHUNK))

@@ -9,10 +9,10 @@
 
 use rand_distr::{Beta, Distribution, Gamma};
 
-use crate::evidence::Evidence;
 use crate::offer::Offer;
 use crate::rng::{CustomerKey, Purpose, choose, poisson_inv};
 use crate::scenario::{MAX_ATTRIBUTES, MAX_CATEGORIES, MAX_PREFERRED, Scenario};
+use crate::trail::{TRACE_HALF_LIVES_WEEKS, Trail, TrailSink};
 
 /// Coupon response type (hidden).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,10 +77,9 @@ pub struct State {
 
 /// No offer sent yet, in [`Record::last_offer`].
 pub const NO_OFFER: u8 = u8::MAX;
-/// Half-lives of the decayed contact and discount traces, weeks.
-pub const TRACE_HALF_LIVES_WEEKS: [f64; 3] = [2.0, 8.0, 26.0];
 
-/// What the firm observes about a customer: everything a (non-oracle) policy may read.
+/// What the firm observes about a customer: everything a rule may read (a learner's
+/// observation also reads the customer's [`Trail`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Record {
     /// Periods since the customer's first purchase (T), at the start of the current period.
@@ -103,10 +102,6 @@ pub struct Record {
     pub last_redeemed: bool,
     /// Age at the last contact (negative: never contacted).
     pub last_contact_age: f32,
-    /// Contacts, decayed at [`TRACE_HALF_LIVES_WEEKS`].
-    pub contact_traces: [f32; 3],
-    /// Redeemed discount depths, decayed at [`TRACE_HALF_LIVES_WEEKS`].
-    pub discount_traces: [f32; 3],
     /// Purchases per category (saturating).
     pub category_counts: [u8; MAX_CATEGORIES as usize],
     /// Category of the last purchase.
@@ -115,8 +110,6 @@ pub struct Record {
     pub attributes: [u8; MAX_ATTRIBUTES],
     /// Periods since this customer's scored window started.
     pub window_age: u16,
-    /// Offers received and answered, purchases in contacted vs uncontacted periods.
-    pub evidence: Evidence,
 }
 
 impl Record {
@@ -444,15 +437,29 @@ impl Dynamics {
                 last_offer: NO_OFFER,
                 last_redeemed: false,
                 last_contact_age: -1.0,
-                contact_traces: [0.0; 3],
-                discount_traces: [0.0; 3],
                 category_counts,
                 last_category: first_cat,
                 attributes,
                 window_age: 0,
-                evidence: Evidence::default(),
             },
         }
+    }
+
+    /// Steps one customer through one period under `offer` without a [`Trail`] (a population
+    /// of rules, a rollout, an expected reward), returning what happened.
+    pub(crate) fn step(&self, c: &mut Customer, offer: &Offer) -> PeriodOutcome {
+        self.step_with(c, &mut (), offer)
+    }
+
+    /// [`Dynamics::step`] that also moves the customer's `trail` on (populations a learner
+    /// reads).
+    pub(crate) fn step_traced(
+        &self,
+        c: &mut Customer,
+        trail: &mut Trail,
+        offer: &Offer,
+    ) -> PeriodOutcome {
+        self.step_with(c, trail, offer)
     }
 
     /// Steps one customer through one period under `offer`, returning what happened.
@@ -462,36 +469,61 @@ impl Dynamics {
     /// win-back, then (only while alive) baseline events and offer-driven purchases, realising
     /// the purchases in time order, site visits, and the period's reward. Every draw is keyed by
     /// (period, [`Purpose`], index), so the order of the calls fixes no random stream.
-    pub(crate) fn step(&self, c: &mut Customer, offer: &Offer) -> PeriodOutcome {
-        let recommended_before = offer
-            .recommend
-            .map(|k| c.record.category_counts[k as usize]);
+    #[inline]
+    pub(crate) fn step_with<T: TrailSink>(
+        &self,
+        c: &mut Customer,
+        trail: &mut T,
+        offer: &Offer,
+    ) -> PeriodOutcome {
+        let recommended_before = if T::KEPT {
+            offer
+                .recommend
+                .map(|k| c.record.category_counts[k as usize])
+        } else {
+            None
+        };
         let mut out = PeriodOutcome::default();
-        self.decay(&mut c.state, &mut c.record);
+        self.decay(&mut c.state);
+        trail.decay(&self.trace_decay);
         let ctx = self.period_ctx(c, offer);
         let st = &mut c.state;
         let rec = &mut c.record;
         let relevant_rec = if ctx.contacted {
-            self.contact_effects(&ctx, offer, st, rec, &mut out)
+            self.contact_effects(&ctx, offer, st, rec, trail, &mut out)
         } else {
             None
         };
         self.win_back(&ctx, st, &mut out);
         if st.alive {
             // Offer-driven purchases follow the baseline events but do not depend on them: a
-            // dropout coin drawn this period does not cancel them. (An inactive customer makes
-            // no purchase, so the buffer is set up only here.)
-            let mut buf = PurchaseBuf::EMPTY;
-            self.baseline_events(&ctx, st, &mut buf, &mut out);
-            self.coupon_purchases(&ctx, st, &mut buf);
-            if let Some(k) = relevant_rec {
-                self.recommendation_purchases(&ctx, k, &mut buf);
+            // dropout coin drawn this period does not cancel them. The purchase buffer is set
+            // up only for a customer who may buy this period (most draw no event and get no
+            // offer-driven draw).
+            let events = poisson_inv(
+                ctx.traits.lambda as f64,
+                ctx.uniform(Purpose::BaselineCount, 0),
+            );
+            if events > 0 || self.coupon_persuades(&ctx) || relevant_rec.is_some() {
+                let mut buf = PurchaseBuf::EMPTY;
+                self.baseline_events(&ctx, events, st, &mut buf, &mut out);
+                self.coupon_purchases(&ctx, st, &mut buf);
+                if let Some(k) = relevant_rec {
+                    self.recommendation_purchases(&ctx, k, &mut buf);
+                }
+                self.realise_purchases(&ctx, &mut buf, st, rec, trail, &mut out);
             }
-            self.realise_purchases(&ctx, &mut buf, st, rec, &mut out);
         }
         self.site_visits(&ctx, rec, &mut out);
         self.settle_reward(&ctx, st, rec, &mut out);
-        record_evidence(rec, offer, &out, recommended_before);
+        if T::KEPT {
+            // A purchase fell in the recommended category if its count moved (counts saturate
+            // at 255, so a saturated category no longer counts).
+            let bought_recommended = recommended_before
+                .zip(offer.recommend)
+                .is_some_and(|(before, k)| rec.category_counts[k as usize] != before);
+            trail.period(offer, &out, bought_recommended);
+        }
         c.advance_period();
         out
     }
@@ -516,18 +548,13 @@ impl Dynamics {
         }
     }
 
-    /// Decay of the states and traces over one period: x <- x * 2^(-period / half-life) for
-    /// the fatigue pressure P, the reference discount R, the satisfaction s (each with its
-    /// mechanism's half-life) and the contact and discount traces
-    /// ([`TRACE_HALF_LIVES_WEEKS`]).
-    fn decay(&self, st: &mut State, rec: &mut Record) {
+    /// Decay of the states over one period: x <- x * 2^(-period / half-life) for the fatigue
+    /// pressure P, the reference discount R and the satisfaction s (each with its mechanism's
+    /// half-life); the trail's traces decay at [`TRACE_HALF_LIVES_WEEKS`].
+    fn decay(&self, st: &mut State) {
         st.pressure *= self.pressure_decay;
         st.reference *= self.reference_decay;
         st.satisfaction *= self.sat_decay;
-        for i in 0..3 {
-            rec.contact_traces[i] *= self.trace_decay[i];
-            rec.discount_traces[i] *= self.trace_decay[i];
-        }
     }
 
     /// Contact effects ([`crate::scenario::FatigueConfig`],
@@ -535,12 +562,13 @@ impl Dynamics {
     /// recommendation to a customer alive at the start of the period is judged relevant or
     /// not, the customer may opt out (the offer itself is still delivered), and the record
     /// notes the contact. Returns the recommended category if it was relevant.
-    fn contact_effects(
+    fn contact_effects<T: TrailSink>(
         &self,
         ctx: &PeriodCtx,
         offer: &Offer,
         st: &mut State,
         rec: &mut Record,
+        trail: &mut T,
         out: &mut PeriodOutcome,
     ) -> Option<u8> {
         out.contacts = 1;
@@ -558,9 +586,7 @@ impl Dynamics {
             rec.opted_out = true;
             out.opted_out_now = true;
         }
-        for trace in rec.contact_traces.iter_mut() {
-            *trace += 1.0;
-        }
+        trail.contact();
         rec.last_contact_age = rec.age;
         rec.last_offer = offer.code;
         rec.last_redeemed = false;
@@ -610,22 +636,20 @@ impl Dynamics {
         }
     }
 
-    /// Baseline events (BG/NBD): n ~ Poisson(lambda) latent events at uniform times in the
-    /// period; in time order, each is realised with the thinning probability
+    /// Baseline events (BG/NBD): `n` ~ Poisson(lambda) latent events (drawn by the caller) at
+    /// uniform times in the period; in time order, each is realised with the thinning
+    /// probability
     /// ([`Self::keep_probability`]) and then draws the dropout coin
     /// ([`Self::dropout_probability`]); the first coin that comes up ends the customer's life
     /// and the remaining events.
     fn baseline_events(
         &self,
         ctx: &PeriodCtx,
+        n: u32,
         st: &mut State,
         buf: &mut PurchaseBuf,
         out: &mut PeriodOutcome,
     ) {
-        let n = poisson_inv(
-            ctx.traits.lambda as f64,
-            ctx.uniform(Purpose::BaselineCount, 0),
-        );
         if n == 0 {
             return;
         }
@@ -654,11 +678,13 @@ impl Dynamics {
     /// exp(-`purchase_thinning` * P) (fatigue) times exp(-`full_price_thinning` * R)
     /// (habituation, in periods without a redeemed coupon).
     fn keep_probability(&self, ctx: &PeriodCtx, st: &State) -> f64 {
+        // exp(-0) is exactly 1: a customer without pressure or reference (most of them) skips
+        // the `exp`.
         let mut keep = 1.0;
-        if self.fatigue_on {
+        if self.fatigue_on && st.pressure != 0.0 {
             keep *= (-self.thinning * st.pressure as f64).exp();
         }
-        if self.habit_on && !ctx.redeems {
+        if self.habit_on && !ctx.redeems && st.reference != 0.0 {
             keep *= (-self.full_price_thinning * st.reference as f64).exp();
         }
         keep
@@ -683,7 +709,7 @@ impl Dynamics {
     /// d_eff = max(0, d - `erosion` * R) under habituation (else d); no dropout coin.
     fn coupon_purchases(&self, ctx: &PeriodCtx, st: &State, buf: &mut PurchaseBuf) {
         let tr = &ctx.traits;
-        if !(ctx.coupon && self.coupon_on && tr.response == ResponseType::Persuadable) {
+        if !self.coupon_persuades(ctx) {
             return;
         }
         let d = ctx.depth;
@@ -696,6 +722,13 @@ impl Dynamics {
             tr.lambda as f64 * tr.elasticity as f64 * (1.0 - (-self.saturation * d_eff).exp());
         let m = poisson_inv(rate, ctx.uniform(Purpose::CouponCount, 0));
         self.push_offer_driven(ctx, m, COUPON_SLOT, Source::Coupon, None, buf);
+    }
+
+    /// Whether the period's coupon reaches a persuadable (who then draws coupon-driven
+    /// purchases).
+    #[inline]
+    fn coupon_persuades(&self, ctx: &PeriodCtx) -> bool {
+        ctx.coupon && self.coupon_on && ctx.traits.response == ResponseType::Persuadable
     }
 
     /// Recommendation-driven purchases of the relevant category k
@@ -734,12 +767,13 @@ impl Dynamics {
     /// Realises the period's purchases in time order: each spends z ~ Gamma(p_spend, nu)
     /// (Gamma-Gamma); a redeemed coupon covers the first `max_redemptions` of them
     /// ([`Self::redeem`]); the record notes every purchase.
-    fn realise_purchases(
+    fn realise_purchases<T: TrailSink>(
         &self,
         ctx: &PeriodCtx,
         buf: &mut PurchaseBuf,
         st: &mut State,
         rec: &mut Record,
+        trail: &mut T,
         out: &mut PeriodOutcome,
     ) {
         buf.sort();
@@ -753,7 +787,7 @@ impl Dynamics {
             }
             if covered_left > 0 {
                 covered_left -= 1;
-                self.redeem(ctx.depth, z, p.source, st, rec, out);
+                self.redeem(ctx.depth, z, p.source, st, rec, trail, out);
             }
             rec.note_purchase(z, p.time, p.category);
         }
@@ -762,13 +796,15 @@ impl Dynamics {
     /// A coupon of depth d redeemed on a purchase of list price z: discount d * z, the discount
     /// traces grow by d, and under habituation R += `learning_rate` * (d - R)
     /// ([`crate::scenario::HabituationConfig`]).
-    fn redeem(
+    #[allow(clippy::too_many_arguments)]
+    fn redeem<T: TrailSink>(
         &self,
         d: f64,
         z: f64,
         source: Source,
         st: &mut State,
         rec: &mut Record,
+        trail: &mut T,
         out: &mut PeriodOutcome,
     ) {
         out.redeemed += 1;
@@ -777,9 +813,7 @@ impl Dynamics {
             out.discount_on_baseline += d * z;
         }
         rec.last_redeemed = true;
-        for trace in rec.discount_traces.iter_mut() {
-            *trace += d as f32;
-        }
+        trail.redeem(d as f32);
         if self.habit_on {
             st.reference += self.habit_lr * (d as f32 - st.reference);
         }
@@ -812,21 +846,6 @@ impl Dynamics {
         out.alive_end = st.alive;
         out.opted_out_end = rec.opted_out;
     }
-}
-
-/// The firm's evidence of responsiveness ([`Evidence`]): the period's offer and outcome, and
-/// whether a purchase fell in the recommended category (its count moved from
-/// `recommended_before`; counts saturate at 255, so a saturated category no longer counts).
-fn record_evidence(
-    rec: &mut Record,
-    offer: &Offer,
-    out: &PeriodOutcome,
-    recommended_before: Option<u8>,
-) {
-    let bought_recommended = recommended_before
-        .zip(offer.recommend)
-        .is_some_and(|(before, k)| rec.category_counts[k as usize] != before);
-    rec.evidence.add_period(offer, out, bought_recommended);
 }
 
 /// What is fixed about one customer's period before any mechanism runs: its random streams,

@@ -25,6 +25,7 @@ pub mod predict;
 pub mod rng;
 mod rollout;
 pub mod scenario;
+mod trail;
 mod train_env;
 mod vec_env;
 
@@ -32,9 +33,7 @@ pub use check::{
     CheckConfig, CheckError, CheckReport, DEFAULT_CHECK_OTHER_SEED, DEFAULT_CHECK_SEED,
     DEFAULT_CHECK_STEPS, FinalObsFault, check_env,
 };
-pub use customer::{
-    Customer, Dynamics, NO_OFFER, PeriodOutcome, Record, ResponseType, TRACE_HALF_LIVES_WEEKS,
-};
+pub use customer::{Customer, Dynamics, NO_OFFER, PeriodOutcome, Record, ResponseType};
 pub use error::{EnvError, Result};
 pub use expected::expected_reward;
 pub use metrics::{EvalResult, MeanCi, Summary, Totals};
@@ -44,5 +43,6 @@ pub use policy::{Mode, ObsBatch, Policy, PolicySpec, parse_baseline};
 pub use population::{CHUNK, Population, classical_value, read_histories};
 pub use rng::SeedDomain;
 pub use scenario::{Scenario, Start, load_scenario};
+pub use trail::{TRACE_HALF_LIVES_WEEKS, Trail, TrailMode};
 pub use train_env::{OfferActions, PopulationEnv, RewardSignal};
 pub use vec_env::{ActionSpace, Actions, Counterfactual, StepBatch, VecEnv};

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::btyd::{BgNbdParams, bgnbd};
 use crate::customer::Record;
 use crate::scenario::Scenario;
+use crate::trail::Trail;
 
 /// Which features a learner observes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -170,8 +171,9 @@ impl FeatureSpec {
         v
     }
 
-    /// Writes the features of `rec` with `periods_remaining` into `out` (`dim()` values).
-    pub fn write(&self, rec: &Record, periods_remaining: u32, out: &mut [f32]) {
+    /// Writes the features of the customer with record `rec` and trail `trail`, with
+    /// `periods_remaining`, into `out` (`dim()` values).
+    pub fn write(&self, rec: &Record, trail: &Trail, periods_remaining: u32, out: &mut [f32]) {
         let w = self.period_weeks;
         let (last_d, last_rec) = match self.offer_discount.get(rec.last_offer as usize) {
             Some(d) => (
@@ -191,18 +193,18 @@ impl FeatureSpec {
             last_rec,
             rec.last_redeemed as u8 as f32,
             (rec.since_contact() * w).min(SINCE_CONTACT_CAP_WEEKS),
-            rec.contact_traces[0],
-            rec.contact_traces[1],
-            rec.contact_traces[2],
-            rec.discount_traces[0],
-            rec.discount_traces[1],
-            rec.discount_traces[2],
+            trail.contact_traces[0],
+            trail.contact_traces[1],
+            trail.contact_traces[2],
+            trail.discount_traces[0],
+            trail.discount_traces[1],
+            trail.discount_traces[2],
             periods_remaining as f32 / self.horizon,
         ];
         out[..fixed.len()].copy_from_slice(&fixed);
         let mut i = fixed.len();
         if self.set == FeatureSet::Extended {
-            let evidence = self.evidence(rec);
+            let evidence = self.evidence(rec, trail);
             out[i..i + evidence.len()].copy_from_slice(&evidence);
             i += evidence.len();
         }
@@ -219,7 +221,7 @@ impl FeatureSpec {
     }
 
     /// The [`EVIDENCE_FEATURES`] of `rec`.
-    fn evidence(&self, rec: &Record) -> [f32; EVIDENCE_FEATURES.len()] {
+    fn evidence(&self, rec: &Record, trail: &Trail) -> [f32; EVIDENCE_FEATURES.len()] {
         let w = self.period_weeks as f64;
         let (x, t_x, big_t) = (
             rec.repeat_purchases as f64,
@@ -234,7 +236,7 @@ impl FeatureSpec {
             t_x,
             big_t,
         );
-        let e = &rec.evidence;
+        let e = &trail.evidence;
         [
             p_alive as f32,
             expected as f32,

@@ -15,9 +15,10 @@ use crate::error::{EnvError, Result};
 use crate::metrics::{EvalResult, PeriodRow, Totals};
 use crate::observation::FeatureSpec;
 use crate::offer::Offer;
-use crate::policy::{Mode, ObsBatch, Policy, parse_baseline};
+use crate::policy::{Mode, ObsBatch, PerCustomer, Policy, parse_baseline};
 use crate::rng::{CustomerKey, Purpose, SeedDomain};
 use crate::scenario::{MAX_CUSTOMERS, Scenario, Start, check_memory, histories_path};
+use crate::trail::{Trail, TrailMode, TrailSink};
 
 /// Customers per parallel work item. Fixed, so reductions never depend on the thread count.
 pub const CHUNK: usize = 2048;
@@ -28,6 +29,10 @@ pub struct Population {
     pub(crate) dynamics: Dynamics,
     pub(crate) features: FeatureSpec,
     pub(crate) customers: Vec<Customer>,
+    /// Each customer's trail (learners' observations read it); empty where the population
+    /// keeps none ([`TrailMode::Drop`]).
+    pub(crate) trails: Vec<Trail>,
+    trail_mode: TrailMode,
     /// Value segment of each customer (0 high, 1 mid, 2 low), from the start record.
     pub(crate) segment: Vec<u8>,
     seed: u64,
@@ -36,13 +41,28 @@ pub struct Population {
 impl Population {
     /// Builds `customers` customers of `scenario` from `seed` in `domain`, and runs the start
     /// of the scored window (a burn-in is simulated here). `base_dir` resolves relative paths
-    /// of the scenario (warm-start histories).
+    /// of the scenario (warm-start histories). Keeps the customers' trails, so any policy may
+    /// act ([`Population::build`] with [`TrailMode::Drop`] for rules only).
     pub fn new(
         scenario: &Scenario,
         domain: SeedDomain,
         seed: u64,
         customers: u64,
         base_dir: &Path,
+    ) -> Result<Population> {
+        Self::build(scenario, domain, seed, customers, base_dir, TrailMode::Keep)
+    }
+
+    /// [`Population::new`], keeping the customers' trails or not (`trail_mode`): a population
+    /// without them is smaller and faster to step, and serves only policies that read no
+    /// observation. The customers, their records and every result are the same either way.
+    pub fn build(
+        scenario: &Scenario,
+        domain: SeedDomain,
+        seed: u64,
+        customers: u64,
+        base_dir: &Path,
+        trail_mode: TrailMode,
     ) -> Result<Population> {
         scenario.validate()?;
         if customers == 0 || customers > MAX_CUSTOMERS {
@@ -51,13 +71,18 @@ impl Population {
                 format!("must be in 1..={MAX_CUSTOMERS}, got {customers}"),
             ));
         }
-        check_memory(customers, 1)?;
+        check_memory(customers, 1, trail_mode)?;
         let dynamics = Dynamics::new(scenario);
         let features = FeatureSpec::new(scenario);
         let n = customers as usize;
         let mut pop = Population {
             features,
             customers: Vec::new(),
+            trails: match trail_mode {
+                TrailMode::Keep => vec![Trail::default(); n],
+                TrailMode::Drop => Vec::new(),
+            },
+            trail_mode,
             segment: vec![2; n],
             seed,
             dynamics,
@@ -142,19 +167,41 @@ impl Population {
         &self.segment
     }
 
+    /// Whether the customers' trails are kept.
+    pub fn trail_mode(&self) -> TrailMode {
+        self.trail_mode
+    }
+
+    /// The trail of customer `i` (`None` where the population keeps none).
+    pub fn trail(&self, i: usize) -> Option<&Trail> {
+        self.trails.get(i)
+    }
+
     /// A view of the whole population for a policy.
     pub fn batch(&self) -> ObsBatch<'_> {
         ObsBatch {
             customers: &self.customers,
+            trails: self.trails_view(),
             dynamics: &self.dynamics,
             features: &self.features,
             present: None,
         }
     }
 
-    /// Bytes of simulation state per customer.
-    pub fn state_bytes_per_customer() -> usize {
+    fn trails_view(&self) -> Option<&[Trail]> {
+        match self.trail_mode {
+            TrailMode::Keep => Some(&self.trails),
+            TrailMode::Drop => None,
+        }
+    }
+
+    /// Bytes of simulation state per customer: the customer, plus its trail where kept.
+    pub fn state_bytes_per_customer(trail_mode: TrailMode) -> usize {
         std::mem::size_of::<Customer>()
+            + match trail_mode {
+                TrailMode::Keep => std::mem::size_of::<Trail>(),
+                TrailMode::Drop => 0,
+            }
     }
 
     /// Simulates `periods` periods of history with staggered entry: customer i enters at a
@@ -175,23 +222,28 @@ impl Population {
             }
             let batch = ObsBatch {
                 customers: &self.customers,
+                trails: self.trails_view(),
                 dynamics: &self.dynamics,
                 features: &self.features,
                 present: Some(&present),
             };
             policy.act(&batch, Mode::Greedy, &mut offers);
-            let dynamics = &self.dynamics;
-            self.customers
-                .par_chunks_mut(CHUNK)
-                .zip(offers.par_chunks(CHUNK))
-                .zip(present.par_chunks(CHUNK))
-                .for_each(|((cs, os), ps)| {
-                    for ((c, o), p) in cs.iter_mut().zip(os).zip(ps) {
-                        if *p {
-                            dynamics.step(c, o);
-                        }
-                    }
-                });
+            match self.trail_mode {
+                TrailMode::Keep => step_present(
+                    &self.dynamics,
+                    &mut self.customers,
+                    &mut self.trails,
+                    &offers,
+                    &present,
+                ),
+                TrailMode::Drop => step_present(
+                    &self.dynamics,
+                    &mut self.customers,
+                    &mut vec![(); present.len()],
+                    &offers,
+                    &present,
+                ),
+            }
         }
     }
 
@@ -226,6 +278,12 @@ impl Population {
     /// Runs `policy` (greedy) over the scored window of H periods from the current state, and
     /// measures everything [`EvalResult`] holds. `progress` is called after each period.
     pub fn evaluate(&mut self, policy: &mut dyn Policy, progress: &dyn Fn(u32)) -> EvalResult {
+        assert!(
+            self.trail_mode == TrailMode::Keep || !policy.reads_observations(),
+            "{} reads observations, which need the customers' trails: build its population with \
+             TrailMode::Keep",
+            policy.name()
+        );
         let started = Instant::now();
         let s = self.dynamics.scenario.clone();
         let h = s.horizon;
@@ -255,67 +313,25 @@ impl Population {
                 .as_mut()
                 .map(|a| a.apply(t, &self.batch(), policy, &mut offers));
             let rule = if fused { policy.per_customer() } else { None };
-            let features = &self.features;
-            let dynamics = &self.dynamics;
-            let segment = &self.segment;
-            let in_short = t < short;
-            let parts: Vec<([Totals; 3], PeriodRow)> = self
-                .customers
-                .par_chunks_mut(CHUNK)
-                .zip(clv.par_chunks_mut(CHUNK))
-                .zip(clv_short.par_chunks_mut(CHUNK))
-                .zip(marketing.par_chunks_mut(CHUNK))
-                .enumerate()
-                .map(|(ci, (((cs, cl), cls), mk))| {
-                    let mut tot: [Totals; 3] = std::array::from_fn(|_| Totals::new(n_offers));
-                    let mut row = PeriodRow {
-                        offers: vec![0; n_offers + 1],
-                        ..PeriodRow::default()
-                    };
-                    // A rule's offers for this chunk, chosen before any of its customers
-                    // steps (each depends on its own customer only).
-                    let mut chunk_offers = [Offer::nothing(NO_OFFER); CHUNK];
-                    let os: &[Offer] = match rule {
-                        Some(rule) => {
-                            let chunk = ObsBatch {
-                                customers: cs,
-                                dynamics,
-                                features,
-                                present: None,
-                            };
-                            rule.offers(&chunk, &mut chunk_offers[..cs.len()]);
-                            &chunk_offers[..cs.len()]
-                        }
-                        None => &offers[ci * CHUNK..ci * CHUNK + cs.len()],
-                    };
-                    for (j, c) in cs.iter_mut().enumerate() {
-                        let out: PeriodOutcome = dynamics.step(c, &os[j]);
-                        // A zero reward (most customer-periods) would add +0 to sums that
-                        // start at +0: skip it.
-                        if out.reward != 0.0 {
-                            cl[j] += discount * out.reward;
-                            if in_short {
-                                cls[j] += discount * out.reward;
-                            }
-                            row.reward += out.reward;
-                        }
-                        let spent = out.discount + out.contact_cost;
-                        if spent != 0.0 {
-                            mk[j] += discount * spent;
-                            row.marketing += spent;
-                        }
-                        let seg = segment[ci * CHUNK + j] as usize;
-                        tot[seg].add(&out);
-                        row.purchases += out.purchases as u64;
-                        row.contacts += out.contacts as u64;
-                        row.alive += out.alive_end as u64;
-                        if let Some(code) = out.offer_code {
-                            row.offers[(code as usize).min(n_offers)] += 1;
-                        }
-                    }
-                    (tot, row)
-                })
-                .collect();
+            let pass = PeriodPass {
+                dynamics: &self.dynamics,
+                features: &self.features,
+                segment: &self.segment,
+                offers: &offers,
+                rule,
+                discount,
+                in_short: t < short,
+                n_offers,
+            };
+            let sums = Sums {
+                clv: &mut clv,
+                clv_short: &mut clv_short,
+                marketing: &mut marketing,
+            };
+            let parts = match self.trail_mode {
+                TrailMode::Keep => pass.run(&mut self.customers, &mut self.trails, sums),
+                TrailMode::Drop => pass.run(&mut self.customers, &mut vec![(); n], sums),
+            };
             let mut row = PeriodRow {
                 offers: vec![0; n_offers + 1],
                 ..PeriodRow::default()
@@ -354,6 +370,125 @@ impl Population {
             series,
             elapsed_seconds: started.elapsed().as_secs_f64(),
         }
+    }
+}
+
+/// Steps the customers that are `present` under their `offers` (a burn-in period), with their
+/// trails where kept (`trails` of `()` otherwise).
+fn step_present<T: TrailSink + Send>(
+    dynamics: &Dynamics,
+    customers: &mut [Customer],
+    trails: &mut [T],
+    offers: &[Offer],
+    present: &[bool],
+) {
+    customers
+        .par_chunks_mut(CHUNK)
+        .zip(trails.par_chunks_mut(CHUNK))
+        .zip(offers.par_chunks(CHUNK))
+        .zip(present.par_chunks(CHUNK))
+        .for_each(|(((cs, ts), os), ps)| {
+            for (((c, t), o), p) in cs.iter_mut().zip(ts.iter_mut()).zip(os).zip(ps) {
+                if *p {
+                    dynamics.step_with(c, t, o);
+                }
+            }
+        });
+}
+
+/// What one scored period of [`Population::evaluate`] reads.
+struct PeriodPass<'a> {
+    dynamics: &'a Dynamics,
+    features: &'a FeatureSpec,
+    segment: &'a [u8],
+    /// The period's offers, from a separate act pass (unused where `rule` is set).
+    offers: &'a [Offer],
+    /// A per-customer rule choosing each chunk's offers inside the pass.
+    rule: Option<&'a dyn PerCustomer>,
+    /// delta^(t+1): the discount of this period's rewards.
+    discount: f64,
+    /// Whether the period falls in the short horizon.
+    in_short: bool,
+    n_offers: usize,
+}
+
+/// The per-customer sums [`Population::evaluate`] keeps, discounted dollars.
+struct Sums<'a> {
+    clv: &'a mut [f64],
+    clv_short: &'a mut [f64],
+    marketing: &'a mut [f64],
+}
+
+impl PeriodPass<'_> {
+    /// Steps every customer one period (with its trail where kept: `trails` of `()`
+    /// otherwise), adding to `sums`; returns each chunk's totals by segment and its row, in
+    /// chunk order.
+    fn run<T: TrailSink + Send + Sync>(
+        &self,
+        customers: &mut [Customer],
+        trails: &mut [T],
+        sums: Sums<'_>,
+    ) -> Vec<([Totals; 3], PeriodRow)> {
+        let n_offers = self.n_offers;
+        let discount = self.discount;
+        customers
+            .par_chunks_mut(CHUNK)
+            .zip(trails.par_chunks_mut(CHUNK))
+            .zip(sums.clv.par_chunks_mut(CHUNK))
+            .zip(sums.clv_short.par_chunks_mut(CHUNK))
+            .zip(sums.marketing.par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(ci, ((((cs, ts), cl), cls), mk))| {
+                let mut tot: [Totals; 3] = std::array::from_fn(|_| Totals::new(n_offers));
+                let mut row = PeriodRow {
+                    offers: vec![0; n_offers + 1],
+                    ..PeriodRow::default()
+                };
+                // A rule's offers for this chunk, chosen before any of its customers steps
+                // (each depends on its own customer only).
+                let mut chunk_offers = [Offer::nothing(NO_OFFER); CHUNK];
+                let os: &[Offer] = match self.rule {
+                    Some(rule) => {
+                        let chunk = ObsBatch {
+                            customers: cs,
+                            trails: T::view(ts),
+                            dynamics: self.dynamics,
+                            features: self.features,
+                            present: None,
+                        };
+                        rule.offers(&chunk, &mut chunk_offers[..cs.len()]);
+                        &chunk_offers[..cs.len()]
+                    }
+                    None => &self.offers[ci * CHUNK..ci * CHUNK + cs.len()],
+                };
+                for (j, (c, t)) in cs.iter_mut().zip(ts.iter_mut()).enumerate() {
+                    let out: PeriodOutcome = self.dynamics.step_with(c, t, &os[j]);
+                    // A zero reward (most customer-periods) would add +0 to sums that start at
+                    // +0: skip it.
+                    if out.reward != 0.0 {
+                        cl[j] += discount * out.reward;
+                        if self.in_short {
+                            cls[j] += discount * out.reward;
+                        }
+                        row.reward += out.reward;
+                    }
+                    let spent = out.discount + out.contact_cost;
+                    if spent != 0.0 {
+                        mk[j] += discount * spent;
+                        row.marketing += spent;
+                    }
+                    let seg = self.segment[ci * CHUNK + j] as usize;
+                    tot[seg].add(&out);
+                    row.purchases += out.purchases as u64;
+                    row.contacts += out.contacts as u64;
+                    row.alive += out.alive_end as u64;
+                    if let Some(code) = out.offer_code {
+                        row.offers[(code as usize).min(n_offers)] += 1;
+                    }
+                }
+                (tot, row)
+            })
+            .collect()
     }
 }
 

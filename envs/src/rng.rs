@@ -197,11 +197,17 @@ impl RngCore for KeyedRng {
     }
 }
 
-/// Margin below 1 - mean under which [`poisson_inv`] answers 0 without computing exp(-mean):
-/// exp(-mean) >= 1 - mean, and eight units of 2^-52 cover the rounding of 1 - mean, of this
-/// subtraction and of `exp` (under one unit), so the shortcut answers 0 exactly when the CDF
-/// inversion would.
+/// Margin below a lower bound of exp(-mean) under which [`poisson_inv`] answers 0 without
+/// computing exp(-mean): the bound (1 - mean, or 1 - mean + mean^2 / 2 - mean^3 / 6 for a
+/// mean of at most [`CUBIC_BOUND_MAX_MEAN`]; both below exp(-mean) for any mean > 0, Taylor's
+/// remainder being positive) is computed in a few operations on values of at most 1, and eight
+/// units of 2^-52 cover their rounding, that of this subtraction and of `exp` (under one unit),
+/// so the shortcut answers 0 exactly when the CDF inversion would.
 const ZERO_COUNT_MARGIN: f64 = 8.0 * f64::EPSILON;
+
+/// Largest mean for which [`poisson_inv`] uses the cubic lower bound of exp(-mean) (its terms
+/// then stay at most 1, so the rounding is covered by [`ZERO_COUNT_MARGIN`]).
+const CUBIC_BOUND_MAX_MEAN: f64 = 1.0;
 
 /// Poisson(`mean`) count by inverting the uniform `u` through the CDF (monotone in both).
 #[inline]
@@ -209,8 +215,15 @@ pub fn poisson_inv(mean: f64, u: f64) -> u32 {
     if mean <= 0.0 {
         return 0;
     }
-    // Most draws of the small rates of a customer-period are 0: P(0) = exp(-mean) >= 1 - mean.
-    if u <= 1.0 - mean - ZERO_COUNT_MARGIN {
+    // Most draws of the small rates of a customer-period are 0: P(0) = exp(-mean), above
+    // 1 - mean + mean^2 / 2 - mean^3 / 6 (site visits, about 0.35 to 1 per period while
+    // alive, fall between that and 1 - mean).
+    let bound = if mean <= CUBIC_BOUND_MAX_MEAN {
+        1.0 - mean + mean * mean * (0.5 - mean * (1.0 / 6.0))
+    } else {
+        1.0 - mean
+    };
+    if u <= bound - ZERO_COUNT_MARGIN {
         return 0;
     }
     let mut p = (-mean).exp();

@@ -44,8 +44,10 @@ impl Rollout<'_> {
             match policy.as_mut() {
                 None => offer[0] = Offer::empty(&self.dynamics.scenario, &x.record),
                 Some(p) => {
+                    // The incumbent is a rule: it reads no trail.
                     let batch = ObsBatch {
                         customers: std::slice::from_ref(&x),
+                        trails: None,
                         dynamics: self.dynamics,
                         features: self.features,
                         present: None,

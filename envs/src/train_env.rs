@@ -23,6 +23,7 @@ use crate::policy::{Mode, ObsBatch, Policy, parse_baseline};
 use crate::population::{CHUNK, read_histories};
 use crate::rng::{CustomerKey, Purpose, SeedDomain};
 use crate::scenario::{Scenario, Start};
+use crate::trail::Trail;
 use crate::{ActionSpace, Actions, Counterfactual, Result, StepBatch, VecEnv};
 
 /// Which reward the training population reports (validation and test always score realised
@@ -79,6 +80,8 @@ pub struct PopulationEnv {
     dynamics: Dynamics,
     features: FeatureSpec,
     customers: Vec<Customer>,
+    /// Each customer's trail (the observation reads it).
+    trails: Vec<Trail>,
     /// Customers created so far (the next new customer's id).
     next_id: u64,
     seed: u64,
@@ -115,7 +118,7 @@ impl PopulationEnv {
         if customers == 0 {
             return Err(crate::error::invalid("customers", "must be >= 1, got 0"));
         }
-        crate::scenario::check_memory(customers as u64, 1)?;
+        crate::scenario::check_memory(customers as u64, 1, crate::TrailMode::Keep)?;
         let (histories, burn_in) = match &scenario.start {
             Start::Cohort => (None, None),
             Start::BurnIn { periods, policy } => {
@@ -132,6 +135,7 @@ impl PopulationEnv {
             dynamics: Dynamics::new(scenario),
             features: FeatureSpec::new(scenario),
             customers: Vec::with_capacity(customers),
+            trails: vec![Trail::default(); customers],
             next_id: 0,
             seed: 0,
             domain,
@@ -225,17 +229,20 @@ impl PopulationEnv {
         }
     }
 
-    /// Steps every catalogue offer from the states `before` (paired counterfactuals).
-    fn counterfactuals(&self, before: &[Customer]) -> Counterfactual {
+    /// Steps every catalogue offer from the customers' current states (paired
+    /// counterfactuals).
+    fn counterfactuals(&self) -> Counterfactual {
         let n_actions = self.dynamics.scenario.offers.len();
         let dim = self.features.dim();
         // [customer, action] next states and rewards.
-        let (next, reward): (Vec<Customer>, Vec<f32>) = before
+        let (next, reward): (Vec<(Customer, Trail)>, Vec<f32>) = self
+            .customers
             .par_iter()
+            .zip(self.trails.par_iter())
             .with_min_len(8)
             .map_init(
                 || self.incumbent.clone(),
-                |policy, c| {
+                |policy, (c, trail)| {
                     (0..n_actions)
                         .map(|a| {
                             let offer = Offer::from_spec(
@@ -243,29 +250,31 @@ impl PopulationEnv {
                                 a as u8,
                                 &c.record,
                             );
-                            let mut x = *c;
-                            let out = self.dynamics.step(&mut x, &offer);
+                            let (mut x, mut xt) = (*c, *trail);
+                            let out = self.dynamics.step_traced(&mut x, &mut xt, &offer);
                             let r = match self.rollout_gamma {
                                 Some(g) => self.branch_return(c, &offer, policy, g) as f32,
                                 None => self.signal(c, &offer, out.reward),
                             };
-                            (x, r)
+                            ((x, xt), r)
                         })
                         .collect::<Vec<_>>()
                 },
             )
             .flatten_iter()
             .unzip();
+        let (next, next_trails): (Vec<Customer>, Vec<Trail>) = next.into_iter().unzip();
         let mut next_obs = vec![0f32; next.len() * dim];
         next_obs
             .par_chunks_mut(dim)
-            .zip(next.par_iter())
+            .zip(next.par_iter().zip(next_trails.par_iter()))
             .with_min_len(64)
-            .for_each(|(o, x)| self.observe(x, o));
+            .for_each(|(o, (x, xt))| self.observe(x, xt, o));
         let next_incumbent = match &self.incumbent {
             Some(inc) => {
                 let batch = ObsBatch {
                     customers: &next,
+                    trails: Some(&next_trails),
                     dynamics: &self.dynamics,
                     features: &self.features,
                     present: None,
@@ -300,10 +309,11 @@ impl PopulationEnv {
     }
 
     /// A customer at the start of its scored window (cohort, after a burn-in, or from a
-    /// history), with stream id `id`.
-    fn start_customer(&self, id: u64) -> Customer {
+    /// history), with stream id `id`, and its trail.
+    fn start_customer(&self, id: u64) -> (Customer, Trail) {
         let key = CustomerKey::new(self.domain, self.seed, id);
         let mut c = self.dynamics.new_customer(key);
+        let mut trail = Trail::default();
         if let Some(hs) = &self.histories {
             c = crate::population::warm_customer(
                 &self.dynamics,
@@ -316,28 +326,28 @@ impl PopulationEnv {
             let mut p = policy.clone();
             let mut offer = [Offer::default()];
             for _ in entry + 1..*periods {
-                let one = std::slice::from_ref(&c);
                 let batch = ObsBatch {
-                    customers: one,
+                    customers: std::slice::from_ref(&c),
+                    trails: Some(std::slice::from_ref(&trail)),
                     dynamics: &self.dynamics,
                     features: &self.features,
                     present: None,
                 };
                 p.act(&batch, Mode::Greedy, &mut offer);
-                self.dynamics.step(&mut c, &offer[0]);
+                self.dynamics.step_traced(&mut c, &mut trail, &offer[0]);
             }
         }
         c.record.window_age = 0;
-        c
+        (c, trail)
     }
 
-    fn observe(&self, c: &Customer, out: &mut [f32]) {
+    fn observe(&self, c: &Customer, trail: &Trail, out: &mut [f32]) {
         let remaining = self
             .dynamics
             .scenario
             .horizon
             .saturating_sub(c.record.window_age as u32);
-        self.features.write(&c.record, remaining, out);
+        self.features.write(&c.record, trail, remaining, out);
     }
 
     fn all_obs(&self) -> Vec<f32> {
@@ -345,9 +355,10 @@ impl PopulationEnv {
         let mut obs = vec![0f32; self.customers.len() * dim];
         obs.par_chunks_mut(dim * CHUNK)
             .zip(self.customers.par_chunks(CHUNK))
-            .for_each(|(rows, cs)| {
-                for (row, c) in rows.chunks_mut(dim).zip(cs) {
-                    self.observe(c, row);
+            .zip(self.trails.par_chunks(CHUNK))
+            .for_each(|((rows, cs), ts)| {
+                for ((row, c), t) in rows.chunks_mut(dim).zip(cs).zip(ts) {
+                    self.observe(c, t, row);
                 }
             });
         obs
@@ -372,17 +383,18 @@ impl VecEnv for PopulationEnv {
         let n = self.customers.len();
         let h = self.dynamics.scenario.horizon as u64;
         let this = &*self;
-        let fresh: Vec<Customer> = (0..n)
+        let (fresh, trails): (Vec<Customer>, Vec<Trail>) = (0..n)
             .into_par_iter()
             .with_min_len(64)
             .map(|i| {
                 let i = i as u64;
-                let mut c = this.start_customer(i);
+                let (mut c, trail) = this.start_customer(i);
                 c.record.window_age = (i * h / n as u64) as u16;
-                c
+                (c, trail)
             })
-            .collect();
+            .unzip();
         self.customers = fresh;
+        self.trails = trails;
         self.next_id = n as u64;
         self.all_obs()
     }
@@ -394,6 +406,7 @@ impl VecEnv for PopulationEnv {
         {
             let batch = ObsBatch {
                 customers: &self.customers,
+                trails: Some(&self.trails),
                 dynamics: &self.dynamics,
                 features: &self.features,
                 present: None,
@@ -425,23 +438,22 @@ impl VecEnv for PopulationEnv {
         // Step every customer in place; the counterfactuals (from the states before the step)
         // come first, and the expected reward reads each customer's state before its own step.
         let h = s.horizon;
-        self.last_counterfactual = self
-            .counterfactual_on
-            .then(|| self.counterfactuals(&self.customers));
+        self.last_counterfactual = self.counterfactual_on.then(|| self.counterfactuals());
         let mut reward = vec![0f32; n];
         let mut done = vec![false; n];
         let (dynamics, offers) = (&self.dynamics, &self.offers);
         let signal = self.reward_signal;
         self.customers
             .par_chunks_mut(CHUNK)
+            .zip(self.trails.par_chunks_mut(CHUNK))
             .zip(offers.par_chunks(CHUNK))
             .zip(reward.par_chunks_mut(CHUNK))
             .zip(done.par_chunks_mut(CHUNK))
-            .for_each(|(((cs, os), rs), ds)| {
+            .for_each(|((((cs, ts), os), rs), ds)| {
                 for j in 0..cs.len() {
                     let expected = (signal == RewardSignal::Expected)
                         .then(|| expected_reward(dynamics, &cs[j], &os[j]));
-                    let out = dynamics.step(&mut cs[j], &os[j]);
+                    let out = dynamics.step_traced(&mut cs[j], &mut ts[j], &os[j]);
                     rs[j] = expected.unwrap_or(out.reward) as f32;
                     ds[j] = cs[j].record.window_age as u32 >= h;
                 }
@@ -452,11 +464,11 @@ impl VecEnv for PopulationEnv {
         for (i, ended) in done.iter().enumerate() {
             if *ended {
                 let mut o = vec![0f32; dim];
-                self.observe(&self.customers[i], &mut o);
+                self.observe(&self.customers[i], &self.trails[i], &mut o);
                 final_obs.push((i, o));
                 let id = self.next_id;
                 self.next_id += 1;
-                self.customers[i] = self.start_customer(id);
+                (self.customers[i], self.trails[i]) = self.start_customer(id);
             }
         }
         StepBatch {
@@ -487,6 +499,7 @@ impl PopulationEnv {
     pub fn act_with(&self, policy: &mut dyn Policy) -> Vec<Offer> {
         let batch = ObsBatch {
             customers: &self.customers,
+            trails: Some(&self.trails),
             dynamics: &self.dynamics,
             features: &self.features,
             present: None,

@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use clap::Subcommand;
-use clv_envs::{Population, SeedDomain};
+use clv_envs::{Population, SeedDomain, TrailMode};
 use serde_json::json;
 
 use crate::scenario_args::ScenarioArgs;
@@ -195,22 +195,32 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
         "building {} customers ({:?} start)...",
         args.customers, scenario.start
     );
+    // Every policy resolved first (a bad spec is refused before any work); the customers'
+    // trails are kept only if one of them reads observations (a learner), as in `simulate`
+    // and `compare`.
+    let mut policies = args
+        .policies
+        .iter()
+        .map(|spec| crate::policies::resolve(spec, &scenario))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let trail_mode = TrailMode::for_policies(policies.iter().map(|p| p.as_ref()));
     let built = Instant::now();
-    let start = Population::new(
+    let start = Population::build(
         &scenario,
         SeedDomain::Test,
         0,
         args.customers,
         args.scenario.base_dir(),
+        trail_mode,
     )?;
     let build_seconds = built.elapsed().as_secs_f64();
-    let state_bytes = Population::state_bytes_per_customer();
-    let eval_bytes = clv_envs::scenario::estimate_bytes(1);
+    let state_bytes = Population::state_bytes_per_customer(trail_mode);
+    let eval_bytes = clv_envs::scenario::estimate_bytes(1, trail_mode);
+    let learner_state_bytes = Population::state_bytes_per_customer(TrailMode::Keep);
     let mut rows = vec![];
-    for spec in &args.policies {
+    for (spec, policy) in args.policies.iter().zip(policies.iter_mut()) {
         for &t in &threads {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build()?;
-            let mut policy = crate::policies::resolve(spec, &scenario)?;
             let mut pop = start.clone();
             let r = pool.install(|| pop.evaluate(policy.as_mut(), &|_| {}));
             let cps = args.customers as f64 * args.periods as f64 / r.elapsed_seconds;
@@ -229,13 +239,21 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
         "build_seconds": build_seconds,
         "state_bytes_per_customer": state_bytes,
         "bytes_per_customer_during_evaluation": eval_bytes,
+        "trails_kept": trail_mode == TrailMode::Keep,
+        "state_bytes_per_customer_with_trails": learner_state_bytes,
         "runs": rows,
     });
     if args.json {
         println!("{doc}");
     } else {
+        let trails = match trail_mode {
+            TrailMode::Keep => "trails kept: a learner acts".to_string(),
+            TrailMode::Drop => format!(
+                "no trails: only rules act; {learner_state_bytes} with the trails a learner reads"
+            ),
+        };
         println!(
-            "state: {state_bytes} bytes per customer ({eval_bytes} with evaluation buffers); population built in {build_seconds:.2} s"
+            "state: {state_bytes} bytes per customer ({trails}; {eval_bytes} with evaluation buffers); population built in {build_seconds:.2} s"
         );
     }
     Ok(())

@@ -42,7 +42,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.action {
         Action::Validate(a) => {
             let s = a.load()?;
-            let bytes = clv_envs::scenario::estimate_bytes(s.population.customers);
+            let bytes = clv_envs::scenario::estimate_bytes(
+                s.population.customers,
+                clv_envs::TrailMode::Keep,
+            );
             println!(
                 "{}: valid ({} customers, {} periods of {} week(s), about {:.1} MiB of state)",
                 a.scenario.display(),

@@ -72,12 +72,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         io::lock_run_dir(out, "simulate")?;
     }
     let started = Instant::now();
-    let mut pop = Population::new(
+    let mut pop = Population::build(
         &scenario,
         args.domain.seed_domain(),
         args.seed,
         customers,
         args.scenario.base_dir(),
+        clv_envs::TrailMode::for_policies(std::iter::once(policy.as_ref())),
     )?;
     let bar = io::progress(
         scenario.horizon as u64,

@@ -182,11 +182,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let points = build_points(&args.scenario, base, &varies, args.grid, &lineup)?;
     // Every policy is resolved once on the base point (agents load their weights here), so
     // that a bad spec is refused before any work.
-    for spec in &lineup.specs {
-        crate::policies::resolve(spec, &points[0].scenario)?;
-    }
+    let resolved = lineup
+        .specs
+        .iter()
+        .map(|spec| crate::policies::resolve(spec, &points[0].scenario))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let trail_mode = clv_envs::TrailMode::for_policies(resolved.iter().map(|p| p.as_ref()));
     let in_flight = rayon::current_num_threads().clamp(1, points.len()) as u64;
-    check_memory(customers, in_flight)?;
+    check_memory(customers, in_flight, trail_mode)?;
 
     let out = io::run_dir(args.out.as_deref(), "sweep")?;
     let started = Instant::now();
@@ -225,13 +228,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Refuses a sweep whose points in flight (one per worker thread, each holding a start
 /// population and its working copy of `customers` customers) would not fit in memory.
-fn check_memory(customers: u64, in_flight: u64) -> anyhow::Result<()> {
-    clv_envs::scenario::check_memory(customers.saturating_mul(in_flight), 2).with_context(|| {
-        format!(
-            "clv sweep runs {in_flight} points at once (one per thread), each of {customers} \
+fn check_memory(
+    customers: u64,
+    in_flight: u64,
+    trail_mode: clv_envs::TrailMode,
+) -> anyhow::Result<()> {
+    clv_envs::scenario::check_memory(customers.saturating_mul(in_flight), 2, trail_mode)
+        .with_context(|| {
+            format!(
+                "clv sweep runs {in_flight} points at once (one per thread), each of {customers} \
              customers: use fewer --threads or --customers"
-        )
-    })
+            )
+        })
 }
 
 /// The value of each `--vary` field in the scenario (with `--set`); an unknown or non-numeric
@@ -641,10 +649,15 @@ mod tests {
 
     #[test]
     fn memory_counts_every_point_in_flight() {
-        assert!(check_memory(1, 1).is_ok());
+        assert!(check_memory(1, 1, clv_envs::TrailMode::Keep).is_ok());
         let e = format!(
             "{:#}",
-            check_memory(clv_envs::scenario::MAX_CUSTOMERS, 256).unwrap_err()
+            check_memory(
+                clv_envs::scenario::MAX_CUSTOMERS,
+                256,
+                clv_envs::TrailMode::Keep
+            )
+            .unwrap_err()
         );
         assert!(e.contains("256 points at once"), "{e}");
         assert!(e.contains("MiB"), "{e}");

@@ -17,6 +17,7 @@ use crate::observation::FeatureSpec;
 use crate::offer::Offer;
 use crate::rng::Purpose;
 use crate::scenario::Scenario;
+use crate::trail::Trail;
 
 /// Whether a learning policy explores or acts greedily. Baselines ignore it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +51,12 @@ pub trait Policy: Send {
     fn per_customer(&self) -> Option<&dyn PerCustomer> {
         None
     }
+    /// Whether the policy reads observation vectors ([`ObsBatch::features_into`]), which need
+    /// the customers' [`Trail`]s: true for learners. A population that only policies answering
+    /// false act on may be built without trails ([`crate::TrailMode::Drop`]).
+    fn reads_observations(&self) -> bool {
+        false
+    }
 }
 
 /// A policy whose offer for customer `i` of a batch depends on that customer only (see
@@ -72,6 +79,8 @@ pub const ACT_CHUNK: usize = 4096;
 /// What a policy may see of a batch of customers in one period.
 pub struct ObsBatch<'a> {
     pub(crate) customers: &'a [Customer],
+    /// The customers' trails, one per customer; `None` in a population built without them.
+    pub(crate) trails: Option<&'a [Trail]>,
     pub(crate) dynamics: &'a Dynamics,
     pub(crate) features: &'a FeatureSpec,
     /// Which customers are present (not yet entered during a burn-in are skipped); `None` =
@@ -129,18 +138,23 @@ impl<'a> ObsBatch<'a> {
         out: &mut [f32],
     ) {
         let dim = spec.dim();
-        let custs = &self.customers[range];
+        let trails = self.trails.expect(
+            "observations read the customers' trails: a population built with TrailMode::Drop \
+             serves only policies that read no observation",
+        );
+        let custs = &self.customers[range.clone()];
         out[..custs.len() * dim]
             .par_chunks_mut(dim * 256)
             .zip(custs.par_chunks(256))
-            .for_each(|(rows, cs)| {
-                for (row, c) in rows.chunks_mut(dim).zip(cs) {
+            .zip(trails[range].par_chunks(256))
+            .for_each(|((rows, cs), ts)| {
+                for ((row, c), t) in rows.chunks_mut(dim).zip(cs).zip(ts) {
                     let remaining = self
                         .dynamics
                         .scenario
                         .horizon
                         .saturating_sub(c.record.window_age as u32);
-                    spec.write(&c.record, remaining, row);
+                    spec.write(&c.record, t, remaining, row);
                 }
             });
     }

@@ -173,11 +173,16 @@ pub fn apply_overrides(scenario: &Scenario, overrides: &[String]) -> Result<Scen
     })
 }
 
-/// Bytes the engine holds per customer: its state plus its share of the per-period buffers
-/// (offers) and of the per-customer results (CLV over H and over the short horizon,
-/// discounted marketing spend, segment).
-pub fn estimate_bytes(customers: u64) -> u64 {
+/// Bytes the engine holds per customer: its state (with its trail where `trail_mode` keeps
+/// it) plus its share of the per-period buffers (offers) and of the per-customer results (CLV
+/// over H and over the short horizon, discounted marketing spend, segment).
+pub fn estimate_bytes(customers: u64, trail_mode: crate::TrailMode) -> u64 {
+    let trail = match trail_mode {
+        crate::TrailMode::Keep => std::mem::size_of::<crate::Trail>(),
+        crate::TrailMode::Drop => 0,
+    };
     let per_customer = std::mem::size_of::<crate::customer::Customer>()
+        + trail
         + std::mem::size_of::<crate::offer::Offer>()
         + 3 * std::mem::size_of::<f64>()
         + 1;
@@ -186,8 +191,8 @@ pub fn estimate_bytes(customers: u64) -> u64 {
 
 /// Refuses a population that would need more memory than the machine has available (with
 /// `copies` populations alive at once, e.g. one per policy of a comparison).
-pub fn check_memory(customers: u64, copies: u64) -> Result<()> {
-    let needed = estimate_bytes(customers).saturating_mul(copies.max(1));
+pub fn check_memory(customers: u64, copies: u64, trail_mode: crate::TrailMode) -> Result<()> {
+    let needed = estimate_bytes(customers, trail_mode).saturating_mul(copies.max(1));
     let available = available_memory_bytes();
     if needed > available {
         return Err(EnvError::TooLarge {
@@ -274,8 +279,10 @@ mod tests {
 
     #[test]
     fn absurd_population_is_refused_before_allocation() {
-        let e = check_memory(u64::MAX / 1024, 1).unwrap_err().to_string();
+        let e = check_memory(u64::MAX / 1024, 1, crate::TrailMode::Keep)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("MiB"), "{e}");
-        check_memory(1000, 1).unwrap();
+        check_memory(1000, 1, crate::TrailMode::Keep).unwrap();
     }
 }
