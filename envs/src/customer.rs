@@ -469,7 +469,7 @@ impl Dynamics {
     /// win-back, then (only while alive) baseline events and offer-driven purchases, realising
     /// the purchases in time order, site visits, and the period's reward. Every draw is keyed by
     /// (period, [`Purpose`], index), so the order of the calls fixes no random stream.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn step_with<T: TrailSink>(
         &self,
         c: &mut Customer,

@@ -758,6 +758,107 @@ mod tests {
     }
 
     #[test]
+    fn a_population_without_trails_gives_the_same_results_to_rules() {
+        // Rules read no trail: dropping the trails changes no draw and no result.
+        let s = small(Start::BurnIn {
+            periods: 20,
+            policy: "cadence:coupon10:4".into(),
+        });
+        for spec in [
+            "none",
+            "random",
+            "fixed:coupon20",
+            "rfm-winback:4:recommend",
+            "churn-risk:0.6:coupon20:2",
+            "oracle-myopic",
+        ] {
+            let run = |mode: TrailMode| {
+                let mut pop =
+                    Population::build(&s, SeedDomain::Test, 4, 3000, Path::new("."), mode).unwrap();
+                let mut p = parse_baseline(spec, &s).unwrap();
+                assert!(!p.reads_observations());
+                let r = pop.evaluate(&mut p, &|_| {});
+                (r, pop)
+            };
+            let (kept, with) = run(TrailMode::Keep);
+            let (dropped, without) = run(TrailMode::Drop);
+            assert_eq!(kept.clv, dropped.clv, "{spec}");
+            assert_eq!(kept.marketing, dropped.marketing, "{spec}");
+            assert_eq!(kept.series, dropped.series, "{spec}");
+            assert_eq!(kept.by_segment, dropped.by_segment, "{spec}");
+            assert!(without.trail(0).is_none() && with.trail(0).is_some());
+            for i in 0..with.len() {
+                assert_eq!(with.record(i), without.record(i), "{spec}: record {i}");
+            }
+        }
+        assert!(
+            Population::state_bytes_per_customer(TrailMode::Drop) <= 128,
+            "a population of rules holds at most 128 bytes per customer"
+        );
+    }
+
+    #[test]
+    fn kept_trails_follow_the_contacts_and_the_evidence() {
+        let s = small(Start::Cohort);
+        let mut pop = Population::new(&s, SeedDomain::Test, 6, 2000, Path::new(".")).unwrap();
+        let mut p = parse_baseline("fixed:coupon20", &s).unwrap();
+        let r = pop.evaluate(&mut p, &|_| {});
+        let contacts: u64 = (0..pop.len())
+            .map(|i| pop.trail(i).unwrap().evidence.contacted_periods as u64)
+            .sum();
+        assert_eq!(contacts, r.totals().contacts);
+        let redeemed: u64 = (0..pop.len())
+            .map(|i| pop.trail(i).unwrap().evidence.coupons_redeemed[1] as u64)
+            .sum();
+        assert!(redeemed > 0 && redeemed <= r.totals().redeemed);
+        // Every reachable customer was contacted in the last period: its 2-week contact
+        // trace holds that contact (1) plus the decayed earlier ones.
+        let reachable = (0..pop.len()).find(|i| !pop.record(*i).opted_out).unwrap();
+        assert!(pop.trail(reachable).unwrap().contact_traces[0] > 1.0);
+    }
+
+    /// A policy that reads observations (as a learner does).
+    struct ReadsObservations;
+
+    impl Policy for ReadsObservations {
+        fn name(&self) -> String {
+            "reads-observations".into()
+        }
+        fn act(&mut self, batch: &ObsBatch<'_>, _: Mode, out: &mut [Offer]) {
+            let mut obs = vec![0f32; batch.len() * batch.obs_dim()];
+            batch.features_into(0..batch.len(), &mut obs);
+            out.fill(Offer::nothing(NO_OFFER));
+        }
+        fn reads_observations(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn a_policy_reading_observations_acts_on_a_population_with_trails() {
+        let s = small(Start::Cohort);
+        let mut pop = Population::new(&s, SeedDomain::Test, 6, 500, Path::new(".")).unwrap();
+        let r = pop.evaluate(&mut ReadsObservations, &|_| {});
+        assert_eq!(r.clv.len(), 500);
+    }
+
+    #[test]
+    #[should_panic(expected = "reads observations")]
+    fn a_policy_reading_observations_is_refused_a_population_without_trails() {
+        let s = small(Start::Cohort);
+        let mut pop = Population::build(
+            &s,
+            SeedDomain::Test,
+            6,
+            500,
+            Path::new("."),
+            TrailMode::Drop,
+        )
+        .unwrap();
+        pop.evaluate(&mut ReadsObservations, &|_| {});
+    }
+
+    #[test]
     fn segments_follow_the_configured_shares() {
         let s = small(Start::BurnIn {
             periods: 26,
