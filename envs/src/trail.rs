@@ -85,9 +85,14 @@ impl TrailSink for Trail {
     }
     #[inline]
     fn decay(&mut self, decay: &[f32; 3]) {
-        for i in 0..3 {
-            self.contact_traces[i] *= decay[i];
-            self.discount_traces[i] *= decay[i];
+        for ((contact, discount), d) in self
+            .contact_traces
+            .iter_mut()
+            .zip(self.discount_traces.iter_mut())
+            .zip(decay)
+        {
+            *contact *= d;
+            *discount *= d;
         }
     }
     #[inline]
