@@ -718,24 +718,32 @@ mod tests {
         }
     }
 
+    /// One of each baseline, with parameters that make them act.
+    const RULES: [&str; 8] = [
+        "none",
+        "random",
+        "fixed:coupon20",
+        "cadence:coupon10:2",
+        "rfm-winback:4:recommend",
+        "churn-risk:0.6:coupon20:2",
+        "recommend-last:3",
+        "oracle-myopic",
+    ];
+
+    /// The small scenario after a 20-period burn-in under a coupon cadence (varied records).
+    fn after_coupon_burn_in() -> Scenario {
+        small(Start::BurnIn {
+            periods: 20,
+            policy: "cadence:coupon10:4".into(),
+        })
+    }
+
     #[test]
     fn a_rule_chosen_inside_the_step_pass_acts_as_its_separate_pass() {
         // `random-rank:` hides the rule's per-customer form (without a budget it acts as the
         // rule), so the population takes the separate act pass: the results must not differ.
-        let s = small(Start::BurnIn {
-            periods: 20,
-            policy: "cadence:coupon10:4".into(),
-        });
-        for spec in [
-            "none",
-            "random",
-            "fixed:coupon20",
-            "cadence:coupon10:2",
-            "rfm-winback:4:recommend",
-            "churn-risk:0.6:coupon20:2",
-            "recommend-last:3",
-            "oracle-myopic",
-        ] {
+        let s = after_coupon_burn_in();
+        for spec in RULES {
             let run = |hidden: bool| {
                 let mut pop =
                     Population::new(&s, SeedDomain::Test, 2, 3000, Path::new(".")).unwrap();
@@ -760,18 +768,8 @@ mod tests {
     #[test]
     fn a_population_without_trails_gives_the_same_results_to_rules() {
         // Rules read no trail: dropping the trails changes no draw and no result.
-        let s = small(Start::BurnIn {
-            periods: 20,
-            policy: "cadence:coupon10:4".into(),
-        });
-        for spec in [
-            "none",
-            "random",
-            "fixed:coupon20",
-            "rfm-winback:4:recommend",
-            "churn-risk:0.6:coupon20:2",
-            "oracle-myopic",
-        ] {
+        let s = after_coupon_burn_in();
+        for spec in RULES {
             let run = |mode: TrailMode| {
                 let mut pop =
                     Population::build(&s, SeedDomain::Test, 4, 3000, Path::new("."), mode).unwrap();
