@@ -23,6 +23,13 @@ use crate::trail::{Trail, TrailMode, TrailSink};
 /// Customers per parallel work item. Fixed, so reductions never depend on the thread count.
 pub const CHUNK: usize = 2048;
 
+/// Periods a chunk of customers is stepped in a row under a per-customer rule without a
+/// budget (each customer's offer then depends on that customer only), while the chunk's state
+/// is in cache: one pass over the population's memory per this many periods instead of one
+/// per period. Results do not depend on it (every sum is still added in period order, then
+/// chunk order).
+pub const PERIOD_BLOCK: u32 = 8;
+
 /// A population of customers at the start of (or during) the scored window.
 #[derive(Clone)]
 pub struct Population {
@@ -300,11 +307,21 @@ impl Population {
         let mut series = Vec::with_capacity(h as usize);
         let mut discount = 1.0;
         let mut allocator = Allocator::new(&s, n);
-        for t in 0..h {
-            discount *= delta; // delta^(t+1): rewards of window period t+1
-            // A per-customer rule chooses each offer inside the step pass (one pass less over
-            // the population); a budget needs every offer first.
-            let fused = allocator.is_none() && policy.per_customer().is_some();
+        // A per-customer rule chooses each offer inside the step pass (one pass less over
+        // the population), and then each chunk steps `PERIOD_BLOCK` periods in a row; a
+        // budget needs every offer of a period first.
+        let fused = allocator.is_none() && policy.per_customer().is_some();
+        let block = if fused { PERIOD_BLOCK } else { 1 };
+        let mut t = 0;
+        while t < h {
+            let len = block.min(h - t);
+            // delta^(t+1): rewards of window period t+1.
+            let discounts: Vec<f64> = (0..len)
+                .map(|_| {
+                    discount *= delta;
+                    discount
+                })
+                .collect();
             if !fused {
                 offers.resize(n, Offer::nothing(NO_OFFER));
                 policy.act(&self.batch(), Mode::Greedy, &mut offers);
@@ -319,8 +336,9 @@ impl Population {
                 segment: &self.segment,
                 offers: &offers,
                 rule,
-                discount,
-                in_short: t < short,
+                discounts: &discounts,
+                first_period: t,
+                short,
                 n_offers,
             };
             let sums = Sums {
@@ -332,24 +350,28 @@ impl Population {
                 TrailMode::Keep => pass.run(&mut self.customers, &mut self.trails, sums),
                 TrailMode::Drop => pass.run(&mut self.customers, &mut vec![(); n], sums),
             };
-            let mut row = PeriodRow {
-                offers: vec![0; n_offers + 1],
-                ..PeriodRow::default()
-            };
-            for (tot, r) in &parts {
-                for (a, b) in by_segment.iter_mut().zip(tot) {
-                    a.merge(b);
+            for k in 0..len as usize {
+                let mut row = PeriodRow {
+                    offers: vec![0; n_offers + 1],
+                    ..PeriodRow::default()
+                };
+                for chunk in &parts {
+                    let (tot, r) = &chunk[k];
+                    for (a, b) in by_segment.iter_mut().zip(tot) {
+                        a.merge(b);
+                    }
+                    row.merge(r);
                 }
-                row.merge(r);
+                if let (Some(a), Some(alloc)) = (&allocator, &allocation) {
+                    row.committed = alloc.committed;
+                    row.budget = a.budget();
+                    row.capped = alloc.capped;
+                    row.cut = alloc.cut;
+                }
+                series.push(row);
+                progress(t + k as u32 + 1);
             }
-            if let (Some(a), Some(alloc)) = (&allocator, allocation) {
-                row.committed = alloc.committed;
-                row.budget = a.budget();
-                row.capped = alloc.capped;
-                row.cut = alloc.cut;
-            }
-            series.push(row);
-            progress(t + 1);
+            t += len;
         }
         for (c, seg) in self.customers.iter().zip(&self.segment) {
             let t = &mut by_segment[*seg as usize];
@@ -396,19 +418,22 @@ fn step_present<T: TrailSink + Send>(
         });
 }
 
-/// What one scored period of [`Population::evaluate`] reads.
+/// What one block of scored periods of [`Population::evaluate`] reads.
 struct PeriodPass<'a> {
     dynamics: &'a Dynamics,
     features: &'a FeatureSpec,
     segment: &'a [u8],
     /// The period's offers, from a separate act pass (unused where `rule` is set).
     offers: &'a [Offer],
-    /// A per-customer rule choosing each chunk's offers inside the pass.
+    /// A per-customer rule choosing each chunk's offers inside the pass, period by period.
     rule: Option<&'a dyn PerCustomer>,
-    /// delta^(t+1): the discount of this period's rewards.
-    discount: f64,
-    /// Whether the period falls in the short horizon.
-    in_short: bool,
+    /// The discount of each period's rewards (delta^(t+1) for window period t+1); one entry
+    /// per period of the block (a single one without `rule`).
+    discounts: &'a [f64],
+    /// The window period of the block's first period.
+    first_period: u32,
+    /// The short horizon, periods.
+    short: u32,
     n_offers: usize,
 }
 
@@ -420,17 +445,16 @@ struct Sums<'a> {
 }
 
 impl PeriodPass<'_> {
-    /// Steps every customer one period (with its trail where kept: `trails` of `()`
-    /// otherwise), adding to `sums`; returns each chunk's totals by segment and its row, in
-    /// chunk order.
+    /// Steps every customer through the block's periods, chunk by chunk (with its trail where
+    /// kept: `trails` of `()` otherwise), adding to `sums` in period order; returns each
+    /// chunk's totals by segment and row for each period of the block, in chunk order.
     fn run<T: TrailSink + Send + Sync>(
         &self,
         customers: &mut [Customer],
         trails: &mut [T],
         sums: Sums<'_>,
-    ) -> Vec<([Totals; 3], PeriodRow)> {
+    ) -> Vec<Vec<([Totals; 3], PeriodRow)>> {
         let n_offers = self.n_offers;
-        let discount = self.discount;
         customers
             .par_chunks_mut(CHUNK)
             .zip(trails.par_chunks_mut(CHUNK))
@@ -439,54 +463,59 @@ impl PeriodPass<'_> {
             .zip(sums.marketing.par_chunks_mut(CHUNK))
             .enumerate()
             .map(|(ci, ((((cs, ts), cl), cls), mk))| {
-                let mut tot: [Totals; 3] = std::array::from_fn(|_| Totals::new(n_offers));
-                let mut row = PeriodRow {
-                    offers: vec![0; n_offers + 1],
-                    ..PeriodRow::default()
-                };
-                // A rule's offers for this chunk, chosen before any of its customers steps
-                // (each depends on its own customer only).
-                let mut chunk_offers = [Offer::nothing(NO_OFFER); CHUNK];
-                let os: &[Offer] = match self.rule {
-                    Some(rule) => {
-                        let chunk = ObsBatch {
-                            customers: cs,
-                            trails: T::view(ts),
-                            dynamics: self.dynamics,
-                            features: self.features,
-                            present: None,
-                        };
-                        rule.offers(&chunk, &mut chunk_offers[..cs.len()]);
-                        &chunk_offers[..cs.len()]
-                    }
-                    None => &self.offers[ci * CHUNK..ci * CHUNK + cs.len()],
-                };
-                for (j, (c, t)) in cs.iter_mut().zip(ts.iter_mut()).enumerate() {
-                    let out: PeriodOutcome = self.dynamics.step_with(c, t, &os[j]);
-                    // A zero reward (most customer-periods) would add +0 to sums that start at
-                    // +0: skip it.
-                    if out.reward != 0.0 {
-                        cl[j] += discount * out.reward;
-                        if self.in_short {
-                            cls[j] += discount * out.reward;
+                let mut periods = Vec::with_capacity(self.discounts.len());
+                for (k, &discount) in self.discounts.iter().enumerate() {
+                    let in_short = self.first_period + (k as u32) < self.short;
+                    let mut tot: [Totals; 3] = std::array::from_fn(|_| Totals::new(n_offers));
+                    let mut row = PeriodRow {
+                        offers: vec![0; n_offers + 1],
+                        ..PeriodRow::default()
+                    };
+                    // A rule's offers for this chunk, chosen before any of its customers steps
+                    // this period (each depends on its own customer only).
+                    let mut chunk_offers = [Offer::nothing(NO_OFFER); CHUNK];
+                    let os: &[Offer] = match self.rule {
+                        Some(rule) => {
+                            let chunk = ObsBatch {
+                                customers: cs,
+                                trails: T::view(ts),
+                                dynamics: self.dynamics,
+                                features: self.features,
+                                present: None,
+                            };
+                            rule.offers(&chunk, &mut chunk_offers[..cs.len()]);
+                            &chunk_offers[..cs.len()]
                         }
-                        row.reward += out.reward;
+                        None => &self.offers[ci * CHUNK..ci * CHUNK + cs.len()],
+                    };
+                    for (j, (c, t)) in cs.iter_mut().zip(ts.iter_mut()).enumerate() {
+                        let out: PeriodOutcome = self.dynamics.step_with(c, t, &os[j]);
+                        // A zero reward (most customer-periods) would add +0 to sums that
+                        // start at +0: skip it.
+                        if out.reward != 0.0 {
+                            cl[j] += discount * out.reward;
+                            if in_short {
+                                cls[j] += discount * out.reward;
+                            }
+                            row.reward += out.reward;
+                        }
+                        let spent = out.discount + out.contact_cost;
+                        if spent != 0.0 {
+                            mk[j] += discount * spent;
+                            row.marketing += spent;
+                        }
+                        let seg = self.segment[ci * CHUNK + j] as usize;
+                        tot[seg].add(&out);
+                        row.purchases += out.purchases as u64;
+                        row.contacts += out.contacts as u64;
+                        row.alive += out.alive_end as u64;
+                        if let Some(code) = out.offer_code {
+                            row.offers[(code as usize).min(n_offers)] += 1;
+                        }
                     }
-                    let spent = out.discount + out.contact_cost;
-                    if spent != 0.0 {
-                        mk[j] += discount * spent;
-                        row.marketing += spent;
-                    }
-                    let seg = self.segment[ci * CHUNK + j] as usize;
-                    tot[seg].add(&out);
-                    row.purchases += out.purchases as u64;
-                    row.contacts += out.contacts as u64;
-                    row.alive += out.alive_end as u64;
-                    if let Some(code) = out.offer_code {
-                        row.offers[(code as usize).min(n_offers)] += 1;
-                    }
+                    periods.push((tot, row));
                 }
-                (tot, row)
+                periods
             })
             .collect()
     }
