@@ -191,10 +191,6 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
     if all > 1 {
         threads.push(all);
     }
-    eprintln!(
-        "building {} customers ({:?} start)...",
-        args.customers, scenario.start
-    );
     // Every policy resolved first (a bad spec is refused before any work); the customers'
     // trails are kept only if one of them reads observations (a learner), as in `simulate`
     // and `compare`.
@@ -204,6 +200,10 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
         .map(|spec| crate::policies::resolve(spec, &scenario))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let trail_mode = TrailMode::for_policies(policies.iter().map(|p| p.as_ref()));
+    eprintln!(
+        "building {} customers ({:?} start)...",
+        args.customers, scenario.start
+    );
     let built = Instant::now();
     let start = Population::build(
         &scenario,
