@@ -448,6 +448,11 @@ impl PeriodPass<'_> {
     /// Steps every customer through the block's periods, chunk by chunk (with its trail where
     /// kept: `trails` of `()` otherwise), adding to `sums` in period order; returns each
     /// chunk's totals by segment and row for each period of the block, in chunk order.
+    ///
+    /// Under a rule, each customer of a chunk steps the block's periods in a row (its offer
+    /// each period depends on it only) while its state is at hand; each period's totals still
+    /// receive the chunk's customers in index order and each customer's sums its periods in
+    /// order, so every sum is the one stepping the chunk period by period would give.
     fn run<T: TrailSink + Send + Sync>(
         &self,
         customers: &mut [Customer],
@@ -463,61 +468,125 @@ impl PeriodPass<'_> {
             .zip(sums.marketing.par_chunks_mut(CHUNK))
             .enumerate()
             .map(|(ci, ((((cs, ts), cl), cls), mk))| {
-                let mut periods = Vec::with_capacity(self.discounts.len());
-                for (k, &discount) in self.discounts.iter().enumerate() {
-                    let in_short = self.first_period + (k as u32) < self.short;
-                    let mut tot: [Totals; 3] = std::array::from_fn(|_| Totals::new(n_offers));
-                    let mut row = PeriodRow {
-                        offers: vec![0; n_offers + 1],
-                        ..PeriodRow::default()
-                    };
-                    // A rule's offers for this chunk, chosen before any of its customers steps
-                    // this period (each depends on its own customer only).
-                    let mut chunk_offers = [Offer::nothing(NO_OFFER); CHUNK];
-                    let os: &[Offer] = match self.rule {
-                        Some(rule) => {
-                            let chunk = ObsBatch {
-                                customers: cs,
-                                trails: T::view(ts),
-                                dynamics: self.dynamics,
-                                features: self.features,
-                                present: None,
+                let mut periods: Vec<([Totals; 3], PeriodRow)> = self
+                    .discounts
+                    .iter()
+                    .map(|_| {
+                        let tot: [Totals; 3] = std::array::from_fn(|_| Totals::new(n_offers));
+                        let row = PeriodRow {
+                            offers: vec![0; n_offers + 1],
+                            ..PeriodRow::default()
+                        };
+                        (tot, row)
+                    })
+                    .collect();
+                let segments = &self.segment[ci * CHUNK..ci * CHUNK + cs.len()];
+                let customer_sums = cl.iter_mut().zip(cls.iter_mut()).zip(mk.iter_mut());
+                match self.rule {
+                    Some(rule) => {
+                        let constant = rule.constant_offer();
+                        for (((c, t), &seg), ((cl, cls), mk)) in
+                            cs.iter_mut().zip(ts.iter_mut()).zip(segments).zip(customer_sums)
+                        {
+                            let mut sum = CustomerSums {
+                                clv: *cl,
+                                clv_short: *cls,
+                                marketing: *mk,
                             };
-                            rule.offers(&chunk, &mut chunk_offers[..cs.len()]);
-                            &chunk_offers[..cs.len()]
-                        }
-                        None => &self.offers[ci * CHUNK..ci * CHUNK + cs.len()],
-                    };
-                    for (j, (c, t)) in cs.iter_mut().zip(ts.iter_mut()).enumerate() {
-                        let out: PeriodOutcome = self.dynamics.step_with(c, t, &os[j]);
-                        // A zero reward (most customer-periods) would add +0 to sums that
-                        // start at +0: skip it.
-                        if out.reward != 0.0 {
-                            cl[j] += discount * out.reward;
-                            if in_short {
-                                cls[j] += discount * out.reward;
+                            for (k, (&discount, (tot, row))) in
+                                self.discounts.iter().zip(periods.iter_mut()).enumerate()
+                            {
+                                let offer = match constant {
+                                    Some(o) => o,
+                                    None => {
+                                        let one = ObsBatch {
+                                            customers: std::slice::from_ref(c),
+                                            trails: T::view(std::slice::from_ref(t)),
+                                            dynamics: self.dynamics,
+                                            features: self.features,
+                                            present: None,
+                                        };
+                                        rule.offer(&one, 0)
+                                    }
+                                };
+                                let out = self.dynamics.step_with(c, t, &offer);
+                                let in_short = self.first_period + (k as u32) < self.short;
+                                sum.tally(&out, discount, in_short, &mut tot[seg as usize], row);
                             }
-                            row.reward += out.reward;
-                        }
-                        let spent = out.discount + out.contact_cost;
-                        if spent != 0.0 {
-                            mk[j] += discount * spent;
-                            row.marketing += spent;
-                        }
-                        let seg = self.segment[ci * CHUNK + j] as usize;
-                        tot[seg].add(&out);
-                        row.purchases += out.purchases as u64;
-                        row.contacts += out.contacts as u64;
-                        row.alive += out.alive_end as u64;
-                        if let Some(code) = out.offer_code {
-                            row.offers[(code as usize).min(n_offers)] += 1;
+                            (*cl, *cls, *mk) = (sum.clv, sum.clv_short, sum.marketing);
                         }
                     }
-                    periods.push((tot, row));
+                    None => {
+                        let offers = &self.offers[ci * CHUNK..ci * CHUNK + cs.len()];
+                        let (tot, row) = &mut periods[0];
+                        let discount = self.discounts[0];
+                        let in_short = self.first_period < self.short;
+                        for ((((c, t), &seg), offer), ((cl, cls), mk)) in cs
+                            .iter_mut()
+                            .zip(ts.iter_mut())
+                            .zip(segments)
+                            .zip(offers)
+                            .zip(customer_sums)
+                        {
+                            let out = self.dynamics.step_with(c, t, offer);
+                            let mut sum = CustomerSums {
+                                clv: *cl,
+                                clv_short: *cls,
+                                marketing: *mk,
+                            };
+                            sum.tally(&out, discount, in_short, &mut tot[seg as usize], row);
+                            (*cl, *cls, *mk) = (sum.clv, sum.clv_short, sum.marketing);
+                        }
+                    }
                 }
                 periods
             })
             .collect()
+    }
+}
+
+/// One customer's running sums of [`Population::evaluate`], discounted dollars.
+struct CustomerSums {
+    clv: f64,
+    clv_short: f64,
+    marketing: f64,
+}
+
+impl CustomerSums {
+    /// Adds a period's outcome `out` (rewards discounted by `discount`; to the short-horizon
+    /// sum if `in_short`) to these sums, to its segment's totals `tot` and to the period's
+    /// `row`.
+    #[inline(always)]
+    fn tally(
+        &mut self,
+        out: &PeriodOutcome,
+        discount: f64,
+        in_short: bool,
+        tot: &mut Totals,
+        row: &mut PeriodRow,
+    ) {
+        // A zero reward (most customer-periods) would add +0 to sums that start at +0: skip
+        // it.
+        if out.reward != 0.0 {
+            self.clv += discount * out.reward;
+            if in_short {
+                self.clv_short += discount * out.reward;
+            }
+            row.reward += out.reward;
+        }
+        let spent = out.discount + out.contact_cost;
+        if spent != 0.0 {
+            self.marketing += discount * spent;
+            row.marketing += spent;
+        }
+        tot.add(out);
+        row.purchases += out.purchases as u64;
+        row.contacts += out.contacts as u64;
+        row.alive += out.alive_end as u64;
+        if let Some(code) = out.offer_code {
+            let last = row.offers.len() - 1;
+            row.offers[(code as usize).min(last)] += 1;
+        }
     }
 }
 

@@ -199,6 +199,13 @@ impl Policy for Baseline {
 }
 
 impl PerCustomer for Baseline {
+    fn constant_offer(&self) -> Option<Offer> {
+        match self.kind {
+            BaselineKind::None => Some(self.nothing()),
+            _ => None,
+        }
+    }
+
     fn offers(&self, batch: &ObsBatch<'_>, out: &mut [Offer]) {
         match self.kind {
             BaselineKind::None => out.fill(self.nothing()),

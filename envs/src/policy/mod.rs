@@ -64,6 +64,11 @@ pub trait Policy: Send {
 pub trait PerCustomer: Sync {
     /// The offer for customer `i` of `batch`.
     fn offer(&self, batch: &ObsBatch<'_>, i: usize) -> Offer;
+    /// The offer every customer gets every period, for a rule that reads nothing (`none`):
+    /// the caller then need not ask for each customer.
+    fn constant_offer(&self) -> Option<Offer> {
+        None
+    }
     /// The offers for every customer of `batch` (a chunk of the population), in order, on the
     /// calling thread: `out[i]` for customer `i`.
     fn offers(&self, batch: &ObsBatch<'_>, out: &mut [Offer]) {
