@@ -10,7 +10,7 @@
 use rand_distr::{Beta, Distribution, Gamma};
 
 use crate::offer::Offer;
-use crate::rng::{CustomerKey, Purpose, choose, poisson_inv};
+use crate::rng::{CustomerKey, PoissonDraws, Purpose, PurposeKey, choose, poisson_inv};
 use crate::scenario::{MAX_ATTRIBUTES, MAX_CATEGORIES, MAX_PREFERRED, Scenario};
 use crate::trail::{TRACE_HALF_LIVES_WEEKS, Trail, TrailSink};
 
@@ -448,7 +448,8 @@ impl Dynamics {
     /// Steps one customer through one period under `offer` without a [`Trail`] (a population
     /// of rules, a rollout, an expected reward), returning what happened.
     pub(crate) fn step(&self, c: &mut Customer, offer: &Offer) -> PeriodOutcome {
-        self.step_with(c, &mut (), offer)
+        let mut cache = self.step_cache(c);
+        self.step_with(c, &mut (), offer, &mut cache)
     }
 
     /// [`Dynamics::step`] that also moves the customer's `trail` on (populations a learner
@@ -459,7 +460,8 @@ impl Dynamics {
         trail: &mut Trail,
         offer: &Offer,
     ) -> PeriodOutcome {
-        self.step_with(c, trail, offer)
+        let mut cache = self.step_cache(c);
+        self.step_with(c, trail, offer, &mut cache)
     }
 
     /// Steps one customer through one period under `offer`, returning what happened.
@@ -468,13 +470,15 @@ impl Dynamics {
     /// split of a user model into named pieces): decay of states and traces, contact effects,
     /// win-back, then (only while alive) baseline events and offer-driven purchases, realising
     /// the purchases in time order, site visits, and the period's reward. Every draw is keyed by
-    /// (period, [`Purpose`], index), so the order of the calls fixes no random stream.
+    /// (period, [`Purpose`], index), so the order of the calls fixes no random stream;
+    /// `cache` is `c`'s ([`Dynamics::step_cache`]).
     #[inline(always)]
     pub(crate) fn step_with<T: TrailSink>(
         &self,
         c: &mut Customer,
         trail: &mut T,
         offer: &Offer,
+        cache: &mut StepCache,
     ) -> PeriodOutcome {
         let recommended_before = if T::KEPT {
             offer
@@ -500,10 +504,9 @@ impl Dynamics {
             // dropout coin drawn this period does not cancel them. The purchase buffer is set
             // up only for a customer who may buy this period (most draw no event and get no
             // offer-driven draw).
-            let events = poisson_inv(
-                ctx.traits.lambda as f64,
-                ctx.uniform(Purpose::BaselineCount, 0),
-            );
+            let events = cache
+                .baseline_events
+                .draw(cache.baseline_stream.uniform(ctx.t, 0));
             if events > 0 || self.coupon_persuades(&ctx) || relevant_rec.is_some() {
                 let mut buf = PurchaseBuf::EMPTY;
                 self.baseline_events(&ctx, events, st, &mut buf, &mut out);
@@ -514,7 +517,7 @@ impl Dynamics {
                 self.realise_purchases(&ctx, &mut buf, st, rec, trail, &mut out);
             }
         }
-        self.site_visits(&ctx, rec, &mut out);
+        self.site_visits(&ctx, cache, rec, &mut out);
         self.settle_reward(&ctx, st, rec, &mut out);
         if T::KEPT {
             // A purchase fell in the recommended category if its count moved (counts saturate
@@ -526,6 +529,19 @@ impl Dynamics {
         }
         c.advance_period();
         out
+    }
+
+    /// What stepping `c` computes the same every period ([`StepCache`]).
+    #[inline(always)]
+    pub(crate) fn step_cache(&self, c: &Customer) -> StepCache {
+        let lambda = c.traits.lambda as f64;
+        StepCache {
+            baseline_stream: c.key.stream(Purpose::BaselineCount),
+            visits_stream: c.key.stream(Purpose::Visits),
+            baseline_events: PoissonDraws::new(lambda),
+            visits_alive: PoissonDraws::new(self.visit_rate(lambda, true)),
+            visits_inactive: PoissonDraws::new(self.visit_rate(lambda, false)),
+        }
     }
 
     /// What is fixed about `c`'s period under `offer` before any mechanism runs.
@@ -821,16 +837,32 @@ impl Dynamics {
 
     /// Site visits the firm sees ([`crate::scenario::SiteVisitConfig`]):
     /// Poisson(background + [alive at the start] * (active + per_purchase * lambda)).
-    fn site_visits(&self, ctx: &PeriodCtx, rec: &mut Record, out: &mut PeriodOutcome) {
-        let visit_rate = self.visit_background
-            + if ctx.alive_at_start {
-                self.visit_active + self.visit_per_purchase * ctx.traits.lambda as f64
+    fn site_visits(
+        &self,
+        ctx: &PeriodCtx,
+        cache: &mut StepCache,
+        rec: &mut Record,
+        out: &mut PeriodOutcome,
+    ) {
+        let u = cache.visits_stream.uniform(ctx.t, 0);
+        let visits = if ctx.alive_at_start {
+            cache.visits_alive.draw(u)
+        } else {
+            cache.visits_inactive.draw(u)
+        };
+        rec.last_visits = visits.min(u16::MAX as u32) as u16;
+        out.visits = rec.last_visits as u32;
+    }
+
+    /// The site-visit rate per period of a customer of purchase rate `lambda`:
+    /// background + [`alive` at the start] * (active + per_purchase * lambda).
+    fn visit_rate(&self, lambda: f64, alive: bool) -> f64 {
+        self.visit_background
+            + if alive {
+                self.visit_active + self.visit_per_purchase * lambda
             } else {
                 0.0
-            };
-        rec.last_visits =
-            poisson_inv(visit_rate, ctx.uniform(Purpose::Visits, 0)).min(u16::MAX as u32) as u16;
-        out.visits = rec.last_visits as u32;
+            }
     }
 
     /// The period's reward r_t = m * S_t - d * S_t(coupon-covered) - c * [contacted] (the
@@ -846,6 +878,23 @@ impl Dynamics {
         out.alive_end = st.alive;
         out.opted_out_end = rec.opted_out;
     }
+}
+
+/// What stepping a customer computes the same every period, kept by a caller that steps it
+/// through several periods in a row ([`Dynamics::step_cache`]): the streams of the draws made
+/// every period ([`CustomerKey::stream`]: a hash less per draw) and the Poisson draws of its
+/// baseline events and site visits (their shortcut bounds and exp(-mean) computed once).
+/// Valid for the customer's whole life: it depends on its key and traits only.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StepCache {
+    baseline_stream: PurposeKey,
+    visits_stream: PurposeKey,
+    /// Latent baseline events, Poisson(lambda).
+    baseline_events: PoissonDraws,
+    /// Site visits of a customer alive at the start of the period.
+    visits_alive: PoissonDraws,
+    /// Site visits of a customer inactive at the start of the period.
+    visits_inactive: PoissonDraws,
 }
 
 /// What is fixed about one customer's period before any mechanism runs: its random streams,

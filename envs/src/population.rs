@@ -412,7 +412,7 @@ fn step_present<T: TrailSink + Send>(
         .for_each(|(((cs, ts), os), ps)| {
             for (((c, t), o), p) in cs.iter_mut().zip(ts.iter_mut()).zip(os).zip(ps) {
                 if *p {
-                    dynamics.step_with(c, t, o);
+                    dynamics.step_with(c, t, o, &mut dynamics.step_cache(c));
                 }
             }
         });
@@ -493,6 +493,7 @@ impl PeriodPass<'_> {
                                 clv_short: *cls,
                                 marketing: *mk,
                             };
+                            let mut cache = self.dynamics.step_cache(c);
                             for (k, (&discount, (tot, row))) in
                                 self.discounts.iter().zip(periods.iter_mut()).enumerate()
                             {
@@ -509,7 +510,7 @@ impl PeriodPass<'_> {
                                         rule.offer(&one, 0)
                                     }
                                 };
-                                let out = self.dynamics.step_with(c, t, &offer);
+                                let out = self.dynamics.step_with(c, t, &offer, &mut cache);
                                 let in_short = self.first_period + (k as u32) < self.short;
                                 sum.tally(&out, discount, in_short, &mut tot[seg as usize], row);
                             }
@@ -528,7 +529,7 @@ impl PeriodPass<'_> {
                             .zip(offers)
                             .zip(customer_sums)
                         {
-                            let out = self.dynamics.step_with(c, t, offer);
+                            let out = self.dynamics.step_with(c, t, offer, &mut self.dynamics.step_cache(c));
                             let mut sum = CustomerSums {
                                 clv: *cl,
                                 clv_short: *cls,

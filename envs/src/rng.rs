@@ -137,8 +137,14 @@ impl CustomerKey {
     /// 64 random bits for (period, purpose, index).
     #[inline(always)]
     pub fn bits(self, period: u32, purpose: Purpose, index: u32) -> u64 {
-        let a = ((period as u64) << 32) | index as u64;
-        absorb(absorb(self.0, purpose as u64), a)
+        self.stream(purpose).bits(period, index)
+    }
+
+    /// The customer's stream for `purpose`: its draws are this key's for that purpose, one
+    /// hash cheaper each where the stream is kept across periods.
+    #[inline(always)]
+    pub fn stream(self, purpose: Purpose) -> PurposeKey {
+        PurposeKey(absorb(self.0, purpose as u64))
     }
 
     /// A counter-based generator for draws that need several uniforms.
@@ -148,6 +154,24 @@ impl CustomerKey {
             key: self.bits(period, purpose, index),
             counter: 0,
         }
+    }
+}
+
+/// One customer's stream for one [`Purpose`] ([`CustomerKey::stream`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurposeKey(u64);
+
+impl PurposeKey {
+    /// A uniform in (0, 1) for (period, index): [`CustomerKey::uniform`] of this purpose.
+    #[inline(always)]
+    pub fn uniform(self, period: u32, index: u32) -> f64 {
+        to_open01(self.bits(period, index))
+    }
+
+    /// 64 random bits for (period, index).
+    #[inline(always)]
+    pub fn bits(self, period: u32, index: u32) -> u64 {
+        absorb(self.0, ((period as u64) << 32) | index as u64)
     }
 }
 
@@ -212,8 +236,18 @@ const CUBIC_BOUND_MAX_MEAN: f64 = 1.0;
 /// Poisson(`mean`) count by inverting the uniform `u` through the CDF (monotone in both).
 #[inline]
 pub fn poisson_inv(mean: f64, u: f64) -> u32 {
-    if mean <= 0.0 {
+    if u <= zero_count_below(mean) {
         return 0;
+    }
+    poisson_inv_from(mean, (-mean).exp(), u)
+}
+
+/// A uniform at most this answers 0 from [`poisson_inv`] without its `exp` (+infinity for a
+/// mean of at most 0, which always answers 0).
+#[inline(always)]
+fn zero_count_below(mean: f64) -> f64 {
+    if mean <= 0.0 {
+        return f64::INFINITY;
     }
     // Most draws of the small rates of a customer-period are 0: P(0) = exp(-mean), above
     // 1 - mean + mean^2 / 2 - mean^3 / 6 (site visits, about 0.35 to 1 per period while
@@ -223,10 +257,13 @@ pub fn poisson_inv(mean: f64, u: f64) -> u32 {
     } else {
         1.0 - mean
     };
-    if u <= bound - ZERO_COUNT_MARGIN {
-        return 0;
-    }
-    let mut p = (-mean).exp();
+    bound - ZERO_COUNT_MARGIN
+}
+
+/// [`poisson_inv`] past its shortcut, given `p0` = exp(-`mean`).
+#[inline]
+fn poisson_inv_from(mean: f64, p0: f64, u: f64) -> u32 {
+    let mut p = p0;
     if p == 0.0 {
         // Mean beyond ~745: the normal approximation is exact enough and stays monotone.
         let z = normal_inv(u);
@@ -244,6 +281,41 @@ pub fn poisson_inv(mean: f64, u: f64) -> u32 {
         cdf = next;
     }
     k
+}
+
+/// Poisson draws of one mean over several periods (a customer's site visits through a block
+/// of periods): each is [`poisson_inv`]'s, with its shortcut bound computed once and
+/// exp(-mean) at most once.
+#[derive(Debug, Clone, Copy)]
+pub struct PoissonDraws {
+    mean: f64,
+    zero_below: f64,
+    /// exp(-mean), NaN until a draw needs it.
+    p0: f64,
+}
+
+impl PoissonDraws {
+    /// Draws of Poisson(`mean`).
+    #[inline(always)]
+    pub fn new(mean: f64) -> Self {
+        PoissonDraws {
+            mean,
+            zero_below: zero_count_below(mean),
+            p0: f64::NAN,
+        }
+    }
+
+    /// The count for uniform `u`: `poisson_inv(mean, u)`.
+    #[inline(always)]
+    pub fn draw(&mut self, u: f64) -> u32 {
+        if u <= self.zero_below {
+            return 0;
+        }
+        if self.p0.is_nan() {
+            self.p0 = (-self.mean).exp();
+        }
+        poisson_inv_from(self.mean, self.p0, u)
+    }
 }
 
 /// Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
@@ -382,6 +454,18 @@ mod tests {
         assert_eq!(poisson_inv(0.0, 0.99), 0);
         let big = poisson_inv(1e4, 0.5);
         assert!((big as f64 - 1e4).abs() < 5.0);
+    }
+
+    #[test]
+    fn kept_poisson_draws_are_poisson_inv() {
+        let k = CustomerKey::new(SeedDomain::Test, 3, 9);
+        for mean in [0.0, 1e-3, 0.05, 0.35, 0.99, 1.0, 1.01, 3.7, 40.0, 800.0] {
+            let mut draws = PoissonDraws::new(mean);
+            for t in 0..20_000 {
+                let u = k.uniform(t, Purpose::Visits, 0);
+                assert_eq!(draws.draw(u), poisson_inv(mean, u), "mean {mean}, u {u}");
+            }
+        }
     }
 
     #[test]
