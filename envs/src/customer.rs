@@ -10,7 +10,9 @@
 use rand_distr::{Beta, Distribution, Gamma};
 
 use crate::offer::Offer;
-use crate::rng::{CustomerKey, PoissonDraws, Purpose, PurposeKey, choose, poisson_inv};
+use crate::rng::{
+    CustomerKey, PoissonDraws, PoissonTable, Purpose, PurposeKey, choose, poisson_inv,
+};
 use crate::scenario::{MAX_ATTRIBUTES, MAX_CATEGORIES, MAX_PREFERRED, Scenario};
 use crate::trail::{TRACE_HALF_LIVES_WEEKS, Trail, TrailSink};
 
@@ -224,6 +226,8 @@ pub struct Dynamics {
     pub(crate) visit_background: f64,
     pub(crate) visit_active: f64,
     pub(crate) visit_per_purchase: f64,
+    /// Site visits of a customer inactive at the start of a period (the same for everyone).
+    visits_inactive: PoissonTable,
     pub(crate) trace_decay: [f32; 3],
     pub(crate) scenario: Scenario,
 }
@@ -232,6 +236,7 @@ impl Dynamics {
     /// Precomputes the per-period constants of a (validated) scenario.
     pub fn new(s: &Scenario) -> Self {
         let bg = &s.population.bgnbd;
+        let visit_background = s.per_period(s.population.site_visits.background);
         Dynamics {
             margin: s.economics.gross_margin,
             contact_cost: s.economics.contact_cost,
@@ -265,9 +270,11 @@ impl Dynamics {
             winback_on: s.winback.enabled,
             winback_p: s.winback.reactivation_probability,
             winback_full_depth: s.winback.full_depth,
-            visit_background: s.per_period(s.population.site_visits.background),
+            visit_background,
             visit_active: s.per_period(s.population.site_visits.active),
             visit_per_purchase: s.population.site_visits.per_purchase,
+            // The rate `visit_rate(_, false)` gives: background + 0.
+            visits_inactive: PoissonTable::new(visit_background + 0.0),
             trace_decay: TRACE_HALF_LIVES_WEEKS.map(|h| s.decay(h) as f32),
             scenario: s.clone(),
         }
@@ -540,7 +547,6 @@ impl Dynamics {
             visits_stream: c.key.stream(Purpose::Visits),
             baseline_events: PoissonDraws::new(lambda),
             visits_alive: PoissonDraws::new(self.visit_rate(lambda, true)),
-            visits_inactive: PoissonDraws::new(self.visit_rate(lambda, false)),
         }
     }
 
@@ -848,7 +854,7 @@ impl Dynamics {
         let visits = if ctx.alive_at_start {
             cache.visits_alive.draw(u)
         } else {
-            cache.visits_inactive.draw(u)
+            self.visits_inactive.draw(u)
         };
         rec.last_visits = visits.min(u16::MAX as u32) as u16;
         out.visits = rec.last_visits as u32;
@@ -883,7 +889,8 @@ impl Dynamics {
 /// What stepping a customer computes the same every period, kept by a caller that steps it
 /// through several periods in a row ([`Dynamics::step_cache`]): the streams of the draws made
 /// every period ([`CustomerKey::stream`]: a hash less per draw) and the Poisson draws of its
-/// baseline events and site visits (their shortcut bounds and exp(-mean) computed once).
+/// baseline events and site visits while alive (their shortcut bounds computed once, their
+/// CDF tables at the first draw that needs them).
 /// Valid for the customer's whole life: it depends on its key and traits only.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StepCache {
@@ -893,8 +900,6 @@ pub(crate) struct StepCache {
     baseline_events: PoissonDraws,
     /// Site visits of a customer alive at the start of the period.
     visits_alive: PoissonDraws,
-    /// Site visits of a customer inactive at the start of the period.
-    visits_inactive: PoissonDraws,
 }
 
 /// What is fixed about one customer's period before any mechanism runs: its random streams,

@@ -283,15 +283,113 @@ fn poisson_inv_from(mean: f64, p0: f64, u: f64) -> u32 {
     k
 }
 
+/// Counts a [`PoissonTable`] answers by comparisons alone (0 to this minus 1).
+const POISSON_TABLE_LEN: usize = 4;
+
+/// Poisson(`mean`) draws by [`poisson_inv`] with the first entries of its CDF computed once,
+/// by the same operations as its loop: a draw below them is a few comparisons, with no `exp`
+/// and no division, and every draw equals `poisson_inv(mean, u)`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoissonTable {
+    mean: f64,
+    zero_below: f64,
+    /// CDF at counts 0, 1, ... as `poisson_inv` sums it; +infinity past `len` entries.
+    cdf: [f64; POISSON_TABLE_LEN],
+    /// The probability term of entry `len - 1`, to carry the inversion on past the table.
+    p_last: f64,
+    /// Entries computed: 0 where exp(-mean) underflows.
+    len: u32,
+    /// The inversion's sum stopped growing at entry `len` (the tail is below double
+    /// precision): every uniform past the table answers `len`.
+    saturated: bool,
+}
+
+impl PoissonTable {
+    /// The table of Poisson(`mean`).
+    pub fn new(mean: f64) -> Self {
+        let mut table = PoissonTable {
+            mean,
+            zero_below: zero_count_below(mean),
+            cdf: [f64::INFINITY; POISSON_TABLE_LEN],
+            p_last: 0.0,
+            len: 0,
+            saturated: false,
+        };
+        if mean <= 0.0 {
+            return table;
+        }
+        let mut p = (-mean).exp();
+        if p == 0.0 {
+            return table;
+        }
+        let mut cdf = p;
+        table.cdf[0] = cdf;
+        table.len = 1;
+        for k in 1..POISSON_TABLE_LEN {
+            p *= mean / k as f64;
+            let next = cdf + p;
+            if next == cdf {
+                table.saturated = true;
+                break;
+            }
+            cdf = next;
+            table.cdf[k] = cdf;
+            table.len = k as u32 + 1;
+        }
+        table.p_last = p;
+        table
+    }
+
+    /// The count for uniform `u`: `poisson_inv(mean, u)`.
+    #[inline(always)]
+    pub fn draw(&self, u: f64) -> u32 {
+        if u <= self.zero_below {
+            return 0;
+        }
+        self.draw_by_table(u)
+    }
+
+    /// [`Self::draw`] without its shortcut (the table answers 0 below its first entry too):
+    /// no branch on `u` where the count is within the table.
+    #[inline(always)]
+    fn draw_by_table(&self, u: f64) -> u32 {
+        let count: u32 = self.cdf.iter().map(|&c| (u > c) as u32).sum();
+        if count < self.len || self.saturated {
+            return count;
+        }
+        self.draw_past_table(u)
+    }
+
+    /// `poisson_inv`'s loop carried on from the table's last entry (`u` is above it).
+    #[cold]
+    fn draw_past_table(&self, u: f64) -> u32 {
+        if self.len == 0 {
+            return poisson_inv_from(self.mean, 0.0, u);
+        }
+        let mut k = self.len - 1;
+        let mut p = self.p_last;
+        let mut cdf = self.cdf[k as usize];
+        while u > cdf {
+            k += 1;
+            p *= self.mean / k as f64;
+            let next = cdf + p;
+            if next == cdf {
+                break;
+            }
+            cdf = next;
+        }
+        k
+    }
+}
+
 /// Poisson draws of one mean over several periods (a customer's site visits through a block
-/// of periods): each is [`poisson_inv`]'s, with its shortcut bound computed once and
-/// exp(-mean) at most once.
+/// of periods): each is [`poisson_inv`]'s, with its shortcut bound computed once and the
+/// [`PoissonTable`] built at the first draw that needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct PoissonDraws {
     mean: f64,
     zero_below: f64,
-    /// exp(-mean), NaN until a draw needs it.
-    p0: f64,
+    table: Option<PoissonTable>,
 }
 
 impl PoissonDraws {
@@ -301,20 +399,21 @@ impl PoissonDraws {
         PoissonDraws {
             mean,
             zero_below: zero_count_below(mean),
-            p0: f64::NAN,
+            table: None,
         }
     }
 
     /// The count for uniform `u`: `poisson_inv(mean, u)`.
     #[inline(always)]
     pub fn draw(&mut self, u: f64) -> u32 {
+        if let Some(table) = &self.table {
+            return table.draw_by_table(u);
+        }
         if u <= self.zero_below {
             return 0;
         }
-        if self.p0.is_nan() {
-            self.p0 = (-self.mean).exp();
-        }
-        poisson_inv_from(self.mean, self.p0, u)
+        let table = self.table.insert(PoissonTable::new(self.mean));
+        table.draw_by_table(u)
     }
 }
 
@@ -459,11 +558,25 @@ mod tests {
     #[test]
     fn kept_poisson_draws_are_poisson_inv() {
         let k = CustomerKey::new(SeedDomain::Test, 3, 9);
-        for mean in [0.0, 1e-3, 0.05, 0.35, 0.99, 1.0, 1.01, 3.7, 40.0, 800.0] {
+        let means = [
+            -1.0, 0.0, 1e-300, 1e-9, 1e-3, 0.05, 0.35, 0.99, 1.0, 1.01, 3.7, 40.0, 700.0, 800.0,
+        ];
+        for mean in means {
+            let table = PoissonTable::new(mean);
             let mut draws = PoissonDraws::new(mean);
-            for t in 0..20_000 {
-                let u = k.uniform(t, Purpose::Visits, 0);
-                assert_eq!(draws.draw(u), poisson_inv(mean, u), "mean {mean}, u {u}");
+            // Uniforms from the stream, and each table entry and its neighbours (where a
+            // comparison could go the other way).
+            let mut us: Vec<f64> = (0..20_000)
+                .map(|t| k.uniform(t, Purpose::Visits, 0))
+                .collect();
+            for c in table.cdf.iter().filter(|c| c.is_finite()) {
+                us.extend([c.next_down(), *c, c.next_up()].iter().filter(|u| **u < 1.0));
+            }
+            us.extend([f64::EPSILON, 0.5, 1.0 - f64::EPSILON]);
+            for u in us {
+                let expected = poisson_inv(mean, u);
+                assert_eq!(table.draw(u), expected, "mean {mean}, u {u}");
+                assert_eq!(draws.draw(u), expected, "mean {mean}, u {u}");
             }
         }
     }
