@@ -60,27 +60,20 @@ impl Totals {
         }
     }
 
-    /// Adds the dollar fields of one customer-period.
-    #[inline]
-    fn add_dollars(&mut self, o: &PeriodOutcome) {
-        self.reward += o.reward;
-        self.margin += o.margin;
-        self.spend += o.spend;
-        self.discount += o.discount;
-        self.discount_on_baseline += o.discount_on_baseline;
-        self.contact_cost += o.contact_cost;
-    }
-
     /// Adds one customer-period.
     #[inline]
     pub fn add(&mut self, o: &PeriodOutcome) {
-        // Most customer-periods spend nothing and cost nothing: then every dollar field is 0
-        // (margin = m * spend, reward = margin - discount - contact cost, the discount on
-        // baseline purchases is part of the discount) and adding them would change no sum
-        // (these sums start at +0 and so never hold -0), so skip the dependent additions.
-        if o.spend != 0.0 || o.discount != 0.0 || o.contact_cost != 0.0 {
-            self.add_dollars(o);
-        }
+        let mut dollars = Dollars::default();
+        dollars.add(o);
+        // Adding +0 changes no sum here (they start at +0 and so never hold -0).
+        self.merge_dollars(&dollars);
+        self.add_events(o);
+    }
+
+    /// Adds the counts and the offer of one customer-period ([`Self::add`] without its
+    /// dollars).
+    #[inline(always)]
+    pub fn add_events(&mut self, o: &PeriodOutcome) {
         self.purchases += o.purchases as u64;
         self.incremental_purchases += o.incremental_purchases as u64;
         self.redeemed += o.redeemed as u64;
@@ -95,13 +88,35 @@ impl Totals {
 
     /// Adds another set of totals.
     pub fn merge(&mut self, o: &Totals) {
+        self.merge_dollars(&o.dollars());
+        self.merge_events(o);
+    }
+
+    /// The dollar sums.
+    pub fn dollars(&self) -> Dollars {
+        Dollars {
+            reward: self.reward,
+            margin: self.margin,
+            spend: self.spend,
+            discount: self.discount,
+            discount_on_baseline: self.discount_on_baseline,
+            contact_cost: self.contact_cost,
+        }
+    }
+
+    /// Adds dollar sums.
+    pub fn merge_dollars(&mut self, d: &Dollars) {
+        self.reward += d.reward;
+        self.margin += d.margin;
+        self.spend += d.spend;
+        self.discount += d.discount;
+        self.discount_on_baseline += d.discount_on_baseline;
+        self.contact_cost += d.contact_cost;
+    }
+
+    /// Adds another set of totals' counts and offers (not its dollars).
+    pub fn merge_events(&mut self, o: &Totals) {
         self.customers += o.customers;
-        self.reward += o.reward;
-        self.margin += o.margin;
-        self.spend += o.spend;
-        self.discount += o.discount;
-        self.discount_on_baseline += o.discount_on_baseline;
-        self.contact_cost += o.contact_cost;
         self.purchases += o.purchases;
         self.incremental_purchases += o.incremental_purchases;
         self.redeemed += o.redeemed;
@@ -121,6 +136,43 @@ impl Totals {
     /// Marketing cost: discounts plus contacts, dollars.
     pub fn marketing_cost(&self) -> f64 {
         self.discount + self.contact_cost
+    }
+}
+
+/// The dollar sums of [`Totals`], kept apart where the order of their additions is fixed
+/// (by period, then by chunk of customers).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Dollars {
+    /// Sum of undiscounted rewards, dollars.
+    pub reward: f64,
+    /// Gross margin m * spend, dollars.
+    pub margin: f64,
+    /// List-price spend, dollars.
+    pub spend: f64,
+    /// Discounts given, dollars.
+    pub discount: f64,
+    /// Discounts given on baseline purchases, dollars.
+    pub discount_on_baseline: f64,
+    /// Contact costs, dollars.
+    pub contact_cost: f64,
+}
+
+impl Dollars {
+    /// Adds one customer-period's dollars, as [`Totals::add`] does.
+    #[inline(always)]
+    pub fn add(&mut self, o: &PeriodOutcome) {
+        // Most customer-periods spend nothing and cost nothing: then every dollar field is 0
+        // (margin = m * spend, reward = margin - discount - contact cost, the discount on
+        // baseline purchases is part of the discount) and adding them would change no sum
+        // (these sums start at +0 and so never hold -0), so skip the dependent additions.
+        if o.spend != 0.0 || o.discount != 0.0 || o.contact_cost != 0.0 {
+            self.reward += o.reward;
+            self.margin += o.margin;
+            self.spend += o.spend;
+            self.discount += o.discount;
+            self.discount_on_baseline += o.discount_on_baseline;
+            self.contact_cost += o.contact_cost;
+        }
     }
 }
 

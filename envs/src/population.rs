@@ -12,7 +12,7 @@ use crate::btyd::{CustomerHistory, bgnbd, gamma_gamma, sample_posterior};
 use crate::budget::Allocator;
 use crate::customer::{Customer, Dynamics, NO_OFFER, PeriodOutcome, Record, State};
 use crate::error::{EnvError, Result};
-use crate::metrics::{EvalResult, PeriodRow, Totals};
+use crate::metrics::{Dollars, EvalResult, PeriodRow, Totals};
 use crate::observation::FeatureSpec;
 use crate::offer::Offer;
 use crate::policy::{Mode, ObsBatch, PerCustomer, Policy, parse_baseline};
@@ -356,11 +356,19 @@ impl Population {
                     ..PeriodRow::default()
                 };
                 for chunk in &parts {
-                    let (tot, r) = &chunk[k];
-                    for (a, b) in by_segment.iter_mut().zip(tot) {
-                        a.merge(b);
+                    let part = &chunk.periods[k];
+                    for (a, d) in by_segment.iter_mut().zip(&part.dollars) {
+                        a.merge_dollars(d);
                     }
-                    row.merge(r);
+                    row.reward += part.reward;
+                    row.marketing += part.marketing;
+                    row.purchases += part.purchases;
+                    row.contacts += part.contacts;
+                    row.alive += part.alive;
+                    let offers = &chunk.offers[k * (n_offers + 1)..(k + 1) * (n_offers + 1)];
+                    for (a, b) in row.offers.iter_mut().zip(offers) {
+                        *a += b;
+                    }
                 }
                 if let (Some(a), Some(alloc)) = (&allocator, &allocation) {
                     row.committed = alloc.committed;
@@ -370,6 +378,11 @@ impl Population {
                 }
                 series.push(row);
                 progress(t + k as u32 + 1);
+            }
+            for chunk in &parts {
+                for (a, e) in by_segment.iter_mut().zip(&chunk.events) {
+                    a.merge_events(e);
+                }
             }
             t += len;
         }
@@ -444,13 +457,43 @@ struct Sums<'a> {
     marketing: &'a mut [f64],
 }
 
+/// What one chunk's customers add to one period of a block, merged by
+/// [`Population::evaluate`] in period order, then chunk order (the order of every dollar sum).
+#[derive(Debug, Clone, Copy, Default)]
+struct PeriodPart {
+    /// Dollars by segment.
+    dollars: [Dollars; 3],
+    /// The period's rewards, dollars.
+    reward: f64,
+    /// The period's marketing spend (discounts given plus contact costs), dollars.
+    marketing: f64,
+    /// Purchases.
+    purchases: u64,
+    /// Contacts.
+    contacts: u64,
+    /// Customers alive at the end of the period.
+    alive: u64,
+}
+
+/// What one chunk's customers add over a block of periods.
+struct ChunkBlock {
+    /// One part per period of the block.
+    periods: Vec<PeriodPart>,
+    /// Contacts by catalogue code of each period (`n_offers + 1` entries per period, the last
+    /// for continuous or non-catalogue offers).
+    offers: Vec<u64>,
+    /// Counts and offers by segment over the block (integers: only their sum over the window
+    /// is reported; their dollars stay 0).
+    events: [Totals; 3],
+}
+
 impl PeriodPass<'_> {
     /// Steps every customer through the block's periods, chunk by chunk (with its trail where
-    /// kept: `trails` of `()` otherwise), adding to `sums` in period order; returns each
-    /// chunk's totals by segment and row for each period of the block, in chunk order.
+    /// kept: `trails` of `()` otherwise), adding to `sums` in period order; returns what each
+    /// chunk adds to each period of the block, in chunk order.
     ///
     /// Under a rule, each customer of a chunk steps the block's periods in a row (its offer
-    /// each period depends on it only) while its state is at hand; each period's totals still
+    /// each period depends on it only) while its state is at hand; each period's parts still
     /// receive the chunk's customers in index order and each customer's sums its periods in
     /// order, so every sum is the one stepping the chunk period by period would give.
     fn run<T: TrailSink + Send + Sync>(
@@ -458,8 +501,8 @@ impl PeriodPass<'_> {
         customers: &mut [Customer],
         trails: &mut [T],
         sums: Sums<'_>,
-    ) -> Vec<Vec<([Totals; 3], PeriodRow)>> {
-        let n_offers = self.n_offers;
+    ) -> Vec<ChunkBlock> {
+        let n_codes = self.n_offers + 1;
         customers
             .par_chunks_mut(CHUNK)
             .zip(trails.par_chunks_mut(CHUNK))
@@ -468,18 +511,12 @@ impl PeriodPass<'_> {
             .zip(sums.marketing.par_chunks_mut(CHUNK))
             .enumerate()
             .map(|(ci, ((((cs, ts), cl), cls), mk))| {
-                let mut periods: Vec<([Totals; 3], PeriodRow)> = self
-                    .discounts
-                    .iter()
-                    .map(|_| {
-                        let tot: [Totals; 3] = std::array::from_fn(|_| Totals::new(n_offers));
-                        let row = PeriodRow {
-                            offers: vec![0; n_offers + 1],
-                            ..PeriodRow::default()
-                        };
-                        (tot, row)
-                    })
-                    .collect();
+                let len = self.discounts.len();
+                let mut block = ChunkBlock {
+                    periods: vec![PeriodPart::default(); len],
+                    offers: vec![0; len * n_codes],
+                    events: std::array::from_fn(|_| Totals::new(self.n_offers)),
+                };
                 let segments = &self.segment[ci * CHUNK..ci * CHUNK + cs.len()];
                 let customer_sums = cl.iter_mut().zip(cls.iter_mut()).zip(mk.iter_mut());
                 match self.rule {
@@ -494,8 +531,13 @@ impl PeriodPass<'_> {
                                 marketing: *mk,
                             };
                             let mut cache = self.dynamics.step_cache(c);
-                            for (k, (&discount, (tot, row))) in
-                                self.discounts.iter().zip(periods.iter_mut()).enumerate()
+                            let events = &mut block.events[seg as usize];
+                            for (k, ((&discount, part), offers)) in self
+                                .discounts
+                                .iter()
+                                .zip(block.periods.iter_mut())
+                                .zip(block.offers.chunks_exact_mut(n_codes))
+                                .enumerate()
                             {
                                 let offer = match constant {
                                     Some(o) => o,
@@ -512,14 +554,15 @@ impl PeriodPass<'_> {
                                 };
                                 let out = self.dynamics.step_with(c, t, &offer, &mut cache);
                                 let in_short = self.first_period + (k as u32) < self.short;
-                                sum.tally(&out, discount, in_short, &mut tot[seg as usize], row);
+                                sum.tally(&out, discount, in_short, seg, part, offers);
+                                events.add_events(&out);
                             }
                             (*cl, *cls, *mk) = (sum.clv, sum.clv_short, sum.marketing);
                         }
                     }
                     None => {
                         let offers = &self.offers[ci * CHUNK..ci * CHUNK + cs.len()];
-                        let (tot, row) = &mut periods[0];
+                        let part = &mut block.periods[0];
                         let discount = self.discounts[0];
                         let in_short = self.first_period < self.short;
                         for ((((c, t), &seg), offer), ((cl, cls), mk)) in cs
@@ -529,18 +572,20 @@ impl PeriodPass<'_> {
                             .zip(offers)
                             .zip(customer_sums)
                         {
-                            let out = self.dynamics.step_with(c, t, offer, &mut self.dynamics.step_cache(c));
+                            let mut cache = self.dynamics.step_cache(c);
+                            let out = self.dynamics.step_with(c, t, offer, &mut cache);
                             let mut sum = CustomerSums {
                                 clv: *cl,
                                 clv_short: *cls,
                                 marketing: *mk,
                             };
-                            sum.tally(&out, discount, in_short, &mut tot[seg as usize], row);
+                            sum.tally(&out, discount, in_short, seg, part, &mut block.offers);
+                            block.events[seg as usize].add_events(&out);
                             (*cl, *cls, *mk) = (sum.clv, sum.clv_short, sum.marketing);
                         }
                     }
                 }
-                periods
+                block
             })
             .collect()
     }
@@ -554,17 +599,19 @@ struct CustomerSums {
 }
 
 impl CustomerSums {
-    /// Adds a period's outcome `out` (rewards discounted by `discount`; to the short-horizon
-    /// sum if `in_short`) to these sums, to its segment's totals `tot` and to the period's
-    /// `row`.
+    /// Adds a period's outcome `out` of a customer of segment `seg` to these sums (rewards
+    /// discounted by `discount`; to the short-horizon sum if `in_short`), to the chunk's
+    /// `part` of the period and to the period's contacts by code `offers` (not to its counts
+    /// by segment: the caller adds them).
     #[inline(always)]
     fn tally(
         &mut self,
         out: &PeriodOutcome,
         discount: f64,
         in_short: bool,
-        tot: &mut Totals,
-        row: &mut PeriodRow,
+        seg: u8,
+        part: &mut PeriodPart,
+        offers: &mut [u64],
     ) {
         // A zero reward (most customer-periods) would add +0 to sums that start at +0: skip
         // it.
@@ -573,20 +620,20 @@ impl CustomerSums {
             if in_short {
                 self.clv_short += discount * out.reward;
             }
-            row.reward += out.reward;
+            part.reward += out.reward;
         }
         let spent = out.discount + out.contact_cost;
         if spent != 0.0 {
             self.marketing += discount * spent;
-            row.marketing += spent;
+            part.marketing += spent;
         }
-        tot.add(out);
-        row.purchases += out.purchases as u64;
-        row.contacts += out.contacts as u64;
-        row.alive += out.alive_end as u64;
+        part.dollars[seg as usize].add(out);
+        part.purchases += out.purchases as u64;
+        part.contacts += out.contacts as u64;
+        part.alive += out.alive_end as u64;
         if let Some(code) = out.offer_code {
-            let last = row.offers.len() - 1;
-            row.offers[(code as usize).min(last)] += 1;
+            let last = offers.len() - 1;
+            offers[(code as usize).min(last)] += 1;
         }
     }
 }
