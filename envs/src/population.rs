@@ -24,11 +24,13 @@ use crate::trail::{Trail, TrailMode, TrailSink};
 pub const CHUNK: usize = 2048;
 
 /// Periods a chunk of customers is stepped in a row under a per-customer rule without a
-/// budget (each customer's offer then depends on that customer only), while the chunk's state
-/// is in cache: one pass over the population's memory per this many periods instead of one
-/// per period. Results do not depend on it (every sum is still added in period order, then
-/// chunk order).
-pub const PERIOD_BLOCK: u32 = 8;
+/// budget (each customer's offer then depends on that customer only): each customer steps
+/// them one after the other, its state and its `StepCache` at hand, so the
+/// population's memory is passed over once per this many periods and the cache is built once
+/// per customer for them. Results do not depend on it (every sum is still added in period
+/// order, then chunk order); progress is reported once per block, and each chunk holds one
+/// `PeriodPart` per period of the block ([`block_bytes_per_customer`]).
+pub const PERIOD_BLOCK: u32 = 64;
 
 /// A population of customers at the start of (or during) the scored window.
 #[derive(Clone)]
@@ -473,6 +475,12 @@ struct PeriodPart {
     contacts: u64,
     /// Customers alive at the end of the period.
     alive: u64,
+}
+
+/// Bytes per customer of the parts a pass over a block of [`PERIOD_BLOCK`] periods holds
+/// (one `PeriodPart` per chunk and period; rounded up, contacts by code aside).
+pub fn block_bytes_per_customer() -> usize {
+    (PERIOD_BLOCK as usize * std::mem::size_of::<PeriodPart>()).div_ceil(CHUNK)
 }
 
 /// What one chunk's customers add over a block of periods.

@@ -174,8 +174,9 @@ pub fn apply_overrides(scenario: &Scenario, overrides: &[String]) -> Result<Scen
 }
 
 /// Bytes the engine holds per customer: its state (with its trail where `trail_mode` keeps
-/// it) plus its share of the per-period buffers (offers) and of the per-customer results (CLV
-/// over H and over the short horizon, discounted marketing spend, segment).
+/// it) plus its share of the per-period buffers (offers, a block's sums) and of the
+/// per-customer results (CLV over H and over the short horizon, discounted marketing spend,
+/// segment).
 pub fn estimate_bytes(customers: u64, trail_mode: crate::TrailMode) -> u64 {
     let trail = match trail_mode {
         crate::TrailMode::Keep => std::mem::size_of::<crate::Trail>(),
@@ -184,6 +185,7 @@ pub fn estimate_bytes(customers: u64, trail_mode: crate::TrailMode) -> u64 {
     let per_customer = std::mem::size_of::<crate::customer::Customer>()
         + trail
         + std::mem::size_of::<crate::offer::Offer>()
+        + crate::population::block_bytes_per_customer()
         + 3 * std::mem::size_of::<f64>()
         + 1;
     customers.saturating_mul(per_customer as u64)
