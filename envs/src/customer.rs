@@ -456,7 +456,9 @@ impl Dynamics {
     /// of rules, a rollout, an expected reward), returning what happened.
     pub(crate) fn step(&self, c: &mut Customer, offer: &Offer) -> PeriodOutcome {
         let mut cache = self.step_cache(c);
-        self.step_with(c, &mut (), offer, &mut cache)
+        let mut out = PeriodOutcome::default();
+        self.step_with(c, &mut (), offer, &mut cache, &mut out);
+        out
     }
 
     /// [`Dynamics::step`] that also moves the customer's `trail` on (populations a learner
@@ -468,17 +470,19 @@ impl Dynamics {
         offer: &Offer,
     ) -> PeriodOutcome {
         let mut cache = self.step_cache(c);
-        self.step_with(c, trail, offer, &mut cache)
+        let mut out = PeriodOutcome::default();
+        self.step_with(c, trail, offer, &mut cache, &mut out);
+        out
     }
 
-    /// Steps one customer through one period under `offer`, returning what happened.
+    /// Steps one customer through one period under `offer`.
     ///
     /// The mechanisms run in this order, each on the state the previous ones left (RecSim's
     /// split of a user model into named pieces): decay of states and traces, contact effects,
     /// win-back, then (only while alive) baseline events and offer-driven purchases, realising
     /// the purchases in time order, site visits, and the period's reward. Every draw is keyed by
     /// (period, [`Purpose`], index), so the order of the calls fixes no random stream;
-    /// `cache` is `c`'s ([`Dynamics::step_cache`]).
+    /// `cache` is `c`'s ([`Dynamics::step_cache`]); what happened is written to `out`.
     #[inline(always)]
     pub(crate) fn step_with<T: TrailSink>(
         &self,
@@ -486,7 +490,8 @@ impl Dynamics {
         trail: &mut T,
         offer: &Offer,
         cache: &mut StepCache,
-    ) -> PeriodOutcome {
+        out: &mut PeriodOutcome,
+    ) {
         let recommended_before = if T::KEPT {
             offer
                 .recommend
@@ -494,18 +499,18 @@ impl Dynamics {
         } else {
             None
         };
-        let mut out = PeriodOutcome::default();
+        *out = PeriodOutcome::default();
         self.decay(&mut c.state);
         trail.decay(&self.trace_decay);
         let ctx = self.period_ctx(c, offer);
         let st = &mut c.state;
         let rec = &mut c.record;
         let relevant_rec = if ctx.contacted {
-            self.contact_effects(&ctx, offer, st, rec, trail, &mut out)
+            self.contact_effects(&ctx, offer, st, rec, trail, out)
         } else {
             None
         };
-        self.win_back(&ctx, st, &mut out);
+        self.win_back(&ctx, st, out);
         if st.alive {
             // Offer-driven purchases follow the baseline events but do not depend on them: a
             // dropout coin drawn this period does not cancel them. The purchase buffer is set
@@ -516,26 +521,25 @@ impl Dynamics {
                 .draw(cache.baseline_stream.uniform(ctx.t, 0));
             if events > 0 || self.coupon_persuades(&ctx) || relevant_rec.is_some() {
                 let mut buf = PurchaseBuf::EMPTY;
-                self.baseline_events(&ctx, events, st, &mut buf, &mut out);
+                self.baseline_events(&ctx, events, st, &mut buf, out);
                 self.coupon_purchases(&ctx, st, &mut buf);
                 if let Some(k) = relevant_rec {
                     self.recommendation_purchases(&ctx, k, &mut buf);
                 }
-                self.realise_purchases(&ctx, &mut buf, st, rec, trail, &mut out);
+                self.realise_purchases(&ctx, &mut buf, st, rec, trail, out);
             }
         }
-        self.site_visits(&ctx, cache, rec, &mut out);
-        self.settle_reward(&ctx, st, rec, &mut out);
+        self.site_visits(&ctx, cache, rec, out);
+        self.settle_reward(&ctx, st, rec, out);
         if T::KEPT {
             // A purchase fell in the recommended category if its count moved (counts saturate
             // at 255, so a saturated category no longer counts).
             let bought_recommended = recommended_before
                 .zip(offer.recommend)
                 .is_some_and(|(before, k)| rec.category_counts[k as usize] != before);
-            trail.period(offer, &out, bought_recommended);
+            trail.period(offer, out, bought_recommended);
         }
         c.advance_period();
-        out
     }
 
     /// What stepping `c` computes the same every period ([`StepCache`]).

@@ -427,7 +427,13 @@ fn step_present<T: TrailSink + Send>(
         .for_each(|(((cs, ts), os), ps)| {
             for (((c, t), o), p) in cs.iter_mut().zip(ts.iter_mut()).zip(os).zip(ps) {
                 if *p {
-                    dynamics.step_with(c, t, o, &mut dynamics.step_cache(c));
+                    dynamics.step_with(
+                        c,
+                        t,
+                        o,
+                        &mut dynamics.step_cache(c),
+                        &mut PeriodOutcome::default(),
+                    );
                 }
             }
         });
@@ -530,8 +536,11 @@ impl PeriodPass<'_> {
                 match self.rule {
                     Some(rule) => {
                         let constant = rule.constant_offer();
-                        for (((c, t), &seg), ((cl, cls), mk)) in
-                            cs.iter_mut().zip(ts.iter_mut()).zip(segments).zip(customer_sums)
+                        for (((c, t), &seg), ((cl, cls), mk)) in cs
+                            .iter_mut()
+                            .zip(ts.iter_mut())
+                            .zip(segments)
+                            .zip(customer_sums)
                         {
                             let mut sum = CustomerSums {
                                 clv: *cl,
@@ -539,6 +548,7 @@ impl PeriodPass<'_> {
                                 marketing: *mk,
                             };
                             let mut cache = self.dynamics.step_cache(c);
+                            let mut out = PeriodOutcome::default();
                             let events = &mut block.events[seg as usize];
                             for (k, ((&discount, part), offers)) in self
                                 .discounts
@@ -560,7 +570,7 @@ impl PeriodPass<'_> {
                                         rule.offer(&one, 0)
                                     }
                                 };
-                                let out = self.dynamics.step_with(c, t, &offer, &mut cache);
+                                self.dynamics.step_with(c, t, &offer, &mut cache, &mut out);
                                 let in_short = self.first_period + (k as u32) < self.short;
                                 sum.tally(&out, discount, in_short, seg, part, offers);
                                 events.add_events(&out);
@@ -581,7 +591,8 @@ impl PeriodPass<'_> {
                             .zip(customer_sums)
                         {
                             let mut cache = self.dynamics.step_cache(c);
-                            let out = self.dynamics.step_with(c, t, offer, &mut cache);
+                            let mut out = PeriodOutcome::default();
+                            self.dynamics.step_with(c, t, offer, &mut cache, &mut out);
                             let mut sum = CustomerSums {
                                 clv: *cl,
                                 clv_short: *cls,

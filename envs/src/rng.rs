@@ -570,7 +570,11 @@ mod tests {
                 .map(|t| k.uniform(t, Purpose::Visits, 0))
                 .collect();
             for c in table.cdf.iter().filter(|c| c.is_finite()) {
-                us.extend([c.next_down(), *c, c.next_up()].iter().filter(|u| **u < 1.0));
+                us.extend(
+                    [c.next_down(), *c, c.next_up()]
+                        .iter()
+                        .filter(|u| **u < 1.0),
+                );
             }
             us.extend([f64::EPSILON, 0.5, 1.0 - f64::EPSILON]);
             for u in us {
