@@ -216,13 +216,28 @@ impl Population {
     /// Simulates `periods` periods of history with staggered entry: customer i enters at a
     /// uniform period of the burn-in and is then stepped under `policy`.
     fn burn_in(&mut self, periods: u32, policy: &mut dyn Policy) {
-        let entry: Vec<u32> = self
-            .customers
-            .iter()
-            .map(|c| {
-                ((c.key.uniform(0, Purpose::Entry, 0) * periods as f64) as u32).min(periods - 1)
-            })
-            .collect();
+        let entry = |c: &Customer| {
+            ((c.key.uniform(0, Purpose::Entry, 0) * periods as f64) as u32).min(periods - 1)
+        };
+        if let Some(rule) = policy.per_customer() {
+            // Each customer's periods depend on it only: it steps them in a row.
+            let run = BurnInRun {
+                dynamics: &self.dynamics,
+                features: &self.features,
+                rule,
+                periods,
+                entry: &entry,
+            };
+            match self.trail_mode {
+                TrailMode::Keep => run.step(&mut self.customers, &mut self.trails),
+                TrailMode::Drop => {
+                    let mut no_trails = vec![(); self.customers.len()];
+                    run.step(&mut self.customers, &mut no_trails)
+                }
+            }
+            return;
+        }
+        let entry: Vec<u32> = self.customers.iter().map(entry).collect();
         let mut offers = vec![Offer::default(); self.customers.len()];
         let mut present = vec![false; self.customers.len()];
         for w in 0..periods {
@@ -407,6 +422,46 @@ impl Population {
             series,
             elapsed_seconds: started.elapsed().as_secs_f64(),
         }
+    }
+}
+
+/// A burn-in under a per-customer rule: each customer steps the periods after its entry in a
+/// row (the rule's offer each period depends on it only, so this is the period-by-period
+/// burn-in's result).
+struct BurnInRun<'a> {
+    dynamics: &'a Dynamics,
+    features: &'a FeatureSpec,
+    rule: &'a dyn PerCustomer,
+    /// Burn-in periods.
+    periods: u32,
+    /// The period after which a customer enters (steps from the next one on).
+    entry: &'a (dyn Fn(&Customer) -> u32 + Sync),
+}
+
+impl BurnInRun<'_> {
+    /// Steps every customer (with its trail where kept: `trails` of `()` otherwise).
+    fn step<T: TrailSink + Send>(&self, customers: &mut [Customer], trails: &mut [T]) {
+        customers
+            .par_chunks_mut(CHUNK)
+            .zip(trails.par_chunks_mut(CHUNK))
+            .for_each(|(cs, ts)| {
+                for (c, t) in cs.iter_mut().zip(ts.iter_mut()) {
+                    let mut cache = self.dynamics.step_cache(c);
+                    let mut out = PeriodOutcome::default();
+                    for _ in (self.entry)(c) + 1..self.periods {
+                        let one = ObsBatch {
+                            customers: std::slice::from_ref(c),
+                            trails: T::view(std::slice::from_ref(t)),
+                            dynamics: self.dynamics,
+                            features: self.features,
+                            present: None,
+                        };
+                        let offer = self.rule.offer(&one, 0);
+                        self.dynamics
+                            .step_with(c, t, &offer, &mut cache, &mut out);
+                    }
+                }
+            });
     }
 }
 
