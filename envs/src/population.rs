@@ -959,6 +959,45 @@ mod tests {
     }
 
     #[test]
+    fn a_burn_in_by_customer_is_the_burn_in_period_by_period() {
+        // `random-rank:` hides the rule's per-customer form, so the burn-in steps the
+        // population period by period: every customer and trail must come out the same.
+        let s = small(Start::Cohort);
+        for spec in RULES {
+            let run = |hidden: bool| {
+                let mut pop =
+                    Population::new(&s, SeedDomain::Test, 2, 3000, Path::new(".")).unwrap();
+                let p = parse_baseline(spec, &s).unwrap();
+                if hidden {
+                    let mut p = crate::budget::RandomRank::new(Box::new(p));
+                    assert!(p.per_customer().is_none());
+                    pop.burn_in(30, &mut p);
+                } else {
+                    let mut p = p;
+                    pop.burn_in(30, &mut p);
+                }
+                pop
+            };
+            let (by_customer, by_period) = (run(false), run(true));
+            for (i, (a, b)) in by_customer
+                .customers
+                .iter()
+                .zip(&by_period.customers)
+                .enumerate()
+            {
+                assert_eq!(a.clock, b.clock, "{spec}: customer {i}");
+                assert_eq!(a.state, b.state, "{spec}: customer {i}");
+                assert_eq!(a.record, b.record, "{spec}: customer {i}");
+            }
+            assert_eq!(by_customer.trails, by_period.trails, "{spec}");
+            assert!(
+                by_customer.customers.iter().any(|c| c.clock > 0),
+                "{spec}: nobody stepped"
+            );
+        }
+    }
+
+    #[test]
     fn a_rule_chosen_inside_the_step_pass_acts_as_its_separate_pass() {
         // `random-rank:` hides the rule's per-customer form (without a budget it acts as the
         // rule), so the population takes the separate act pass: the results must not differ.
