@@ -403,11 +403,34 @@ impl Population {
             }
             t += len;
         }
-        for (c, seg) in self.customers.iter().zip(&self.segment) {
-            let t = &mut by_segment[*seg as usize];
-            t.customers += 1;
-            t.active_end += c.state.alive as u64;
-            t.opted_out_end += c.record.opted_out as u64;
+        // Counts at the end of the window by segment: [customers, active, opted out].
+        let ends = self
+            .customers
+            .par_chunks(CHUNK)
+            .zip(self.segment.par_chunks(CHUNK))
+            .map(|(cs, segs)| {
+                let mut ends = [[0u64; 3]; 3];
+                for (c, seg) in cs.iter().zip(segs) {
+                    let e = &mut ends[*seg as usize];
+                    e[0] += 1;
+                    e[1] += c.state.alive as u64;
+                    e[2] += c.record.opted_out as u64;
+                }
+                ends
+            })
+            .reduce(
+                || [[0u64; 3]; 3],
+                |mut a, b| {
+                    for (x, y) in a.iter_mut().flatten().zip(b.iter().flatten()) {
+                        *x += y;
+                    }
+                    a
+                },
+            );
+        for (t, [customers, active, opted_out]) in by_segment.iter_mut().zip(ends) {
+            t.customers += customers;
+            t.active_end += active;
+            t.opted_out_end += opted_out;
         }
         EvalResult {
             policy: policy.name(),
