@@ -277,11 +277,29 @@ impl Population {
         let s = &self.dynamics.scenario;
         let w = s.period_weeks;
         let window = s.segments.window_periods as f64 * w;
+        // Customers sharing a record's (x, t_x, T) share their BG/NBD term (a cohort start
+        // shares one; a burn-in a few per entry period): each chunk computes it once per
+        // distinct triple, the same value either way.
         let values: Vec<f64> = self
             .customers
-            .par_iter()
-            .with_min_len(CHUNK)
-            .map(|c| classical_value(s, &c.record, window))
+            .par_chunks(CHUNK)
+            .flat_map_iter(|cs| {
+                let mut purchases = std::collections::HashMap::new();
+                cs.iter()
+                    .map(|c| {
+                        let r = &c.record;
+                        let key = (
+                            r.repeat_purchases,
+                            r.last_purchase.to_bits(),
+                            r.age.to_bits(),
+                        );
+                        let p = *purchases
+                            .entry(key)
+                            .or_insert_with(|| classical_purchases(s, r, window));
+                        p * classical_spend(s, r) * s.economics.gross_margin
+                    })
+                    .collect::<Vec<f64>>()
+            })
             .collect();
         let mut order: Vec<usize> = (0..values.len()).collect();
         order.sort_by(|a, b| values[*b].total_cmp(&values[*a]).then(a.cmp(b)));
@@ -480,8 +498,7 @@ impl BurnInRun<'_> {
                             present: None,
                         };
                         let offer = self.rule.offer(&one, 0);
-                        self.dynamics
-                            .step_with(c, t, &offer, &mut cache, &mut out);
+                        self.dynamics.step_with(c, t, &offer, &mut cache, &mut out);
                     }
                 }
             });
@@ -738,21 +755,29 @@ impl CustomerSums {
 /// The classical (marketing-blind) predictor of a customer's value over `window_weeks`: BG/NBD
 /// conditional expected purchases x Gamma-Gamma conditional spend x gross margin, dollars.
 pub fn classical_value(s: &Scenario, r: &Record, window_weeks: f64) -> f64 {
+    classical_purchases(s, r, window_weeks) * classical_spend(s, r) * s.economics.gross_margin
+}
+
+/// BG/NBD conditional expected purchases over `window_weeks` of a customer with record `r`
+/// (depends on its (x, t_x, T) only).
+fn classical_purchases(s: &Scenario, r: &Record, window_weeks: f64) -> f64 {
     let w = s.period_weeks;
-    let x = r.repeat_purchases as f64;
-    let purchases = bgnbd::conditional_expected_purchases(
+    bgnbd::conditional_expected_purchases(
         &s.population.bgnbd,
         window_weeks,
-        x,
+        r.repeat_purchases as f64,
         r.last_purchase as f64 * w,
         r.age as f64 * w,
-    );
-    let spend = gamma_gamma::conditional_expected_spend(
+    )
+}
+
+/// Gamma-Gamma conditional expected spend per purchase of a customer with record `r`, dollars.
+fn classical_spend(s: &Scenario, r: &Record) -> f64 {
+    gamma_gamma::conditional_expected_spend(
         &s.population.spend,
-        x,
+        r.repeat_purchases as f64,
         r.mean_repeat_spend() as f64,
-    );
-    purchases * spend * s.economics.gross_margin
+    )
 }
 
 /// Reads warm-start histories: a CSV with header `customer,x,t_x,T,repeat_spend_total`
