@@ -1006,6 +1006,20 @@ mod tests {
         })
     }
 
+    /// The baseline `spec`, its per-customer form hidden behind `random-rank:` if `hidden`
+    /// (without a budget it acts as the rule, through the population's separate passes).
+    fn rule(spec: &str, s: &Scenario, hidden: bool) -> Box<dyn Policy> {
+        let p = parse_baseline(spec, s).unwrap();
+        assert!(p.per_customer().is_some(), "{spec}");
+        if hidden {
+            let p = crate::budget::RandomRank::new(Box::new(p));
+            assert!(p.per_customer().is_none());
+            Box::new(p)
+        } else {
+            Box::new(p)
+        }
+    }
+
     #[test]
     fn a_burn_in_by_customer_is_the_burn_in_period_by_period() {
         // `random-rank:` hides the rule's per-customer form, so the burn-in steps the
@@ -1015,15 +1029,7 @@ mod tests {
             let run = |hidden: bool| {
                 let mut pop =
                     Population::new(&s, SeedDomain::Test, 2, 3000, Path::new(".")).unwrap();
-                let p = parse_baseline(spec, &s).unwrap();
-                if hidden {
-                    let mut p = crate::budget::RandomRank::new(Box::new(p));
-                    assert!(p.per_customer().is_none());
-                    pop.burn_in(30, &mut p);
-                } else {
-                    let mut p = p;
-                    pop.burn_in(30, &mut p);
-                }
+                pop.burn_in(30, rule(spec, &s, hidden).as_mut());
                 pop
             };
             let (by_customer, by_period) = (run(false), run(true));
@@ -1054,16 +1060,7 @@ mod tests {
             let run = |hidden: bool| {
                 let mut pop =
                     Population::new(&s, SeedDomain::Test, 2, 3000, Path::new(".")).unwrap();
-                let p = parse_baseline(spec, &s).unwrap();
-                if hidden {
-                    let mut p = crate::budget::RandomRank::new(Box::new(p));
-                    assert!(p.per_customer().is_none());
-                    pop.evaluate(&mut p, &|_| {})
-                } else {
-                    let mut p = p;
-                    assert!(p.per_customer().is_some(), "{spec}");
-                    pop.evaluate(&mut p, &|_| {})
-                }
+                pop.evaluate(rule(spec, &s, hidden).as_mut(), &|_| {})
             };
             let (fused, separate) = (run(false), run(true));
             assert_eq!(fused.clv, separate.clv, "{spec}");
