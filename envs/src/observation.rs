@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::btyd::{BgNbdParams, bgnbd};
 use crate::customer::Record;
+use crate::rng::mix64;
 use crate::scenario::Scenario;
 use crate::trail::Trail;
 
@@ -229,13 +230,7 @@ impl FeatureSpec {
             rec.age as f64 * w,
         );
         let p_alive = bgnbd::p_alive(&self.bgnbd, x, t_x, big_t);
-        let expected = bgnbd::conditional_expected_purchases(
-            &self.bgnbd,
-            EXPECTED_PURCHASES_WEEKS,
-            x,
-            t_x,
-            big_t,
-        );
+        let expected = cached_expected_purchases(&self.bgnbd, x, t_x, big_t);
         let e = &trail.evidence;
         [
             p_alive as f32,
@@ -252,5 +247,101 @@ impl FeatureSpec {
             e.purchase_rate_contacted(),
             e.purchase_rate_uncontacted(rec.age),
         ]
+    }
+}
+
+/// Entries of each thread's cache of the `expected_purchases_52w` feature.
+const EXPECTED_CACHE_LEN: usize = 1024;
+
+/// One entry of the cache: the exact inputs (bit patterns of the BG/NBD parameters r, alpha,
+/// a, b and of x, t_x, T) and the value computed from them.
+#[derive(Debug, Clone, Copy)]
+struct ExpectedEntry {
+    inputs: [u64; 7],
+    value: f64,
+}
+
+thread_local! {
+    /// A direct-mapped cache of [`bgnbd::conditional_expected_purchases`] over
+    /// [`EXPECTED_PURCHASES_WEEKS`], per thread.
+    static EXPECTED_CACHE: std::cell::RefCell<Vec<Option<ExpectedEntry>>> =
+        std::cell::RefCell::new(vec![None; EXPECTED_CACHE_LEN]);
+}
+
+/// BG/NBD conditional expected purchases over [`EXPECTED_PURCHASES_WEEKS`] of a customer with
+/// history (x, t_x, T) (weeks): a pure function of its inputs, so a value found in this
+/// thread's cache under the same inputs is the one computing it would give. Customers of a
+/// batch often share a history (most have made no repeat purchase), and the hypergeometric
+/// function behind it is most of an observation's cost.
+fn cached_expected_purchases(p: &BgNbdParams, x: f64, t_x: f64, big_t: f64) -> f64 {
+    let inputs = [
+        p.r.to_bits(),
+        p.alpha.to_bits(),
+        p.a.to_bits(),
+        p.b.to_bits(),
+        x.to_bits(),
+        t_x.to_bits(),
+        big_t.to_bits(),
+    ];
+    let slot =
+        (mix64(mix64(inputs[4] ^ mix64(inputs[5])) ^ inputs[6]) as usize) % EXPECTED_CACHE_LEN;
+    EXPECTED_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        match cache[slot] {
+            Some(e) if e.inputs == inputs => e.value,
+            _ => {
+                let value = bgnbd::conditional_expected_purchases(
+                    p,
+                    EXPECTED_PURCHASES_WEEKS,
+                    x,
+                    t_x,
+                    big_t,
+                );
+                cache[slot] = Some(ExpectedEntry { inputs, value });
+                value
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_expected_purchases_are_the_computed_ones_whatever_the_parameters() {
+        // Two parameter sets interleaved over histories many more than the cache's slots: a
+        // value must never be served to inputs it was not computed from.
+        let cdnow = BgNbdParams::default();
+        let other = BgNbdParams {
+            r: 0.5,
+            alpha: 2.0,
+            a: 1.3,
+            b: 3.1,
+        };
+        for round in 0..2 {
+            for x in 0..6u32 {
+                for t_x in 0..40u32 {
+                    for big_t in (t_x..120).step_by(3) {
+                        for p in [&cdnow, &other] {
+                            let (x, t_x, big_t) = (x as f64, t_x as f64, big_t as f64);
+                            let direct = bgnbd::conditional_expected_purchases(
+                                p,
+                                EXPECTED_PURCHASES_WEEKS,
+                                x,
+                                t_x,
+                                big_t,
+                            );
+                            let cached = cached_expected_purchases(p, x, t_x, big_t);
+                            assert_eq!(
+                                cached.to_bits(),
+                                direct.to_bits(),
+                                "round {round}, {p:?}, x {x}, t_x {t_x}, T {big_t}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }
