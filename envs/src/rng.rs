@@ -263,14 +263,18 @@ fn zero_count_below(mean: f64) -> f64 {
 /// [`poisson_inv`] past its shortcut, given `p0` = exp(-`mean`).
 #[inline]
 fn poisson_inv_from(mean: f64, p0: f64, u: f64) -> u32 {
-    let mut p = p0;
-    if p == 0.0 {
+    if p0 == 0.0 {
         // Mean beyond ~745: the normal approximation is exact enough and stays monotone.
         let z = normal_inv(u);
         return (mean + z * mean.sqrt()).round().max(0.0) as u32;
     }
-    let mut cdf = p;
-    let mut k = 0u32;
+    invert_from(mean, 0, p0, p0, u)
+}
+
+/// The inversion's loop from count `k`, whose probability is `p` and CDF `cdf`: the smallest
+/// count whose CDF reaches `u` (or the count where the sum stops growing).
+#[inline]
+fn invert_from(mean: f64, mut k: u32, mut p: f64, mut cdf: f64, u: f64) -> u32 {
     while u > cdf {
         k += 1;
         p *= mean / k as f64;
@@ -366,19 +370,8 @@ impl PoissonTable {
         if self.len == 0 {
             return poisson_inv_from(self.mean, 0.0, u);
         }
-        let mut k = self.len - 1;
-        let mut p = self.p_last;
-        let mut cdf = self.cdf[k as usize];
-        while u > cdf {
-            k += 1;
-            p *= self.mean / k as f64;
-            let next = cdf + p;
-            if next == cdf {
-                break;
-            }
-            cdf = next;
-        }
-        k
+        let last = self.len - 1;
+        invert_from(self.mean, last, self.p_last, self.cdf[last as usize], u)
     }
 }
 
